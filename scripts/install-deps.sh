@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs every Debian package ctq's build, tests, examples and benchmarks need. Idempotent.
+set -euo pipefail
+packages=(
+  g++ cmake make python3                       # toolchain; python3 runs tools/amalgamate.py
+  libeigen3-dev libxsimd-dev                    # the library's dependencies
+  doctest-dev nlohmann-json3-dev                # tests (nlohmann-json reads tests/data/*.json)
+  libbenchmark-dev                              # benchmarks
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update
+  $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+echo "install-deps: all packages present"
