@@ -2,3 +2,9 @@
 #pragma once
 
 #include "core.hpp"
+#include "core/visit.hpp"
+#include "fake_quantize/fake_quantize.hpp"
+#include "nn/identity.hpp"
+#include "observers.hpp"
+#include "qconfig/backend.hpp"
+#include "qconfig/qconfig.hpp"

@@ -260,12 +260,13 @@ constexpr std::int64_t storage_size(std::int64_t n) {
 }  // namespace ctq
 // ----- end ctq/core/dtype.hpp -----
 // ----- begin ctq/core/error.hpp -----
-// Runtime errors: ctq::error, the replaceable handler for -fno-exceptions builds, and a heap-free
-// message builder so raising an error allocates nothing before the throw.
+// Runtime errors and warnings: ctq::error, the replaceable handlers (errors in -fno-exceptions
+// builds, warnings always), and a heap-free message builder.
 
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string_view>
@@ -300,6 +301,31 @@ inline error_handler set_error_handler(error_handler handler) {
   detail::current_error_handler() = handler ? handler : &detail::default_error_handler;
   return previous;
 }
+
+/// Called with the text of every warning (PyTorch's warnings.warn), e.g. calculate_qparams before
+/// any observation. The default writes the text and a newline to stderr.
+using warning_handler = void (*)(const char* message);
+
+namespace detail {
+inline void default_warning_handler(const char* message) {
+  std::fputs(message, stderr);
+  std::fputc('\n', stderr);
+}
+inline warning_handler& current_warning_handler() {
+  static warning_handler handler = &default_warning_handler;
+  return handler;
+}
+}  // namespace detail
+
+/// Replaces the warning handler (nullptr restores the default); returns the previous one.
+inline warning_handler set_warning_handler(warning_handler handler) {
+  warning_handler previous = detail::current_warning_handler();
+  detail::current_warning_handler() = handler ? handler : &detail::default_warning_handler;
+  return previous;
+}
+
+/// Reports a warning through the current handler.
+inline void warn(const char* message) { detail::current_warning_handler()(message); }
 
 namespace detail {
 
@@ -895,6 +921,76 @@ inline constexpr bool is_qtensor<QTensor<D, S, R>> = true;
 #include <cstdint>
 #include <type_traits>
 
+// ----- begin ctq/core/detail/fp.hpp -----
+// Float helpers that keep results bit-identical to PyTorch across compilers and flags.
+
+#include <cstdint>
+
+namespace ctq::detail {
+
+// Returns v after forcing it to be rounded to float: the compiler cannot fuse the product that
+// produced v into a following add or subtract (an FMA rounds once where PyTorch rounds twice,
+// because PyTorch evaluates each tensor operation separately).
+inline float no_contract(float v) {
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__SSE2__) || defined(__aarch64__))
+#if defined(__SSE2__)
+  __asm__("" : "+x"(v));
+#else
+  __asm__("" : "+w"(v));
+#endif
+  return v;
+#else
+  volatile float barrier = v;
+  return barrier;
+#endif
+}
+
+// torch.sum of a contiguous float32 array on CPU, in PyTorch 1.13's order: 8 float lanes, four
+// interleaved accumulators (ilp), a four-level cascade over groups of 16 rows, leftovers into
+// the first accumulator, the scalar tail first into the final sum, then the lanes in order.
+inline float torch_sum(const float* x, std::int64_t n) {
+  constexpr int lanes = 8, ilp = 4, levels = 4;
+  const std::int64_t vecs = n / lanes;     // whole 8-float vectors
+  const std::int64_t rows = vecs / ilp;    // rows of ilp vectors
+  int ceil_log2 = 0;
+  while ((std::int64_t{1} << ceil_log2) < rows) ++ceil_log2;
+  const int level_power = ceil_log2 / levels > 4 ? ceil_log2 / levels : 4;
+  const std::int64_t level_step = std::int64_t{1} << level_power;
+  const std::int64_t level_mask = level_step - 1;
+  float acc[levels][ilp][lanes] = {};
+  auto add_row = [&](std::int64_t row) {
+    for (int k = 0; k < ilp; ++k)
+      for (int l = 0; l < lanes; ++l) acc[0][k][l] += x[(row * ilp + k) * lanes + l];
+  };
+  std::int64_t i = 0;
+  while (i + level_step <= rows) {
+    for (std::int64_t j = 0; j < level_step; ++j, ++i) add_row(i);
+    for (int j = 1; j < levels; ++j) {
+      for (int k = 0; k < ilp; ++k)
+        for (int l = 0; l < lanes; ++l) {
+          acc[j][k][l] += acc[j - 1][k][l];
+          acc[j - 1][k][l] = 0.0f;
+        }
+      if ((i & (level_mask << (j * level_power))) != 0) break;
+    }
+  }
+  for (; i < rows; ++i) add_row(i);
+  for (int j = 1; j < levels; ++j)
+    for (int k = 0; k < ilp; ++k)
+      for (int l = 0; l < lanes; ++l) acc[0][k][l] += acc[j][k][l];
+  // vectors left over after whole rows go into the first accumulator
+  for (std::int64_t v = rows * ilp; v < vecs; ++v)
+    for (int l = 0; l < lanes; ++l) acc[0][0][l] += x[v * lanes + l];
+  for (int k = 1; k < ilp; ++k)
+    for (int l = 0; l < lanes; ++l) acc[0][0][l] += acc[0][k][l];
+  float total = 0.0f;
+  for (std::int64_t t = vecs * lanes; t < n; ++t) total += x[t];
+  for (int l = 0; l < lanes; ++l) total += acc[0][0][l];
+  return 0.0f + total;
+}
+
+}  // namespace ctq::detail
+// ----- end ctq/core/detail/fp.hpp -----
 // ----- begin ctq/core/detail/simd_convert.hpp -----
 // Widening loads (8-bit -> int32 batch) and narrowing stores (int32 batch -> 8-bit) that xsimd 8.1
 // lacks, with native intrinsics per architecture and a portable fallback through a stack buffer.
@@ -1115,11 +1211,6 @@ inline bool fake_quantize_span(arch::scalar, const float* x, float* y, std::uint
 // (2) Float zero points (per_channel_affine_float_qparams):
 // q = clamp(nearbyint(x * inv_scale + zero_point), qmin, qmax), inv_scale = 1 / scale (1 where
 // scale is 0). The product is rounded to float before the add, never fused into an FMA.
-inline float no_contract(float v) {
-  volatile float barrier = v;  // keeps the compiler from fusing the product into the next add
-  return barrier;
-}
-
 template <dtype D>
 inline bool quantize_span_float_qparams(const float* x, storage_t<D>* q, index_t first, index_t n, float scale,
                                         float zero_point) {
@@ -1493,4 +1584,1616 @@ auto to_float16(const X& x) {
 }  // namespace ctq
 // ----- end ctq/core/quantize.hpp -----
 // ----- end ctq/core.hpp -----
+// ----- begin ctq/core/visit.hpp -----
+// Walking a model: visit_modules calls a function on a module and, recursively, on every child
+// it declares, with PyTorch-style dotted names ("features.3.conv.0").
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace ctq {
+
+/// A module that has children declares them by calling f(name, child) for each in
+/// `for_each_child(f)` (const and non-const). Leaves declare nothing.
+template <class M>
+concept HasChildren = requires(M& m) {
+  m.for_each_child([](std::string_view, auto&) {});
+};
+
+/// Calls f(path, module) on `m` (path "" for the root) and on every descendant, parents first.
+template <class M, class F>
+void visit_modules(M& m, F&& f, const std::string& path = {}) {
+  f(std::string_view(path), m);
+  if constexpr (HasChildren<M>) {
+    m.for_each_child([&](std::string_view name, auto& child) {
+      visit_modules(child, f, path.empty() ? std::string(name) : path + "." + std::string(name));
+    });
+  }
+}
+
+}  // namespace ctq
+// ----- end ctq/core/visit.hpp -----
+// ----- begin ctq/fake_quantize/fake_quantize.hpp -----
+// FakeQuantize: an observer plus fake quantization with its parameters, for quantization-aware
+// training (PyTorch's torch.ao.quantization.FakeQuantize), and the model-wide switches
+// enable_fake_quant / disable_fake_quant / enable_observer / disable_observer.
+
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+// ----- begin ctq/observers/observer_base.hpp -----
+// What every uniform-quantization observer shares (PyTorch's UniformQuantizationObserverBase):
+// the quant range from dtype/reduce_range/quant_min/quant_max, compile-time checks of the
+// arguments, the finite-data check, and _calculate_qparams in float32 as PyTorch computes it.
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+#include <vector>
+
+
+namespace ctq {
+
+namespace detail {
+// Python's v // 2.
+constexpr std::int64_t floor_div2(std::int64_t v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
+}  // namespace detail
+
+/// "None" for quant_min / quant_max: the dtype's range (halved by reduce_range) is used.
+inline constexpr std::int64_t unset = std::numeric_limits<std::int64_t>::min();
+
+/// torch.finfo(torch.float32).eps, the default lower bound of every observer's scale.
+inline constexpr float float32_eps = 1.1920928955078125e-07f;
+
+/// The arguments every uniform observer takes, gathered from its own argument struct.
+struct UniformArgs {
+  ctq::dtype dtype = ctq::dtype::quint8;
+  ctq::qscheme qscheme = ctq::qscheme::per_tensor_affine;
+  bool reduce_range = false;
+  std::int64_t quant_min = unset;
+  std::int64_t quant_max = unset;
+  float eps = float32_eps;
+
+  constexpr bool has_customized_qrange() const { return quant_min != unset && quant_max != unset; }
+
+  // PyTorch's calculate_qmin_qmax: a custom range is halved (floor) by reduce_range; the default
+  // range is the dtype's, with reduce_range giving [0, 127] / [-64, 63] for the 8-bit types.
+  constexpr std::int64_t qmin() const { return range().first; }
+  constexpr std::int64_t qmax() const { return range().second; }
+  constexpr std::pair<std::int64_t, std::int64_t> range() const {
+    if (has_customized_qrange()) {
+      return reduce_range ? std::pair{detail::floor_div2(quant_min), detail::floor_div2(quant_max)}
+                          : std::pair{quant_min, quant_max};
+    }
+    switch (dtype) {
+      case ctq::dtype::qint8: return reduce_range ? std::pair<std::int64_t, std::int64_t>{-64, 63} : std::pair<std::int64_t, std::int64_t>{-128, 127};
+      case ctq::dtype::quint8: return reduce_range ? std::pair<std::int64_t, std::int64_t>{0, 127} : std::pair<std::int64_t, std::int64_t>{0, 255};
+      case ctq::dtype::qint32: return {dtype_traits<ctq::dtype::qint32>::quant_min, dtype_traits<ctq::dtype::qint32>::quant_max};
+      default: return {0, 15};
+    }
+  }
+  constexpr std::int64_t dtype_min() const {
+    switch (dtype) {
+      case ctq::dtype::qint8: return -128;
+      case ctq::dtype::qint32: return dtype_traits<ctq::dtype::qint32>::quant_min;
+      default: return 0;
+    }
+  }
+  constexpr std::int64_t dtype_max() const {
+    switch (dtype) {
+      case ctq::dtype::qint8: return 127;
+      case ctq::dtype::quint8: return 255;
+      case ctq::dtype::qint32: return dtype_traits<ctq::dtype::qint32>::quant_max;
+      default: return 15;
+    }
+  }
+};
+
+namespace detail {
+
+// Reads the uniform arguments out of any observer argument struct that has them.
+template <class A>
+constexpr UniformArgs uniform_args(const A& a) {
+  return {a.dtype, a.qscheme, a.reduce_range, a.quant_min, a.quant_max, a.eps};
+}
+
+// The compile-time rules of PyTorch's observer constructors (and a few it leaves unchecked);
+// instantiated by every uniform observer with its arguments.
+template <UniformArgs U>
+struct check_uniform_args {
+  static_assert(U.dtype == dtype::quint8 || U.dtype == dtype::qint8 || U.dtype == dtype::quint4x2 ||
+                    U.dtype == dtype::qint32,
+                "ctq: observer: dtype must be quint8, qint8, quint4x2 or qint32 (PlaceholderObserver carries float16)");
+  static_assert((U.quant_min == unset) == (U.quant_max == unset),
+                "ctq: observer: set both quant_min and quant_max, or neither");
+  static_assert(!U.has_customized_qrange() || (U.quant_min <= 0 && 0 <= U.quant_max),
+                "ctq: observer: a custom quant range must include 0 (quant_min <= 0 <= quant_max)");
+  static_assert(!U.has_customized_qrange() || U.quant_min < U.quant_max,
+                "ctq: observer: quant_min must be less than quant_max");
+  static_assert(!U.has_customized_qrange() || (U.quant_min >= U.dtype_min() && U.quant_max <= U.dtype_max()),
+                "ctq: observer: the custom quant range must lie within the dtype's range");
+  static_assert(!(is_symmetric(U.qscheme) && U.reduce_range && U.dtype == dtype::quint8),
+                "ctq: observer: reduce_range is not supported for symmetric quint8 (as in PyTorch)");
+  static_assert(!(U.qscheme == qscheme::per_channel_affine_float_qparams &&
+                  !(U.dtype == dtype::quint8 || U.dtype == dtype::quint4x2)),
+                "ctq: observer: per_channel_affine_float_qparams needs quint8 or quint4x2");
+  static_assert(U.eps > 0.0f, "ctq: observer: eps must be positive");
+  static constexpr bool ok = true;
+};
+
+template <UniformArgs U>
+struct check_per_tensor_scheme {
+  static_assert(is_per_tensor(U.qscheme),
+                "ctq: observer: this observer is per tensor: qscheme must be per_tensor_affine or per_tensor_symmetric "
+                "(use PerChannelMinMaxObserver for per-channel schemes)");
+  static constexpr bool ok = true;
+};
+
+template <UniformArgs U>
+struct check_per_channel_scheme {
+  static_assert(is_per_channel(U.qscheme),
+                "ctq: observer: this observer is per channel: qscheme must be per_channel_affine, per_channel_symmetric "
+                "or per_channel_affine_float_qparams");
+  static constexpr bool ok = true;
+};
+
+// Observed data must be finite: NaN or Inf would become a meaningless scale.
+inline void check_finite(const float* x, index_t n, std::string_view observer) {
+  bool ok = true;
+  for (index_t i = 0; i < n; ++i) ok &= std::isfinite(x[i]);
+  if (!ok) {
+    raise(message() << "ctq: " << observer
+                    << ": the observed data contains NaN or Inf; quantization parameters would be meaningless "
+                       "(check the layer that produced it)");
+  }
+}
+
+// torch.aminmax over a contiguous span (n > 0, finite).
+inline std::pair<float, float> aminmax(const float* x, index_t n) {
+  float lo = x[0], hi = x[0];
+  for (index_t i = 1; i < n; ++i) {
+    lo = x[i] < lo ? x[i] : lo;
+    hi = x[i] > hi ? x[i] : hi;
+  }
+  return {lo, hi};
+}
+
+// (9) PyTorch's _calculate_qparams for one (min, max) pair, in float32 (docs/numerics.md).
+// Zero point is int32 except for float_qparams, whose float zero point goes to `zp_float`.
+struct ChannelQParams {
+  float scale;
+  std::int32_t zero_point;
+  float zero_point_float;
+};
+
+inline ChannelQParams calculate_channel_qparams(const UniformArgs& u, float min_val, float max_val) {
+  const std::int64_t qmin = u.qmin(), qmax = u.qmax();
+  const float min_neg = std::min(min_val, 0.0f);
+  float max_pos = std::max(max_val, 0.0f);
+  ChannelQParams r{1.0f, 0, 0.0f};
+  if (is_symmetric(u.qscheme)) {
+    max_pos = std::max(-min_neg, max_pos);
+    // float(quant_max - quant_min) / 2 is a Python float, used as a float32 scalar
+    const float half_range = static_cast<float>(static_cast<double>(qmax - qmin) / 2.0);
+    r.scale = std::max(max_pos / half_range, u.eps);
+    if (u.dtype == dtype::quint8) {
+      r.zero_point = u.has_customized_qrange() ? static_cast<std::int32_t>(floor_div2(qmin + qmax)) : 128;
+    }
+  } else if (u.qscheme == qscheme::per_channel_affine_float_qparams) {
+    const float s = (max_val - min_val) / static_cast<float>(qmax - qmin);
+    r.scale = s > u.eps ? s : 1.0f;
+    r.zero_point_float = -1.0f * min_val / r.scale;
+  } else {
+    r.scale = std::max((max_pos - min_neg) / static_cast<float>(qmax - qmin), u.eps);
+    const std::int64_t zp = qmin - static_cast<std::int64_t>(std::nearbyint(min_neg / r.scale));
+    r.zero_point = static_cast<std::int32_t>(std::clamp(zp, qmin, qmax));
+  }
+  return r;
+}
+
+inline void warn_not_observed(std::string_view observer) {
+  message m;
+  m << "ctq: " << observer
+    << ": calculate_qparams before any observation; returning scale 1.0, zero point 0 (as PyTorch)";
+  warn(m.c_str());
+}
+
+}  // namespace detail
+
+/// What calibration and the workflow need of an observer:
+///   - `o(x)` observes a float Tensor of any rank and returns it unchanged
+///   - `o.calculate_qparams()` gives the quantization parameters
+///   - `o.reset()` forgets every observation
+///   - `o.merge(other)` folds in the statistics of another observer of the same type
+///   - `O::name` names it in messages
+template <class O>
+concept Observer = requires(O o, const O co, const Tensor<float, 2>& x) {
+  { o(x) } -> std::same_as<const Tensor<float, 2>&>;
+  co.calculate_qparams();
+  o.reset();
+  o.merge(co);
+  { O::name } -> std::convertible_to<std::string_view>;
+};
+
+/// Fails with one line when O is not an observer.
+template <class O>
+constexpr bool require_observer() {
+  static_assert(Observer<O>,
+                "ctq: not an Observer: needs operator()(const Tensor<float, R>&) returning its input, "
+                "calculate_qparams(), reset(), merge(const O&) and a static `name`");
+  return true;
+}
+
+}  // namespace ctq
+// ----- end ctq/observers/observer_base.hpp -----
+
+namespace ctq {
+
+namespace detail {
+
+// The gradient mask of the last forward, kept flat with its element count.
+struct CachedMask {
+  std::vector<std::uint8_t> mask;  // empty: everything passes (fake quant was off)
+  index_t size = -1;               // -1: no forward yet
+
+  template <int R>
+  Tensor<float, R> backward(const Tensor<float, R>& grad_output, std::string_view who) const {
+    if (size < 0) raise(message() << "ctq: " << who << ": backward before forward");
+    if (grad_output.size() != size) {
+      raise(message() << "ctq: " << who << ": gradient of " << grad_output.size() << " elements for a forward of "
+                      << size);
+    }
+    if (mask.empty()) return grad_output;
+    Tensor<float, R> g(grad_output.shape());
+    for (index_t i = 0; i < g.size(); ++i) g[i] = grad_output[i] * static_cast<float>(mask[static_cast<std::size_t>(i)]);
+    return g;
+  }
+};
+
+}  // namespace detail
+
+/// Fake quantization driven by an observer:
+///   forward(x): if observer_enabled, observe x and set scale/zero_point from the observer;
+///               if fake_quant_enabled, return (4) with them (per channel along the observer's
+///               ch_axis for per-channel observers), else x.
+///   backward(grad): the straight-through estimator (5) with the mask of the last forward.
+/// The quant range is the observer's (quant_min/quant_max/reduce_range live in its arguments):
+///   FakeQuantize<MovingAverageMinMaxObserver<{.quant_min = 0, .quant_max = 255, .reduce_range = true}>>
+template <class Obs>
+class FakeQuantize {
+  static_assert(require_observer<Obs>());
+  static_assert(requires { typename Obs::qparams_type; },
+                "ctq: FakeQuantize: the observer must compute quantization parameters (not a Placeholder/Noop/"
+                "RecordingObserver)");
+  static_assert(!has_float_zero_point(Obs::qscheme),
+                "ctq: FakeQuantize: per_channel_affine_float_qparams is not supported (use it for weight-only "
+                "embeddings, without fake quantization)");
+
+public:
+  static constexpr std::string_view name = "FakeQuantize";
+  using observer_type = Obs;
+  using qparams_type = typename Obs::qparams_type;
+  static constexpr ctq::dtype dtype = Obs::dtype;
+  static constexpr ctq::qscheme qscheme = Obs::qscheme;
+  static constexpr std::int64_t quant_min = Obs::quant_min;
+  static constexpr std::int64_t quant_max = Obs::quant_max;
+  static constexpr bool is_per_channel = ctq::is_per_channel(Obs::qscheme);
+
+  FakeQuantize() {
+    if constexpr (is_per_channel) {
+      qparams_ = qparams_type{{1.0f}, {0}, Obs::ch_axis};
+    }
+  }
+
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) {
+    if (observer_enabled_) {
+      activation_post_process(x);
+      qparams_ = activation_post_process.calculate_qparams();
+    }
+    mask_.size = x.size();
+    if (!fake_quant_enabled_) {
+      mask_.mask.clear();
+      return x;
+    }
+    FakeQuantizeResult<R> r;
+    if constexpr (is_per_channel) {
+      r = fake_quantize_per_channel_affine_cachemask(x, qparams_.scales, qparams_.zero_points, qparams_.axis, quant_min,
+                                                     quant_max);
+    } else {
+      r = fake_quantize_per_tensor_affine_cachemask(x, qparams_.scale, qparams_.zero_point, quant_min, quant_max);
+    }
+    mask_.mask.assign(r.mask.values().begin(), r.mask.values().end());
+    return std::move(r.output);
+  }
+
+  template <int R>
+  Tensor<float, R> backward(const Tensor<float, R>& grad_output) const {
+    return mask_.backward(grad_output, name);
+  }
+
+  qparams_type calculate_qparams() const { return activation_post_process.calculate_qparams(); }
+  /// The parameters the last forward used (PyTorch's `scale` / `zero_point` buffers).
+  const qparams_type& qparams() const { return qparams_; }
+  void set_qparams(qparams_type qp) { qparams_ = std::move(qp); }
+
+  void enable_fake_quant(bool enabled = true) { fake_quant_enabled_ = enabled; }
+  void disable_fake_quant() { enable_fake_quant(false); }
+  void enable_observer(bool enabled = true) { observer_enabled_ = enabled; }
+  void disable_observer() { enable_observer(false); }
+  bool fake_quant_enabled() const { return fake_quant_enabled_; }
+  bool observer_enabled() const { return observer_enabled_; }
+
+  void reset() {
+    activation_post_process.reset();
+    *this = FakeQuantize{};
+  }
+  void merge(const FakeQuantize& other) { activation_post_process.merge(other.activation_post_process); }
+
+  template <class F>
+  void for_each_child(F&& f) {
+    f(std::string_view("activation_post_process"), activation_post_process);
+  }
+  template <class F>
+  void for_each_child(F&& f) const {
+    f(std::string_view("activation_post_process"), activation_post_process);
+  }
+
+  Obs activation_post_process;
+
+private:
+  qparams_type qparams_{};
+  bool fake_quant_enabled_ = true;
+  bool observer_enabled_ = true;
+  detail::CachedMask mask_;
+};
+
+/// Anything with enable_fake_quant/enable_observer switches (FakeQuantize and its variants).
+template <class T>
+concept FakeQuantizer = requires(T t) {
+  t.enable_fake_quant(true);
+  t.enable_observer(true);
+  t.calculate_qparams();
+};
+
+/// The model-wide switches of PyTorch (torch.ao.quantization.enable_fake_quant, ...): apply to
+/// every fake quantizer in `model`, found with visit_modules.
+template <class M>
+void enable_fake_quant(M& model) {
+  visit_modules(model, [](std::string_view, auto& m) {
+    if constexpr (FakeQuantizer<std::remove_cvref_t<decltype(m)>>) m.enable_fake_quant(true);
+  });
+}
+template <class M>
+void disable_fake_quant(M& model) {
+  visit_modules(model, [](std::string_view, auto& m) {
+    if constexpr (FakeQuantizer<std::remove_cvref_t<decltype(m)>>) m.enable_fake_quant(false);
+  });
+}
+template <class M>
+void enable_observer(M& model) {
+  visit_modules(model, [](std::string_view, auto& m) {
+    if constexpr (FakeQuantizer<std::remove_cvref_t<decltype(m)>>) m.enable_observer(true);
+  });
+}
+template <class M>
+void disable_observer(M& model) {
+  visit_modules(model, [](std::string_view, auto& m) {
+    if constexpr (FakeQuantizer<std::remove_cvref_t<decltype(m)>>) m.enable_observer(false);
+  });
+}
+
+/// PyTorch's get_observer_dict: calls f(dotted_name, observer) for every observer in `model`
+/// (an observer inside a FakeQuantize is "<name>.activation_post_process", as in PyTorch).
+template <class M, class F>
+void get_observer_dict(M& model, F&& f) {
+  visit_modules(model, [&](std::string_view path, auto& m) {
+    if constexpr (Observer<std::remove_cvref_t<decltype(m)>>) {
+      if constexpr (!FakeQuantizer<std::remove_cvref_t<decltype(m)>>) f(path, m);
+    }
+  });
+}
+
+}  // namespace ctq
+// ----- end ctq/fake_quantize/fake_quantize.hpp -----
+// ----- begin ctq/nn/identity.hpp -----
+// nn::Identity: returns its input (PyTorch's torch.nn.Identity); also the "no observer" of a
+// qconfig that quantizes only weights.
+
+
+namespace ctq::nn {
+
+struct Identity {
+  static constexpr std::string_view name = "Identity";
+  template <class T, int R>
+  const Tensor<T, R>& operator()(const Tensor<T, R>& x) const {
+    return x;
+  }
+};
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/identity.hpp -----
+// ----- begin ctq/observers.hpp -----
+// Every observer of ctq (PyTorch's torch.ao.quantization.observer).
+
+// ----- begin ctq/observers/fixed_qparams_observer.hpp -----
+// FixedQParamsObserver: always the same scale and zero point, for ops with a known output range such
+// as sigmoid and tanh (PyTorch's FixedQParamsObserver).
+
+
+namespace ctq {
+
+struct FixedQParamsObserverArgs {
+  float scale = 1.0f;
+  std::int32_t zero_point = 0;
+  ctq::dtype dtype = ctq::dtype::quint8;
+  ctq::qscheme qscheme = ctq::qscheme::per_tensor_affine;
+  std::int64_t quant_min = 0;
+  std::int64_t quant_max = 255;
+};
+
+/// Always reports the same parameters (PyTorch uses it for sigmoid, tanh, hardsigmoid outputs).
+template <FixedQParamsObserverArgs Args>
+class FixedQParamsObserver {
+  static_assert(Args.scale > 0.0f, "ctq: FixedQParamsObserver: scale must be positive");
+  static_assert(Args.quant_min <= Args.zero_point && Args.zero_point <= Args.quant_max,
+                "ctq: FixedQParamsObserver: zero_point must lie in [quant_min, quant_max]");
+
+public:
+  static constexpr std::string_view name = "FixedQParamsObserver";
+  static constexpr ctq::dtype dtype = Args.dtype;
+  static constexpr ctq::qscheme qscheme = Args.qscheme;
+  static constexpr std::int64_t quant_min = Args.quant_min;
+  static constexpr std::int64_t quant_max = Args.quant_max;
+  using qparams_type = PerTensorQParams;
+  template <int R>
+  const Tensor<float, R>& operator()(const Tensor<float, R>& x) {
+    return x;
+  }
+  PerTensorQParams calculate_qparams() const { return {Args.scale, Args.zero_point}; }
+  void reset() {}
+  void merge(const FixedQParamsObserver&) {}
+};
+
+}  // namespace ctq
+// ----- end ctq/observers/fixed_qparams_observer.hpp -----
+// ----- begin ctq/observers/histogram_observer.hpp -----
+// HistogramObserver: a running histogram of the data, and min/max chosen by PyTorch's L2
+// non-linear search over it (torch.ao.quantization.HistogramObserver, 1.13), per tensor.
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+// ----- begin ctq/observers/min_max_observer.hpp -----
+// MinMaxObserver: scale and zero point from the running minimum and maximum (PyTorch's
+// torch.ao.quantization.MinMaxObserver), per tensor.
+
+#include <limits>
+
+
+namespace ctq {
+
+/// Arguments of MinMaxObserver, in PyTorch's order; `MinMaxObserver<{.dtype = dtype::qint8}>`.
+struct MinMaxObserverArgs {
+  ctq::dtype dtype = ctq::dtype::quint8;
+  ctq::qscheme qscheme = ctq::qscheme::per_tensor_affine;
+  bool reduce_range = false;
+  std::int64_t quant_min = unset;
+  std::int64_t quant_max = unset;
+  float eps = float32_eps;
+};
+
+namespace detail {
+
+// Running per-tensor min/max with PyTorch's "not observed yet" encoding (+inf, -inf).
+struct MinMaxState {
+  float min_val = std::numeric_limits<float>::infinity();
+  float max_val = -std::numeric_limits<float>::infinity();
+  bool observed() const { return !(min_val == std::numeric_limits<float>::infinity() &&
+                                   max_val == -std::numeric_limits<float>::infinity()); }
+  friend bool operator==(const MinMaxState&, const MinMaxState&) = default;
+};
+
+inline void check_min_max_state(const MinMaxState& s, std::string_view observer) {
+  if (s.observed() && !(std::isfinite(s.min_val) && std::isfinite(s.max_val) && s.min_val <= s.max_val)) {
+    raise(message() << "ctq: " << observer << ": state min_val " << s.min_val << " / max_val " << s.max_val
+                    << " is not a finite range with min <= max");
+  }
+}
+
+// The observation logic with runtime arguments; MinMaxObserver<Args> wraps it.
+struct MinMaxImpl {
+  MinMaxState state;
+  void observe(const float* x, index_t n, std::string_view observer) {
+    if (n == 0) return;
+    check_finite(x, n, observer);
+    const auto [lo, hi] = aminmax(x, n);
+    state.min_val = std::min(lo, state.min_val);
+    state.max_val = std::max(hi, state.max_val);
+  }
+  void merge(const MinMaxImpl& other) {
+    state.min_val = std::min(state.min_val, other.state.min_val);
+    state.max_val = std::max(state.max_val, other.state.max_val);
+  }
+};
+
+inline PerTensorQParams per_tensor_qparams(const UniformArgs& u, const MinMaxState& s, std::string_view observer) {
+  if (!s.observed()) {
+    warn_not_observed(observer);
+    return {1.0f, 0};
+  }
+  const auto c = calculate_channel_qparams(u, s.min_val, s.max_val);
+  return {c.scale, c.zero_point};
+}
+
+}  // namespace detail
+
+/// Observes the running min and max of every tensor it sees:
+///   min_val = min(min_val, min(x)), max_val = max(max_val, max(x));
+/// calculate_qparams applies (9). Empty tensors are ignored; NaN/Inf raise ctq::error.
+/// merge(other) gives exactly the state of one observer that saw both inputs (min of mins, max of maxes).
+template <MinMaxObserverArgs Args = MinMaxObserverArgs{}>
+class MinMaxObserver {
+  static constexpr UniformArgs U = detail::uniform_args(Args);
+  static_assert(detail::check_uniform_args<U>::ok && detail::check_per_tensor_scheme<U>::ok);
+
+public:
+  static constexpr std::string_view name = "MinMaxObserver";
+  static constexpr MinMaxObserverArgs args = Args;
+  static constexpr ctq::dtype dtype = Args.dtype;
+  static constexpr ctq::qscheme qscheme = Args.qscheme;
+  static constexpr std::int64_t quant_min = U.qmin();
+  static constexpr std::int64_t quant_max = U.qmax();
+  using State = detail::MinMaxState;
+  using qparams_type = PerTensorQParams;
+
+  template <int R>
+  const Tensor<float, R>& operator()(const Tensor<float, R>& x) {
+    impl_.observe(x.data(), x.size(), name);
+    return x;
+  }
+
+  PerTensorQParams calculate_qparams() const { return detail::per_tensor_qparams(U, impl_.state, name); }
+  void reset() { impl_ = {}; }
+  void merge(const MinMaxObserver& other) { impl_.merge(other.impl_); }
+
+  float min_val() const { return impl_.state.min_val; }
+  float max_val() const { return impl_.state.max_val; }
+  const State& state() const { return impl_.state; }
+  void set_state(const State& s) {
+    detail::check_min_max_state(s, name);
+    impl_.state = s;
+  }
+
+private:
+  detail::MinMaxImpl impl_;
+};
+
+}  // namespace ctq
+// ----- end ctq/observers/min_max_observer.hpp -----
+
+namespace ctq {
+
+struct HistogramObserverArgs {
+  int bins = 2048;
+  int upsample_rate = 128;
+  ctq::dtype dtype = ctq::dtype::quint8;
+  ctq::qscheme qscheme = ctq::qscheme::per_tensor_affine;
+  bool reduce_range = false;
+  std::int64_t quant_min = unset;
+  std::int64_t quant_max = unset;
+  float eps = float32_eps;
+};
+
+namespace detail {
+
+// torch.histc(x, bins, min=lo, max=hi) on float32 (PyTorch 1.13): equal bounds fall back to
+// the data's min and max, then to +-1; elements outside [lo, hi] are dropped; the bin is
+// (int64)(((e - lo) / (hi - lo)) * bins) in float32, e == hi going to the last bin.
+inline void histc(const float* x, index_t n, int bins, double lo, double hi, float* out) {
+  if (lo == hi && n > 0) {
+    const auto [mn, mx] = aminmax(x, n);
+    lo = mn;
+    hi = mx;
+  }
+  if (lo == hi) {
+    lo -= 1;
+    hi += 1;
+  }
+  const float left = static_cast<float>(lo), right = static_cast<float>(hi);
+  const float width = right - left, fbins = static_cast<float>(bins);
+  for (index_t i = 0; i < n; ++i) {
+    const float e = x[i];
+    if (e < left || right < e) continue;
+    auto pos = static_cast<std::int64_t>(((e - left) / width) * fbins);
+    if (pos == bins) pos = bins - 1;
+    out[pos] += 1.0f;
+  }
+}
+
+// Python's int(float): truncation toward zero.
+inline double py_int(float v) { return std::trunc(static_cast<double>(v)); }
+
+// PyTorch's floor division of float32 values (c10::div_floor_floating).
+inline float div_floor(float a, float b) {
+  if (b == 0.0f) return a / b;
+  const float mod = std::fmod(a, b);
+  float div = (a - mod) / b;
+  if (mod != 0.0f && (b < 0.0f) != (mod < 0.0f)) div -= 1.0f;
+  if (div == 0.0f) return std::copysign(0.0f, a / b);
+  float floordiv = std::floor(div);
+  if (div - floordiv > 0.5f) floordiv += 1.0f;
+  return floordiv;
+}
+
+struct HistogramState {
+  std::vector<float> histogram;
+  float min_val = std::numeric_limits<float>::infinity();
+  float max_val = -std::numeric_limits<float>::infinity();
+  bool observed() const {
+    return !(min_val == std::numeric_limits<float>::infinity() && max_val == -std::numeric_limits<float>::infinity());
+  }
+  friend bool operator==(const HistogramState&, const HistogramState&) = default;
+};
+
+// The observer's logic with runtime arguments; HistogramObserver<Args> wraps it. Every float32
+// and double operation is the one PyTorch 1.13 performs, in its order (docs/numerics.md (11)).
+class HistogramImpl {
+public:
+  HistogramImpl(int bins, int upsample_rate, UniformArgs u)
+      : bins_(bins), upsample_rate_(upsample_rate), u_(u), dst_nbins_(u.dtype == dtype::qint32 ? 4294967296.0 : 256.0) {
+    state.histogram.assign(static_cast<std::size_t>(bins_), 0.0f);
+  }
+
+  HistogramState state;
+
+  void observe(const float* x, index_t n, std::string_view observer) {
+    if (n == 0) return;
+    check_finite(x, n, observer);
+    const auto [new_min, new_max] = aminmax(x, n);
+    auto& s = state;
+    if (!s.observed() || s.min_val == s.max_val) {
+      // First data, or a degenerate range so far: start over from this batch (PyTorch drops the
+      // earlier counts here too).
+      s.min_val = new_min;
+      s.max_val = new_max;
+      std::fill(s.histogram.begin(), s.histogram.end(), 0.0f);
+      histc(x, n, bins_, py_int(s.min_val), py_int(s.max_val), s.histogram.data());
+      return;
+    }
+    float combined_min = std::min(new_min, s.min_val);
+    float combined_max = std::max(new_max, s.max_val);
+    // _adjust_min_max: widen the combined range to a whole number of upsampled old bins.
+    const float hist_bin_width = (s.max_val - s.min_val) / static_cast<float>(bins_ * upsample_rate_);
+    const float bins_width = static_cast<float>(bins_) * hist_bin_width;
+    const auto downsample_rate =
+        static_cast<std::int64_t>(std::ceil((combined_max - combined_min) / bins_width));
+    const float e = no_contract(static_cast<float>(downsample_rate) * bins_width) - (combined_max - combined_min);
+    combined_max = combined_max + e;
+    const auto start_idx = static_cast<std::int64_t>(std::nearbyint((s.min_val - combined_min) / hist_bin_width));
+
+    std::vector<float> combined(static_cast<std::size_t>(bins_), 0.0f);
+    histc(x, n, bins_, py_int(combined_min), py_int(combined_max), combined.data());
+    if (combined_min == s.min_val && combined_max == s.max_val) {
+      for (int i = 0; i < bins_; ++i) combined[static_cast<std::size_t>(i)] += s.histogram[static_cast<std::size_t>(i)];
+    } else {
+      combine_histograms(combined, s.histogram, downsample_rate, start_idx);
+    }
+    s.histogram = std::move(combined);
+    s.min_val = combined_min;
+    s.max_val = combined_max;
+  }
+
+  PerTensorQParams qparams(std::string_view observer) const {
+    if (!state.observed()) {
+      warn_not_observed(observer);
+      return {1.0f, 0};
+    }
+    const auto [new_min, new_max] = non_linear_param_search();
+    const auto c = calculate_channel_qparams(u_, new_min, new_max);
+    return {c.scale, c.zero_point};
+  }
+
+  int bins() const { return bins_; }
+
+private:
+  // _combine_histograms: the old histogram, upsampled and placed at start_idx in the combined
+  // range, integrated in double, and added per new bin to the new data's histogram.
+  void combine_histograms(std::vector<float>& orig, const std::vector<float>& old, std::int64_t downsample_rate,
+                          std::int64_t start_idx) const {
+    const std::int64_t nb = bins_, up = upsample_rate_;
+    const std::int64_t total_len = nb * downsample_rate;
+    if (start_idx < 0 || start_idx + nb * up > total_len) {
+      raise(message() << "ctq: HistogramObserver: cannot place the histogram (start " << start_idx << ", "
+                      << nb * up << " sub-bins in " << total_len << ")");
+    }
+    double cumulative = 0.0, previous = 0.0;  // previous: integral[i-1] as stored in float32
+    std::int64_t pos = 0;
+    for (std::int64_t b = 0; b < nb; ++b) {
+      for (std::int64_t k = 0; k < downsample_rate; ++k, ++pos) {
+        const std::int64_t o = pos - start_idx;
+        if (o >= 0 && o < nb * up) cumulative += static_cast<double>(old[static_cast<std::size_t>(o / up)]);
+      }
+      const double interpolated = (cumulative - previous) / static_cast<double>(up);
+      previous = static_cast<double>(static_cast<float>(cumulative));
+      orig[static_cast<std::size_t>(b)] += static_cast<float>(interpolated);
+    }
+  }
+
+  // _get_norm: density * (end^3 - begin^3) / 3, each operation rounded to float32.
+  static float get_norm(float begin, float end, float density) {
+    const float e3 = no_contract(no_contract(end * end) * end);
+    const float b3 = no_contract(no_contract(begin * begin) * begin);
+    return no_contract(density * ((e3 - b3) / 3.0f));
+  }
+
+  // _compute_quantization_error for the candidate range [start_bin, end_bin].
+  double quantization_error(std::int64_t start_bin, std::int64_t end_bin) const {
+    const double bin_width = (static_cast<double>(state.max_val) - static_cast<double>(state.min_val)) / bins_;
+    const double dst_bin_width = bin_width * static_cast<double>(end_bin - start_bin + 1) / dst_nbins_;
+    if (dst_bin_width == 0.0) return 0.0;
+    const float bw = static_cast<float>(bin_width), dbw = static_cast<float>(dst_bin_width);
+    const float half = static_cast<float>(dst_bin_width / 2), neg_half = static_cast<float>(-dst_bin_width / 2);
+    const float max_dst = static_cast<float>(dst_nbins_ - 1);
+    const float middle = get_norm(neg_half, half, 1.0f) ;  // density factored out below
+    norms_.resize(static_cast<std::size_t>(bins_));
+    for (std::int64_t i = 0; i < bins_; ++i) {
+      const float src_begin = no_contract(static_cast<float>(i - start_bin) * bw);
+      const float src_end = src_begin + bw;
+      const float dst_begin = std::clamp(div_floor(src_begin, dbw), 0.0f, max_dst);
+      const float dst_begin_center = no_contract((dst_begin + 0.5f) * dbw);
+      const float dst_end = std::clamp(div_floor(src_end, dbw), 0.0f, max_dst);
+      const float density = state.histogram[static_cast<std::size_t>(i)] / bw;
+      float norm = 0.0f;
+      norm += get_norm(src_begin - dst_begin_center, half, density);
+      norm += no_contract((dst_end - dst_begin - 1.0f) * no_contract(density * middle));
+      const float dst_end_center = no_contract(dst_end * dbw) + half;
+      norm += get_norm(neg_half, src_end - dst_end_center, density);
+      norms_[static_cast<std::size_t>(i)] = norm;
+    }
+    return static_cast<double>(torch_sum(norms_.data(), bins_));
+  }
+
+  // _non_linear_param_search: shrink [start_bin, end_bin] from the side whose tail holds less
+  // mass, in steps of 1e-5 of the total, while the quantization error does not increase.
+  std::pair<float, float> non_linear_param_search() const {
+    const auto& h = state.histogram;
+    const float bin_width = (state.max_val - state.min_val) / static_cast<float>(bins_);
+    const double total = static_cast<double>(torch_sum(h.data(), bins_));
+    std::vector<float> csum(h.size());
+    double acc = 0.0;  // torch.cumsum accumulates float32 in double on the CPU
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      acc += static_cast<double>(h[i]);
+      csum[i] = static_cast<float>(acc);
+    }
+    const double stepsize = 1e-5;
+    double alpha = 0.0, beta = 1.0;
+    std::int64_t start_bin = 0, end_bin = bins_ - 1;
+    double norm_min = std::numeric_limits<double>::infinity();
+    while (alpha < beta) {
+      const double next_alpha = alpha + stepsize, next_beta = beta - stepsize;
+      // tensor-vs-Python-float comparisons happen in float32
+      const float lo_mass = static_cast<float>(next_alpha * total), hi_mass = static_cast<float>(next_beta * total);
+      std::int64_t l = start_bin, r = end_bin;
+      while (l < end_bin && csum[static_cast<std::size_t>(l)] < lo_mass) ++l;
+      while (r > start_bin && csum[static_cast<std::size_t>(r)] > hi_mass) --r;
+      std::int64_t next_start = start_bin, next_end = end_bin;
+      if ((l - start_bin) > (end_bin - r)) {
+        next_start = l;
+        alpha = next_alpha;
+      } else {
+        next_end = r;
+        beta = next_beta;
+      }
+      if (next_start == start_bin && next_end == end_bin) continue;
+      const double norm = quantization_error(next_start, next_end);
+      if (norm > norm_min) break;
+      norm_min = norm;
+      start_bin = next_start;
+      end_bin = next_end;
+    }
+    const float new_min = state.min_val + no_contract(bin_width * static_cast<float>(start_bin));
+    const float new_max = state.min_val + no_contract(bin_width * static_cast<float>(end_bin + 1));
+    return {new_min, new_max};
+  }
+
+  int bins_;
+  int upsample_rate_;
+  UniformArgs u_;
+  double dst_nbins_;
+  mutable std::vector<float> norms_;  // scratch for quantization_error
+};
+
+template <int Bins, int Upsample>
+struct check_histogram_args {
+  static_assert(Bins > 0, "ctq: HistogramObserver: bins must be positive");
+  static_assert(Upsample > 0, "ctq: HistogramObserver: upsample_rate must be positive");
+  static constexpr bool ok = true;
+};
+
+}  // namespace detail
+
+/// Keeps a histogram of `bins` bins over [min_val, max_val]; when new data widens the range,
+/// the old histogram is upsampled by upsample_rate and re-binned into the wider range (11).
+/// calculate_qparams picks the min/max that minimise the L2 quantization error over the
+/// histogram (PyTorch's _non_linear_param_search) and applies (9) to them.
+/// PyTorch 1.13 bins each batch over [int(min), int(max)] (Python int truncation) and drops data
+/// outside it; ctq does the same so that its parameters equal PyTorch's.
+/// merge(other) folds other's histogram in as PyTorch folds in a new batch's: both are re-binned
+/// onto the combined range (exact when both observers already share the same range).
+template <HistogramObserverArgs Args = HistogramObserverArgs{}>
+class HistogramObserver {
+  static constexpr UniformArgs U = detail::uniform_args(Args);
+  static_assert(detail::check_uniform_args<U>::ok && detail::check_per_tensor_scheme<U>::ok &&
+                detail::check_histogram_args<Args.bins, Args.upsample_rate>::ok);
+  static_assert(Args.dtype == ctq::dtype::quint8 || Args.dtype == ctq::dtype::qint8,
+                "ctq: HistogramObserver: dtype must be quint8 or qint8 (its search targets 256 levels)");
+
+public:
+  static constexpr std::string_view name = "HistogramObserver";
+  static constexpr HistogramObserverArgs args = Args;
+  static constexpr ctq::dtype dtype = Args.dtype;
+  static constexpr ctq::qscheme qscheme = Args.qscheme;
+  static constexpr std::int64_t quant_min = U.qmin();
+  static constexpr std::int64_t quant_max = U.qmax();
+  using State = detail::HistogramState;
+  using qparams_type = PerTensorQParams;
+
+  template <int R>
+  const Tensor<float, R>& operator()(const Tensor<float, R>& x) {
+    impl_.observe(x.data(), x.size(), name);
+    return x;
+  }
+
+  PerTensorQParams calculate_qparams() const { return impl_.qparams(name); }
+  void reset() { impl_ = detail::HistogramImpl(Args.bins, Args.upsample_rate, U); }
+
+  void merge(const HistogramObserver& other) {
+    const State& b = other.impl_.state;
+    if (!b.observed()) return;
+    if (!impl_.state.observed()) {
+      impl_.state = b;
+      return;
+    }
+    if (b.min_val == impl_.state.min_val && b.max_val == impl_.state.max_val) {
+      for (std::size_t i = 0; i < b.histogram.size(); ++i) impl_.state.histogram[i] += b.histogram[i];
+      return;
+    }
+    // Re-bin other's histogram as data: each bin's count sits at its bin's centre, weighted.
+    detail::HistogramImpl as_batches(Args.bins, Args.upsample_rate, U);
+    as_batches.state = impl_.state;
+    merge_rebinned(as_batches, b);
+    impl_.state = as_batches.state;
+  }
+
+  float min_val() const { return impl_.state.min_val; }
+  float max_val() const { return impl_.state.max_val; }
+  const std::vector<float>& histogram() const { return impl_.state.histogram; }
+  const State& state() const { return impl_.state; }
+  void set_state(State s) {
+    if (s.histogram.size() != static_cast<std::size_t>(Args.bins)) {
+      raise(detail::message() << "ctq: HistogramObserver: state has " << s.histogram.size() << " bins, the observer "
+                              << Args.bins);
+    }
+    detail::check_min_max_state({s.min_val, s.max_val}, name);
+    impl_.state = std::move(s);
+  }
+
+private:
+  // Adds histogram b (over [b.min_val, b.max_val]) to `into`: the combined range is the union
+  // widened by _adjust_min_max, and both histograms are spread uniformly within their bins onto
+  // it (into's by PyTorch's upsampling; b's in the same way), so every count is kept.
+  static void merge_rebinned(detail::HistogramImpl& into, const State& b) {
+    auto& s = into.state;
+    const float lo = std::min(s.min_val, b.min_val), hi = std::max(s.max_val, b.max_val);
+    std::vector<float> out(static_cast<std::size_t>(Args.bins), 0.0f);
+    auto spread = [&](const State& src) {
+      const double w = (static_cast<double>(src.max_val) - src.min_val) / Args.bins;
+      const double dw = (static_cast<double>(hi) - lo) / Args.bins;
+      for (int i = 0; i < Args.bins; ++i) {
+        const double count = src.histogram[static_cast<std::size_t>(i)];
+        if (count == 0.0) continue;
+        for (int k = 0; k < Args.upsample_rate; ++k) {
+          const double centre = src.min_val + w * (i + (k + 0.5) / Args.upsample_rate);
+          auto pos = static_cast<std::int64_t>((centre - lo) / dw);
+          pos = std::clamp<std::int64_t>(pos, 0, Args.bins - 1);
+          out[static_cast<std::size_t>(pos)] += static_cast<float>(count / Args.upsample_rate);
+        }
+      }
+    };
+    if (s.min_val == s.max_val || b.min_val == b.max_val) {
+      raise("ctq: HistogramObserver: merge of a degenerate (single-value) histogram with a different range");
+    }
+    spread(s);
+    spread(b);
+    s.histogram = std::move(out);
+    s.min_val = lo;
+    s.max_val = hi;
+  }
+
+  detail::HistogramImpl impl_{Args.bins, Args.upsample_rate, U};
+};
+
+}  // namespace ctq
+// ----- end ctq/observers/histogram_observer.hpp -----
+// ----- begin ctq/observers/moving_average_min_max_observer.hpp -----
+// MovingAverageMinMaxObserver: exponential moving averages of the per-batch min and max
+// (PyTorch's torch.ao.quantization.MovingAverageMinMaxObserver), per tensor.
+
+#include <cmath>
+#include <cstdint>
+
+
+namespace ctq {
+
+struct MovingAverageMinMaxObserverArgs {
+  float averaging_constant = 0.01f;
+  ctq::dtype dtype = ctq::dtype::quint8;
+  ctq::qscheme qscheme = ctq::qscheme::per_tensor_affine;
+  bool reduce_range = false;
+  std::int64_t quant_min = unset;
+  std::int64_t quant_max = unset;
+  float eps = float32_eps;
+};
+
+namespace detail {
+
+template <float C>
+struct check_averaging_constant {
+  static_assert(C > 0.0f && C <= 1.0f, "ctq: observer: averaging_constant must be in (0, 1]");
+  static constexpr bool ok = true;
+};
+
+// (10) m = m + c * (cur - m), three float32 operations, never fused (PyTorch runs each as a
+// separate tensor op).
+inline float moving_average(float m, float cur, float c) { return m + no_contract(c * (cur - m)); }
+
+// Merging moving averages: the state after observing A's batches and then B's. For B's batches
+// x_1..x_n (B started at x_1), continuing from A's value a instead gives
+//   b + (1 - c)^n (a - x_1)
+// since the average is linear in its start. Computed in double, rounded once.
+inline float compose_moving_average(float a, float b, float b_first, std::int64_t b_count, float c) {
+  return static_cast<float>(static_cast<double>(b) +
+                            std::pow(1.0 - static_cast<double>(c), static_cast<double>(b_count)) *
+                                (static_cast<double>(a) - static_cast<double>(b_first)));
+}
+
+struct MovingAverageState {
+  MinMaxState range;
+  std::int64_t count = 0;  // batches seen (for merge)
+  float first_min = 0.0f, first_max = 0.0f;
+  friend bool operator==(const MovingAverageState&, const MovingAverageState&) = default;
+};
+
+// The observation logic with runtime arguments; MovingAverageMinMaxObserver<Args> wraps it.
+struct MovingAverageImpl {
+  float averaging_constant = 0.01f;
+  MovingAverageState state{};
+  void observe(const float* x, index_t n, std::string_view observer) {
+    if (n == 0) return;
+    check_finite(x, n, observer);
+    const auto [lo, hi] = aminmax(x, n);
+    if (!state.range.observed()) {
+      state.range = {lo, hi};
+      state.first_min = lo;
+      state.first_max = hi;
+    } else {
+      state.range.min_val = moving_average(state.range.min_val, lo, averaging_constant);
+      state.range.max_val = moving_average(state.range.max_val, hi, averaging_constant);
+    }
+    ++state.count;
+  }
+  void merge(const MovingAverageImpl& other) {
+    const MovingAverageState& b = other.state;
+    if (b.count == 0) return;
+    if (state.count == 0) {
+      state = b;
+      return;
+    }
+    const float c = averaging_constant;
+    state.range.min_val = compose_moving_average(state.range.min_val, b.range.min_val, b.first_min, b.count, c);
+    state.range.max_val = compose_moving_average(state.range.max_val, b.range.max_val, b.first_max, b.count, c);
+    state.count += b.count;
+  }
+};
+
+}  // namespace detail
+
+/// The first observation sets min_val/max_val; each later one moves them by
+/// averaging_constant towards the batch's min/max (10). merge(other) composes: the result is the
+/// state after this observer's batches followed by other's, exact up to float rounding (PyTorch
+/// has no merge; the moving average is order dependent, so merge is not commutative).
+template <MovingAverageMinMaxObserverArgs Args = MovingAverageMinMaxObserverArgs{}>
+class MovingAverageMinMaxObserver {
+  static constexpr UniformArgs U = detail::uniform_args(Args);
+  static_assert(detail::check_uniform_args<U>::ok && detail::check_per_tensor_scheme<U>::ok &&
+                detail::check_averaging_constant<Args.averaging_constant>::ok);
+
+public:
+  static constexpr std::string_view name = "MovingAverageMinMaxObserver";
+  static constexpr MovingAverageMinMaxObserverArgs args = Args;
+  static constexpr ctq::dtype dtype = Args.dtype;
+  static constexpr ctq::qscheme qscheme = Args.qscheme;
+  static constexpr std::int64_t quant_min = U.qmin();
+  static constexpr std::int64_t quant_max = U.qmax();
+  using qparams_type = PerTensorQParams;
+
+  using State = detail::MovingAverageState;
+
+  template <int R>
+  const Tensor<float, R>& operator()(const Tensor<float, R>& x) {
+    impl_.observe(x.data(), x.size(), name);
+    return x;
+  }
+
+  PerTensorQParams calculate_qparams() const { return detail::per_tensor_qparams(U, impl_.state.range, name); }
+  void reset() { impl_.state = {}; }
+  void merge(const MovingAverageMinMaxObserver& other) { impl_.merge(other.impl_); }
+
+  float min_val() const { return impl_.state.range.min_val; }
+  float max_val() const { return impl_.state.range.max_val; }
+  const State& state() const { return impl_.state; }
+  void set_state(const State& s) {
+    detail::check_min_max_state(s.range, name);
+    impl_.state = s;
+  }
+
+private:
+  detail::MovingAverageImpl impl_{Args.averaging_constant};
+};
+
+}  // namespace ctq
+// ----- end ctq/observers/moving_average_min_max_observer.hpp -----
+// ----- begin ctq/observers/moving_average_per_channel_min_max_observer.hpp -----
+// MovingAveragePerChannelMinMaxObserver: moving averages of each channel's per-batch min and max
+// (PyTorch's torch.ao.quantization.MovingAveragePerChannelMinMaxObserver).
+
+// ----- begin ctq/observers/per_channel_min_max_observer.hpp -----
+// PerChannelMinMaxObserver: running min and max per slice along ch_axis (PyTorch's
+// torch.ao.quantization.PerChannelMinMaxObserver).
+
+#include <vector>
+
+
+namespace ctq {
+
+struct PerChannelMinMaxObserverArgs {
+  int ch_axis = 0;  // negative counts from the last dimension
+  ctq::dtype dtype = ctq::dtype::quint8;
+  ctq::qscheme qscheme = ctq::qscheme::per_channel_affine;
+  bool reduce_range = false;
+  std::int64_t quant_min = unset;
+  std::int64_t quant_max = unset;
+  float eps = float32_eps;
+};
+
+namespace detail {
+
+// Per-channel min/max; empty before the first observation, as PyTorch's buffers.
+struct ChannelRanges {
+  std::vector<float> min_val, max_val;
+  bool observed() const { return !min_val.empty(); }
+  friend bool operator==(const ChannelRanges&, const ChannelRanges&) = default;
+};
+
+template <int Axis, int R>
+constexpr int channel_axis() {
+  static_assert(Axis >= -R && Axis < R, "ctq: per-channel observer: ch_axis is out of range for the tensor's rank");
+  return Axis < 0 ? Axis + R : Axis;
+}
+
+// Min and max of every slice along `axis` (the tensor viewed as [outer, channels, inner]).
+template <int R>
+ChannelRanges channel_aminmax(const Tensor<float, R>& x, int axis) {
+  const auto shape = x.shape();
+  const index_t channels = shape[static_cast<std::size_t>(axis)];
+  const index_t inner = inner_size(shape, axis), outer = outer_size(shape, axis);
+  ChannelRanges r{std::vector<float>(static_cast<std::size_t>(channels), std::numeric_limits<float>::infinity()),
+                  std::vector<float>(static_cast<std::size_t>(channels), -std::numeric_limits<float>::infinity())};
+  const float* p = x.data();
+  for (index_t o = 0; o < outer; ++o) {
+    for (index_t c = 0; c < channels; ++c, p += inner) {
+      const auto [lo, hi] = aminmax(p, inner);
+      auto& mn = r.min_val[static_cast<std::size_t>(c)];
+      auto& mx = r.max_val[static_cast<std::size_t>(c)];
+      mn = lo < mn ? lo : mn;
+      mx = hi > mx ? hi : mx;
+    }
+  }
+  return r;
+}
+
+inline void check_same_channels(const ChannelRanges& a, const ChannelRanges& b, std::string_view observer) {
+  if (a.observed() && b.observed() && a.min_val.size() != b.min_val.size()) {
+    raise(message() << "ctq: " << observer << ": " << b.min_val.size() << " channels where earlier data had "
+                    << a.min_val.size());
+  }
+}
+
+inline void check_channel_ranges(const ChannelRanges& s, std::string_view observer) {
+  if (s.min_val.size() != s.max_val.size()) {
+    raise(message() << "ctq: " << observer << ": state has " << s.min_val.size() << " minima and "
+                    << s.max_val.size() << " maxima");
+  }
+  for (std::size_t c = 0; c < s.min_val.size(); ++c) {
+    if (!(std::isfinite(s.min_val[c]) && std::isfinite(s.max_val[c]) && s.min_val[c] <= s.max_val[c])) {
+      raise(message() << "ctq: " << observer << ": state of channel " << c << " is not a finite range with min <= max");
+    }
+  }
+}
+
+// Per-channel observation with runtime arguments, for both per-channel observers: running
+// min/max, or (averaging_constant > 0) the moving averages of (10) with merge by composition.
+struct PerChannelImpl {
+  float averaging_constant = 0.0f;  // 0: running min/max
+  ChannelRanges ranges{};
+  ChannelRanges first{};  // the first batch's min/max (moving averages only, for merge)
+  std::int64_t count = 0;
+
+  template <int R>
+  void observe(const Tensor<float, R>& x, int axis, std::string_view observer) {
+    if (x.empty()) return;
+    check_finite(x.data(), x.size(), observer);
+    ChannelRanges cur = channel_aminmax(x, axis);
+    check_same_channels(ranges, cur, observer);
+    if (!ranges.observed()) {
+      ranges = cur;
+      if (averaging_constant > 0.0f) first = std::move(cur);
+    } else {
+      for (std::size_t c = 0; c < cur.min_val.size(); ++c) {
+        if (averaging_constant > 0.0f) {
+          ranges.min_val[c] = moving_average(ranges.min_val[c], cur.min_val[c], averaging_constant);
+          ranges.max_val[c] = moving_average(ranges.max_val[c], cur.max_val[c], averaging_constant);
+        } else {
+          ranges.min_val[c] = std::min(cur.min_val[c], ranges.min_val[c]);
+          ranges.max_val[c] = std::max(cur.max_val[c], ranges.max_val[c]);
+        }
+      }
+    }
+    ++count;
+  }
+
+  void merge(const PerChannelImpl& other, std::string_view observer) {
+    if (!other.ranges.observed()) return;
+    if (!ranges.observed()) {
+      *this = other;
+      return;
+    }
+    check_same_channels(ranges, other.ranges, observer);
+    const float c = averaging_constant;
+    for (std::size_t i = 0; i < ranges.min_val.size(); ++i) {
+      if (c > 0.0f) {
+        ranges.min_val[i] =
+            compose_moving_average(ranges.min_val[i], other.ranges.min_val[i], other.first.min_val[i], other.count, c);
+        ranges.max_val[i] =
+            compose_moving_average(ranges.max_val[i], other.ranges.max_val[i], other.first.max_val[i], other.count, c);
+      } else {
+        ranges.min_val[i] = std::min(ranges.min_val[i], other.ranges.min_val[i]);
+        ranges.max_val[i] = std::max(ranges.max_val[i], other.ranges.max_val[i]);
+      }
+    }
+    count += other.count;
+  }
+};
+
+template <qscheme S>
+qparams_for<S> per_channel_qparams(const UniformArgs& u, const ChannelRanges& s, int axis, std::string_view observer) {
+  qparams_for<S> qp;
+  qp.axis = axis;
+  if (!s.observed()) {
+    warn_not_observed(observer);
+    qp.scales = {1.0f};
+    qp.zero_points = {0};
+    return qp;
+  }
+  for (std::size_t c = 0; c < s.min_val.size(); ++c) {
+    const auto r = calculate_channel_qparams(u, s.min_val[c], s.max_val[c]);
+    qp.scales.push_back(r.scale);
+    if constexpr (has_float_zero_point(S)) {
+      qp.zero_points.push_back(r.zero_point_float);
+    } else {
+      qp.zero_points.push_back(r.zero_point);
+    }
+  }
+  return qp;
+}
+
+}  // namespace detail
+
+/// Running min and max per channel; calculate_qparams applies (9) per channel and returns
+/// PerChannelQParams (float zero points for per_channel_affine_float_qparams) with axis ch_axis.
+/// merge(other) is exactly observing both inputs.
+template <PerChannelMinMaxObserverArgs Args = PerChannelMinMaxObserverArgs{}>
+class PerChannelMinMaxObserver {
+  static constexpr UniformArgs U = detail::uniform_args(Args);
+  static_assert(detail::check_uniform_args<U>::ok && detail::check_per_channel_scheme<U>::ok);
+
+public:
+  static constexpr std::string_view name = "PerChannelMinMaxObserver";
+  static constexpr PerChannelMinMaxObserverArgs args = Args;
+  static constexpr ctq::dtype dtype = Args.dtype;
+  static constexpr ctq::qscheme qscheme = Args.qscheme;
+  static constexpr int ch_axis = Args.ch_axis;
+  static constexpr std::int64_t quant_min = U.qmin();
+  static constexpr std::int64_t quant_max = U.qmax();
+  using State = detail::ChannelRanges;
+  using qparams_type = qparams_for<Args.qscheme>;
+
+  template <int R>
+  const Tensor<float, R>& operator()(const Tensor<float, R>& x) {
+    impl_.observe(x, detail::channel_axis<Args.ch_axis, R>(), name);
+    return x;
+  }
+
+  qparams_type calculate_qparams() const {
+    return detail::per_channel_qparams<Args.qscheme>(U, impl_.ranges, Args.ch_axis, name);
+  }
+  void reset() { impl_ = {}; }
+  void merge(const PerChannelMinMaxObserver& other) { impl_.merge(other.impl_, name); }
+
+  const std::vector<float>& min_val() const { return impl_.ranges.min_val; }
+  const std::vector<float>& max_val() const { return impl_.ranges.max_val; }
+  const State& state() const { return impl_.ranges; }
+  void set_state(State s) {
+    detail::check_channel_ranges(s, name);
+    impl_.ranges = std::move(s);
+  }
+
+private:
+  detail::PerChannelImpl impl_;
+};
+
+}  // namespace ctq
+// ----- end ctq/observers/per_channel_min_max_observer.hpp -----
+
+namespace ctq {
+
+struct MovingAveragePerChannelMinMaxObserverArgs {
+  float averaging_constant = 0.01f;
+  int ch_axis = 0;
+  ctq::dtype dtype = ctq::dtype::quint8;
+  ctq::qscheme qscheme = ctq::qscheme::per_channel_affine;
+  bool reduce_range = false;
+  std::int64_t quant_min = unset;
+  std::int64_t quant_max = unset;
+  float eps = float32_eps;
+};
+
+/// Per channel, the first observation sets min/max and later ones move them by
+/// averaging_constant (10). merge(other) composes as MovingAverageMinMaxObserver's does.
+template <MovingAveragePerChannelMinMaxObserverArgs Args = MovingAveragePerChannelMinMaxObserverArgs{}>
+class MovingAveragePerChannelMinMaxObserver {
+  static constexpr UniformArgs U = detail::uniform_args(Args);
+  static_assert(detail::check_uniform_args<U>::ok && detail::check_per_channel_scheme<U>::ok &&
+                detail::check_averaging_constant<Args.averaging_constant>::ok);
+
+public:
+  static constexpr std::string_view name = "MovingAveragePerChannelMinMaxObserver";
+  static constexpr MovingAveragePerChannelMinMaxObserverArgs args = Args;
+  static constexpr ctq::dtype dtype = Args.dtype;
+  static constexpr ctq::qscheme qscheme = Args.qscheme;
+  static constexpr int ch_axis = Args.ch_axis;
+  static constexpr std::int64_t quant_min = U.qmin();
+  static constexpr std::int64_t quant_max = U.qmax();
+  using qparams_type = qparams_for<Args.qscheme>;
+
+  /// Per-channel moving averages, the first batch's min/max and the batch count (for merge).
+  struct State {
+    detail::ChannelRanges ranges;
+    std::int64_t count = 0;
+    detail::ChannelRanges first;
+    friend bool operator==(const State&, const State&) = default;
+  };
+
+  template <int R>
+  const Tensor<float, R>& operator()(const Tensor<float, R>& x) {
+    impl_.observe(x, detail::channel_axis<Args.ch_axis, R>(), name);
+    return x;
+  }
+
+  qparams_type calculate_qparams() const {
+    return detail::per_channel_qparams<Args.qscheme>(U, impl_.ranges, Args.ch_axis, name);
+  }
+  void reset() { impl_ = detail::PerChannelImpl{Args.averaging_constant}; }
+  void merge(const MovingAveragePerChannelMinMaxObserver& other) { impl_.merge(other.impl_, name); }
+
+  const std::vector<float>& min_val() const { return impl_.ranges.min_val; }
+  const std::vector<float>& max_val() const { return impl_.ranges.max_val; }
+  State state() const { return {impl_.ranges, impl_.count, impl_.first}; }
+  void set_state(State s) {
+    detail::check_channel_ranges(s.ranges, name);
+    impl_.ranges = std::move(s.ranges);
+    impl_.count = s.count;
+    impl_.first = std::move(s.first);
+  }
+
+private:
+  detail::PerChannelImpl impl_{Args.averaging_constant};
+};
+
+}  // namespace ctq
+// ----- end ctq/observers/moving_average_per_channel_min_max_observer.hpp -----
+// ----- begin ctq/observers/noop_observer.hpp -----
+// NoopObserver: records nothing; carries float16 (or another dtype) to convert (PyTorch's NoopObserver).
+
+// ----- begin ctq/observers/no_qparams.hpp -----
+// What the observers that compute no parameters share: calculate_qparams raises, as PyTorch's does.
+
+
+namespace ctq {
+
+
+namespace detail {
+template <class Self>
+struct no_qparams {
+  // PyTorch raises "calculate_qparams should not be called for <observer>".
+  [[noreturn]] static void calculate_qparams() {
+    raise(message() << "ctq: " << Self::name << ": calculate_qparams should not be called (it carries only a dtype)");
+  }
+};
+}  // namespace detail
+
+}  // namespace ctq
+// ----- end ctq/observers/no_qparams.hpp -----
+
+namespace ctq {
+
+struct NoopObserverArgs {
+  ctq::dtype dtype = ctq::dtype::float16;
+};
+
+/// As PlaceholderObserver, with float16 as the default dtype.
+template <NoopObserverArgs Args = NoopObserverArgs{}>
+class NoopObserver {
+public:
+  static constexpr std::string_view name = "NoopObserver";
+  static constexpr ctq::dtype dtype = Args.dtype;
+  template <int R>
+  const Tensor<float, R>& operator()(const Tensor<float, R>& x) {
+    return x;
+  }
+  void calculate_qparams() const { detail::no_qparams<NoopObserver>::calculate_qparams(); }
+  void reset() {}
+  void merge(const NoopObserver&) {}
+};
+
+}  // namespace ctq
+// ----- end ctq/observers/noop_observer.hpp -----
+// ----- begin ctq/observers/placeholder_observer.hpp -----
+// PlaceholderObserver: records nothing; carries the dtype a value converts to (float16, or float32
+// with a dynamic compute dtype) to convert (PyTorch's torch.ao.quantization.PlaceholderObserver).
+
+
+namespace ctq {
+
+struct PlaceholderObserverArgs {
+  ctq::dtype dtype = ctq::dtype::float32;
+  ctq::dtype compute_dtype = ctq::dtype::float32;  // quint8 marks dynamic quantization of the input
+};
+
+/// Passes data through; tells convert which dtype the value takes (float16, or float32 with a
+/// dynamic compute dtype). calculate_qparams raises ctq::error, as PyTorch's raises.
+template <PlaceholderObserverArgs Args = PlaceholderObserverArgs{}>
+class PlaceholderObserver {
+public:
+  static constexpr std::string_view name = "PlaceholderObserver";
+  static constexpr ctq::dtype dtype = Args.dtype;
+  static constexpr ctq::dtype compute_dtype = Args.compute_dtype;
+  template <int R>
+  const Tensor<float, R>& operator()(const Tensor<float, R>& x) {
+    return x;
+  }
+  void calculate_qparams() const { detail::no_qparams<PlaceholderObserver>::calculate_qparams(); }
+  void reset() {}
+  void merge(const PlaceholderObserver&) {}
+};
+
+}  // namespace ctq
+// ----- end ctq/observers/placeholder_observer.hpp -----
+// ----- begin ctq/observers/recording_observer.hpp -----
+// RecordingObserver: keeps a copy of every tensor it sees, for debugging (PyTorch's RecordingObserver).
+
+#include <vector>
+
+
+namespace ctq {
+
+struct RecordingObserverArgs {
+  ctq::dtype dtype = ctq::dtype::quint8;
+};
+
+/// Keeps a copy of every tensor it sees (flattened, with its shape), for debugging.
+/// merge appends the other observer's recordings after this one's.
+template <RecordingObserverArgs Args = RecordingObserverArgs{}>
+class RecordingObserver {
+public:
+  static constexpr std::string_view name = "RecordingObserver";
+  static constexpr ctq::dtype dtype = Args.dtype;
+  struct Recorded {
+    std::vector<index_t> shape;
+    std::vector<float> values;
+    friend bool operator==(const Recorded&, const Recorded&) = default;
+  };
+  template <int R>
+  const Tensor<float, R>& operator()(const Tensor<float, R>& x) {
+    tensor_val_.push_back({std::vector<index_t>(x.shape().begin(), x.shape().end()),
+                           std::vector<float>(x.values().begin(), x.values().end())});
+    return x;
+  }
+  void calculate_qparams() const { detail::no_qparams<RecordingObserver>::calculate_qparams(); }
+  void reset() { tensor_val_.clear(); }
+  void merge(const RecordingObserver& other) {
+    tensor_val_.insert(tensor_val_.end(), other.tensor_val_.begin(), other.tensor_val_.end());
+  }
+  const std::vector<Recorded>& get_tensor_value() const { return tensor_val_; }
+
+private:
+  std::vector<Recorded> tensor_val_;
+};
+
+}  // namespace ctq
+// ----- end ctq/observers/recording_observer.hpp -----
+// ----- end ctq/observers.hpp -----
+// ----- begin ctq/qconfig/backend.hpp -----
+// Backends as tags, and QConfigFor<Backend, QConfig>: what each backend's int8 kernels can run,
+// checked at compile time with a one-line message per rule.
+
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+// ----- begin ctq/qconfig/qconfig.hpp -----
+// QConfig and QConfigDynamic: which observer (or fake-quantizer) types a module's activation and
+// weight get. Types, never instances: each module instantiates its own (PyTorch stores
+// constructors for the same reason).
+
+#include <type_traits>
+
+namespace ctq {
+
+/// Static quantization (and QAT, with fake-quantizers): Activation observes outputs, Weight
+/// observes weights.
+template <class Activation, class Weight>
+struct QConfig {
+  using activation = Activation;
+  using weight = Weight;
+  static constexpr bool is_dynamic = false;
+};
+
+/// Dynamic quantization: weights observed once at convert time, activations quantized per call.
+template <class Activation, class Weight>
+struct QConfigDynamic {
+  using activation = Activation;
+  using weight = Weight;
+  static constexpr bool is_dynamic = true;
+};
+
+template <class T>
+inline constexpr bool is_qconfig = false;
+template <class A, class W>
+inline constexpr bool is_qconfig<QConfig<A, W>> = true;
+template <class A, class W>
+inline constexpr bool is_qconfig<QConfigDynamic<A, W>> = true;
+
+}  // namespace ctq
+// ----- end ctq/qconfig/qconfig.hpp -----
+
+namespace ctq::backend {
+/// FBGEMM (x86 servers): quint8 activations within 7 bits (vpmaddubsw saturates int16 sums of
+/// two uint8 x int8 products on CPUs without VNNI: PyTorch's reduce_range exists because of it).
+struct fbgemm {
+  static constexpr std::string_view name = "fbgemm";
+  static constexpr bool needs_reduced_activation_range = true;
+  static constexpr bool allows_qint8_activations = false;
+};
+/// PyTorch's x86 backend (FBGEMM or oneDNN by CPU): the same requirements as fbgemm.
+struct x86 {
+  static constexpr std::string_view name = "x86";
+  static constexpr bool needs_reduced_activation_range = true;
+  static constexpr bool allows_qint8_activations = false;
+};
+/// QNNPACK (ARM, mobile): full 8-bit activations; qint8 activations with symmetric qconfigs.
+struct qnnpack {
+  static constexpr std::string_view name = "qnnpack";
+  static constexpr bool needs_reduced_activation_range = false;
+  static constexpr bool allows_qint8_activations = true;
+};
+/// oneDNN (x86 with VNNI): full 8-bit quint8 activations.
+struct onednn {
+  static constexpr std::string_view name = "onednn";
+  static constexpr bool needs_reduced_activation_range = false;
+  static constexpr bool allows_qint8_activations = false;
+};
+}  // namespace ctq::backend
+
+namespace ctq {
+
+template <class B>
+concept Backend = requires {
+  { B::name } -> std::convertible_to<std::string_view>;
+  { B::needs_reduced_activation_range } -> std::convertible_to<bool>;
+};
+
+namespace detail {
+
+// What the rules need of an observer or fake-quantizer type: dtype, qscheme, quant range, and
+// whether it computes parameters at all (Placeholder/Noop/Recording/Identity do not).
+template <class T>
+struct quant_info {
+  static constexpr bool computes_qparams = requires { typename T::qparams_type; };
+  static constexpr bool has_dtype = requires { T::dtype; };
+  static constexpr dtype dtype_value = [] {
+    if constexpr (requires { T::dtype; }) return T::dtype; else return dtype::float32;
+  }();
+  static constexpr qscheme qscheme_value = [] {
+    if constexpr (requires { T::qscheme; }) return T::qscheme; else return qscheme::per_tensor_affine;
+  }();
+  static constexpr std::int64_t range = [] {
+    if constexpr (requires { T::quant_max; }) return T::quant_max - T::quant_min + 1; else return std::int64_t{0};
+  }();
+  static constexpr bool dynamic_marker = [] {
+    if constexpr (requires { T::compute_dtype; }) return T::compute_dtype == dtype::quint8 || T::compute_dtype == dtype::qint8;
+    else return false;
+  }();
+};
+
+template <class B, class QC>
+struct qconfig_rules {
+  using A = quant_info<typename QC::activation>;
+  using W = quant_info<typename QC::weight>;
+  static constexpr bool static_qconfig = !QC::is_dynamic && !A::dynamic_marker;
+  static constexpr bool activation_quantized = A::computes_qparams;
+  static constexpr bool activation_dtype_ok =
+      A::dtype_value == dtype::quint8 || (B::allows_qint8_activations && A::dtype_value == dtype::qint8);
+  static constexpr bool activation_range_ok = !B::needs_reduced_activation_range || A::range <= 128;
+  static constexpr bool weight_quantized = W::computes_qparams;
+  static constexpr bool weight_dtype_ok = W::dtype_value == dtype::qint8;
+  static constexpr bool weight_scheme_ok = W::qscheme_value != qscheme::per_channel_affine_float_qparams;
+  static constexpr bool ok = static_qconfig && activation_quantized && activation_dtype_ok && activation_range_ok &&
+                             weight_quantized && weight_dtype_ok && weight_scheme_ok;
+};
+
+}  // namespace detail
+
+/// QC can run as static int8 quantization (conv, linear) on backend B:
+///   - a QConfig, not a QConfigDynamic (nor a QConfig with a dynamic activation placeholder)
+///   - the activation observer computes parameters, with dtype quint8 (qint8 too on qnnpack)
+///   - on fbgemm and x86 the activation range has at most 128 levels (reduce_range or [0, 127])
+///   - the weight observer computes parameters, with dtype qint8 and not float_qparams
+template <class B, class QC>
+concept QConfigFor = Backend<B> && is_qconfig<QC> && detail::qconfig_rules<B, QC>::ok;
+
+/// Checks QConfigFor rule by rule, failing with the message of the first rule broken.
+template <class B, class QC>
+constexpr bool validate_qconfig() {
+  static_assert(Backend<B>, "ctq: qconfig: the first argument must be a backend tag (ctq::backend::x86, ...)");
+  static_assert(is_qconfig<QC>, "ctq: qconfig: the second argument must be a QConfig or QConfigDynamic");
+  using R = detail::qconfig_rules<B, QC>;
+  static_assert(R::static_qconfig,
+                "ctq: qconfig: a dynamic qconfig cannot be used for static quantization (use quantize_dynamic)");
+  static_assert(R::activation_quantized,
+                "ctq: qconfig: the activation observer computes no quantization parameters (static quantization "
+                "needs MinMaxObserver, HistogramObserver, ...)");
+  static_assert(R::activation_dtype_ok,
+                "ctq: qconfig: the backend's int8 kernels take quint8 activations (qint8 only on qnnpack)");
+  static_assert(R::activation_range_ok,
+                "ctq: qconfig: fbgemm and x86 need activations within 7 bits (reduce_range=true or quant range "
+                "[0, 127]): vpmaddubsw saturates on CPUs without VNNI");
+  static_assert(R::weight_quantized, "ctq: qconfig: the weight observer computes no quantization parameters");
+  static_assert(R::weight_dtype_ok, "ctq: qconfig: conv and linear weights must be qint8");
+  static_assert(R::weight_scheme_ok,
+                "ctq: qconfig: per_channel_affine_float_qparams weights are for embeddings only, not conv/linear");
+  return true;
+}
+
+}  // namespace ctq
+// ----- end ctq/qconfig/backend.hpp -----
 // ----- end ctq/ctq.hpp -----

@@ -61,3 +61,52 @@ inline bool same_float(float a, float b) {
 }
 
 }  // namespace ctq_test
+
+namespace ctq_test {
+
+// Decodes base64 (RFC 4648, with padding) holding little-endian float32 values.
+inline std::vector<float> floats_b64(const std::string& text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::vector<unsigned char> bytes;
+  bytes.reserve(text.size() * 3 / 4);
+  unsigned buffer = 0;
+  int bits = 0;
+  for (char c : text) {
+    const int v = value(c);
+    if (v < 0) continue;  // padding
+    buffer = (buffer << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes.push_back(static_cast<unsigned char>((buffer >> bits) & 0xffu));
+    }
+  }
+  if (bytes.size() % 4 != 0) throw std::runtime_error("base64 float data is not a whole number of floats");
+  std::vector<float> out(bytes.size() / 4);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::uint32_t u = static_cast<std::uint32_t>(bytes[4 * i]) | (static_cast<std::uint32_t>(bytes[4 * i + 1]) << 8) |
+                            (static_cast<std::uint32_t>(bytes[4 * i + 2]) << 16) |
+                            (static_cast<std::uint32_t>(bytes[4 * i + 3]) << 24);
+    __builtin_memcpy(&out[i], &u, 4);
+  }
+  return out;
+}
+
+// Distance in units in the last place between two finite floats of the same sign (0 if equal).
+inline std::int64_t ulp_distance(float a, float b) {
+  std::int32_t ia, ib;
+  __builtin_memcpy(&ia, &a, 4);
+  __builtin_memcpy(&ib, &b, 4);
+  if (ia < 0) ia = std::numeric_limits<std::int32_t>::min() - ia;
+  if (ib < 0) ib = std::numeric_limits<std::int32_t>::min() - ib;
+  return ia > ib ? static_cast<std::int64_t>(ia) - ib : static_cast<std::int64_t>(ib) - ia;
+}
+
+}  // namespace ctq_test

@@ -1,10 +1,11 @@
-// Runtime errors: ctq::error, the replaceable handler for -fno-exceptions builds, and a heap-free
-// message builder so raising an error allocates nothing before the throw.
+// Runtime errors and warnings: ctq::error, the replaceable handlers (errors in -fno-exceptions
+// builds, warnings always), and a heap-free message builder.
 #pragma once
 
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string_view>
@@ -40,6 +41,31 @@ inline error_handler set_error_handler(error_handler handler) {
   detail::current_error_handler() = handler ? handler : &detail::default_error_handler;
   return previous;
 }
+
+/// Called with the text of every warning (PyTorch's warnings.warn), e.g. calculate_qparams before
+/// any observation. The default writes the text and a newline to stderr.
+using warning_handler = void (*)(const char* message);
+
+namespace detail {
+inline void default_warning_handler(const char* message) {
+  std::fputs(message, stderr);
+  std::fputc('\n', stderr);
+}
+inline warning_handler& current_warning_handler() {
+  static warning_handler handler = &default_warning_handler;
+  return handler;
+}
+}  // namespace detail
+
+/// Replaces the warning handler (nullptr restores the default); returns the previous one.
+inline warning_handler set_warning_handler(warning_handler handler) {
+  warning_handler previous = detail::current_warning_handler();
+  detail::current_warning_handler() = handler ? handler : &detail::default_warning_handler;
+  return previous;
+}
+
+/// Reports a warning through the current handler.
+inline void warn(const char* message) { detail::current_warning_handler()(message); }
 
 namespace detail {
 

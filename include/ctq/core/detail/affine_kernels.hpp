@@ -10,6 +10,7 @@
 #include "../arch.hpp"
 #include "../dtype.hpp"
 #include "../qparams.hpp"
+#include "fp.hpp"
 #include "simd_convert.hpp"
 
 namespace ctq::detail {
@@ -101,11 +102,6 @@ inline bool fake_quantize_span(arch::scalar, const float* x, float* y, std::uint
 // (2) Float zero points (per_channel_affine_float_qparams):
 // q = clamp(nearbyint(x * inv_scale + zero_point), qmin, qmax), inv_scale = 1 / scale (1 where
 // scale is 0). The product is rounded to float before the add, never fused into an FMA.
-inline float no_contract(float v) {
-  volatile float barrier = v;  // keeps the compiler from fusing the product into the next add
-  return barrier;
-}
-
 template <dtype D>
 inline bool quantize_span_float_qparams(const float* x, storage_t<D>* q, index_t first, index_t n, float scale,
                                         float zero_point) {
