@@ -3,8 +3,7 @@
 
 #include "core.hpp"
 #include "core/visit.hpp"
-#include "fake_quantize/fake_quantize.hpp"
+#include "fake_quantize.hpp"
 #include "nn/identity.hpp"
 #include "observers.hpp"
-#include "qconfig/backend.hpp"
-#include "qconfig/qconfig.hpp"
+#include "qconfig.hpp"

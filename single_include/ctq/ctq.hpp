@@ -950,6 +950,15 @@ inline float no_contract(float v) {
 // the first accumulator, the scalar tail first into the final sum, then the lanes in order.
 inline float torch_sum(const float* x, std::int64_t n) {
   constexpr int lanes = 8, ilp = 4, levels = 4;
+  if (n < lanes) {
+    // Too short for a vector: PyTorch's scalar row sum, four interleaved accumulators.
+    float partial[ilp] = {};
+    const std::int64_t whole = n / ilp * ilp;
+    for (std::int64_t i = 0; i < whole; ++i) partial[i % ilp] += x[i];
+    for (std::int64_t i = whole; i < n; ++i) partial[0] += x[i];
+    for (int k = 1; k < ilp; ++k) partial[0] += partial[k];
+    return 0.0f + partial[0];
+  }
   const std::int64_t vecs = n / lanes;     // whole 8-float vectors
   const std::int64_t rows = vecs / ilp;    // rows of ilp vectors
   int ceil_log2 = 0;
@@ -1227,6 +1236,25 @@ inline bool quantize_span_float_qparams(const float* x, storage_t<D>* q, index_t
   return nan;
 }
 
+// (4') Fake quantize with a float zero point (per_channel_affine_float_qparams):
+// r = nearbyint(float(x * inv_scale) + zero_point); y = float((double(clamp(r)) - zero_point) * scale)
+// in double, as PyTorch's kernel computes it; mask = qmin <= r <= qmax. Returns true on NaN.
+inline bool fake_quantize_span_float_zp(const float* x, float* y, std::uint8_t* mask, index_t n, float scale,
+                                        float zero_point, std::int64_t qmin, std::int64_t qmax) {
+  const float inv_scale = 1.0f / scale;
+  const float lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
+  bool nan = false;
+  for (index_t i = 0; i < n; ++i) {
+    nan |= std::isnan(x[i]);
+    const float r = std::nearbyint(no_contract(x[i] * inv_scale) + zero_point);
+    const bool inside = r >= lo && r <= hi;
+    const double c = inside ? r : (r < lo ? lo : hi);
+    y[i] = static_cast<float>((c - static_cast<double>(zero_point)) * static_cast<double>(scale));
+    if (mask) mask[i] = inside ? 1 : 0;
+  }
+  return nan;
+}
+
 template <dtype D>
 inline void dequantize_span_float_qparams(const storage_t<D>* q, index_t first, float* y, index_t n, float scale,
                                           float zero_point) {
@@ -1461,10 +1489,9 @@ auto fake_quantize_per_tensor_impl(const X& x, float scale, std::int32_t zero_po
   return r;
 }
 
-template <class X, class Arch>
-auto fake_quantize_per_channel_impl(const X& x, std::span<const float> scales,
-                                    std::span<const std::int32_t> zero_points, int axis, std::int64_t qmin,
-                                    std::int64_t qmax, bool want_mask, Arch path) {
+template <class X, class ZP, class Arch>
+auto fake_quantize_per_channel_impl(const X& x, std::span<const float> scales, std::span<const ZP> zero_points,
+                                    int axis, std::int64_t qmin, std::int64_t qmax, bool want_mask, Arch path) {
   static_assert(is_float_tensor<X>,
                 "ctq: fake_quantize: the input must be a float Tensor (Tensor<float, R>); fake-quantize simulates "
                 "quantization in float");
@@ -1476,14 +1503,28 @@ auto fake_quantize_per_channel_impl(const X& x, std::span<const float> scales,
     raise(message() << "ctq: " << op << ": " << scales.size() << " scales and " << zero_points.size()
                     << " zero points for " << channels << " channels along axis " << axis);
   }
-  for (std::size_t c = 0; c < scales.size(); ++c) check_fake_quant_args(scales[c], zero_points[c], qmin, qmax, op);
+  for (std::size_t c = 0; c < scales.size(); ++c) {
+    if constexpr (std::is_same_v<ZP, float>) {
+      check_quant_range(qmin, qmax, op);
+      check_scale(scales[c], op);
+      check_zero_point(zero_points[c], qmin, qmax, op);
+    } else {
+      check_fake_quant_args(scales[c], zero_points[c], qmin, qmax, op);
+    }
+  }
   FakeQuantizeResult<R> r{Tensor<float, R>(x.shape()), {}};
   if (want_mask) r.mask = Tensor<std::uint8_t, R>(x.shape());
   bool nan = false;
   for_each_channel_run(x.shape(), axis, [&](index_t c, index_t off, index_t len) {
     const auto cs = static_cast<std::size_t>(c);
-    nan |= fake_quantize_span(path, x.data() + off, r.output.data() + off, want_mask ? r.mask.data() + off : nullptr,
-                              len, scales[cs], zero_points[cs], qmin, qmax);
+    std::uint8_t* m = want_mask ? r.mask.data() + off : nullptr;
+    if constexpr (std::is_same_v<ZP, float>) {
+      nan |= fake_quantize_span_float_zp(x.data() + off, r.output.data() + off, m, len, scales[cs], zero_points[cs],
+                                         qmin, qmax);
+    } else {
+      nan |= fake_quantize_span(path, x.data() + off, r.output.data() + off, m, len, scales[cs], zero_points[cs], qmin,
+                                qmax);
+    }
   });
   if (nan) raise_nan(op);
   return r;
@@ -1505,18 +1546,31 @@ auto fake_quantize_per_tensor_affine_cachemask(const X& x, float scale, std::int
   return detail::fake_quantize_per_tensor_impl(x, scale, zero_point, quant_min, quant_max, true, path);
 }
 
-/// PyTorch's torch.fake_quantize_per_channel_affine (integer zero points).
+/// PyTorch's torch.fake_quantize_per_channel_affine. Integer zero points follow (4); float zero
+/// points (per_channel_affine_float_qparams) follow (4'), without FMA contraction.
 template <class X, class Arch = arch::best>
 auto fake_quantize_per_channel_affine(const X& x, std::span<const float> scales,
                                       std::span<const std::int32_t> zero_points, int axis, std::int64_t quant_min,
                                       std::int64_t quant_max, Arch path = {}) {
   return detail::fake_quantize_per_channel_impl(x, scales, zero_points, axis, quant_min, quant_max, false, path).output;
 }
+template <class X, class Arch = arch::best>
+auto fake_quantize_per_channel_affine(const X& x, std::span<const float> scales, std::span<const float> zero_points,
+                                      int axis, std::int64_t quant_min, std::int64_t quant_max, Arch path = {}) {
+  return detail::fake_quantize_per_channel_impl(x, scales, zero_points, axis, quant_min, quant_max, false, path).output;
+}
 
+/// As fake_quantize_per_channel_affine, also returning the gradient mask.
 template <class X, class Arch = arch::best>
 auto fake_quantize_per_channel_affine_cachemask(const X& x, std::span<const float> scales,
                                                 std::span<const std::int32_t> zero_points, int axis,
                                                 std::int64_t quant_min, std::int64_t quant_max, Arch path = {}) {
+  return detail::fake_quantize_per_channel_impl(x, scales, zero_points, axis, quant_min, quant_max, true, path);
+}
+template <class X, class Arch = arch::best>
+auto fake_quantize_per_channel_affine_cachemask(const X& x, std::span<const float> scales,
+                                                std::span<const float> zero_points, int axis, std::int64_t quant_min,
+                                                std::int64_t quant_max, Arch path = {}) {
   return detail::fake_quantize_per_channel_impl(x, scales, zero_points, axis, quant_min, quant_max, true, path);
 }
 
@@ -1614,6 +1668,9 @@ void visit_modules(M& m, F&& f, const std::string& path = {}) {
 
 }  // namespace ctq
 // ----- end ctq/core/visit.hpp -----
+// ----- begin ctq/fake_quantize.hpp -----
+// Every fake-quantizer of ctq (PyTorch's torch.ao.quantization.fake_quantize).
+
 // ----- begin ctq/fake_quantize/fake_quantize.hpp -----
 // FakeQuantize: an observer plus fake quantization with its parameters, for quantization-aware
 // training (PyTorch's torch.ao.quantization.FakeQuantize), and the model-wide switches
@@ -1871,9 +1928,6 @@ class FakeQuantize {
   static_assert(requires { typename Obs::qparams_type; },
                 "ctq: FakeQuantize: the observer must compute quantization parameters (not a Placeholder/Noop/"
                 "RecordingObserver)");
-  static_assert(!has_float_zero_point(Obs::qscheme),
-                "ctq: FakeQuantize: per_channel_affine_float_qparams is not supported (use it for weight-only "
-                "embeddings, without fake quantization)");
 
 public:
   static constexpr std::string_view name = "FakeQuantize";
@@ -2002,75 +2056,17 @@ void get_observer_dict(M& model, F&& f) {
 
 }  // namespace ctq
 // ----- end ctq/fake_quantize/fake_quantize.hpp -----
-// ----- begin ctq/nn/identity.hpp -----
-// nn::Identity: returns its input (PyTorch's torch.nn.Identity); also the "no observer" of a
-// qconfig that quantizes only weights.
+// ----- begin ctq/fake_quantize/fused_moving_avg_obs_fake_quantize.hpp -----
+// FusedMovingAvgObsFakeQuantize: moving-average observation, parameter choice and fake
+// quantization in one step (PyTorch's torch.ao.quantization.FusedMovingAvgObsFakeQuantize, the
+// default QAT fake-quantizer of get_default_qat_qconfig in 1.13).
 
-
-namespace ctq::nn {
-
-struct Identity {
-  static constexpr std::string_view name = "Identity";
-  template <class T, int R>
-  const Tensor<T, R>& operator()(const Tensor<T, R>& x) const {
-    return x;
-  }
-};
-
-}  // namespace ctq::nn
-// ----- end ctq/nn/identity.hpp -----
-// ----- begin ctq/observers.hpp -----
-// Every observer of ctq (PyTorch's torch.ao.quantization.observer).
-
-// ----- begin ctq/observers/fixed_qparams_observer.hpp -----
-// FixedQParamsObserver: always the same scale and zero point, for ops with a known output range such
-// as sigmoid and tanh (PyTorch's FixedQParamsObserver).
-
-
-namespace ctq {
-
-struct FixedQParamsObserverArgs {
-  float scale = 1.0f;
-  std::int32_t zero_point = 0;
-  ctq::dtype dtype = ctq::dtype::quint8;
-  ctq::qscheme qscheme = ctq::qscheme::per_tensor_affine;
-  std::int64_t quant_min = 0;
-  std::int64_t quant_max = 255;
-};
-
-/// Always reports the same parameters (PyTorch uses it for sigmoid, tanh, hardsigmoid outputs).
-template <FixedQParamsObserverArgs Args>
-class FixedQParamsObserver {
-  static_assert(Args.scale > 0.0f, "ctq: FixedQParamsObserver: scale must be positive");
-  static_assert(Args.quant_min <= Args.zero_point && Args.zero_point <= Args.quant_max,
-                "ctq: FixedQParamsObserver: zero_point must lie in [quant_min, quant_max]");
-
-public:
-  static constexpr std::string_view name = "FixedQParamsObserver";
-  static constexpr ctq::dtype dtype = Args.dtype;
-  static constexpr ctq::qscheme qscheme = Args.qscheme;
-  static constexpr std::int64_t quant_min = Args.quant_min;
-  static constexpr std::int64_t quant_max = Args.quant_max;
-  using qparams_type = PerTensorQParams;
-  template <int R>
-  const Tensor<float, R>& operator()(const Tensor<float, R>& x) {
-    return x;
-  }
-  PerTensorQParams calculate_qparams() const { return {Args.scale, Args.zero_point}; }
-  void reset() {}
-  void merge(const FixedQParamsObserver&) {}
-};
-
-}  // namespace ctq
-// ----- end ctq/observers/fixed_qparams_observer.hpp -----
-// ----- begin ctq/observers/histogram_observer.hpp -----
-// HistogramObserver: a running histogram of the data, and min/max chosen by PyTorch's L2
-// non-linear search over it (torch.ao.quantization.HistogramObserver, 1.13), per tensor.
+// ----- begin ctq/observers/moving_average_min_max_observer.hpp -----
+// MovingAverageMinMaxObserver: exponential moving averages of the per-batch min and max
+// (PyTorch's torch.ao.quantization.MovingAverageMinMaxObserver), per tensor.
 
 #include <cmath>
 #include <cstdint>
-#include <limits>
-#include <vector>
 
 // ----- begin ctq/observers/min_max_observer.hpp -----
 // MinMaxObserver: scale and zero point from the running minimum and maximum (PyTorch's
@@ -2179,358 +2175,6 @@ private:
 
 }  // namespace ctq
 // ----- end ctq/observers/min_max_observer.hpp -----
-
-namespace ctq {
-
-struct HistogramObserverArgs {
-  int bins = 2048;
-  int upsample_rate = 128;
-  ctq::dtype dtype = ctq::dtype::quint8;
-  ctq::qscheme qscheme = ctq::qscheme::per_tensor_affine;
-  bool reduce_range = false;
-  std::int64_t quant_min = unset;
-  std::int64_t quant_max = unset;
-  float eps = float32_eps;
-};
-
-namespace detail {
-
-// torch.histc(x, bins, min=lo, max=hi) on float32 (PyTorch 1.13): equal bounds fall back to
-// the data's min and max, then to +-1; elements outside [lo, hi] are dropped; the bin is
-// (int64)(((e - lo) / (hi - lo)) * bins) in float32, e == hi going to the last bin.
-inline void histc(const float* x, index_t n, int bins, double lo, double hi, float* out) {
-  if (lo == hi && n > 0) {
-    const auto [mn, mx] = aminmax(x, n);
-    lo = mn;
-    hi = mx;
-  }
-  if (lo == hi) {
-    lo -= 1;
-    hi += 1;
-  }
-  const float left = static_cast<float>(lo), right = static_cast<float>(hi);
-  const float width = right - left, fbins = static_cast<float>(bins);
-  for (index_t i = 0; i < n; ++i) {
-    const float e = x[i];
-    if (e < left || right < e) continue;
-    auto pos = static_cast<std::int64_t>(((e - left) / width) * fbins);
-    if (pos == bins) pos = bins - 1;
-    out[pos] += 1.0f;
-  }
-}
-
-// Python's int(float): truncation toward zero.
-inline double py_int(float v) { return std::trunc(static_cast<double>(v)); }
-
-// PyTorch's floor division of float32 values (c10::div_floor_floating).
-inline float div_floor(float a, float b) {
-  if (b == 0.0f) return a / b;
-  const float mod = std::fmod(a, b);
-  float div = (a - mod) / b;
-  if (mod != 0.0f && (b < 0.0f) != (mod < 0.0f)) div -= 1.0f;
-  if (div == 0.0f) return std::copysign(0.0f, a / b);
-  float floordiv = std::floor(div);
-  if (div - floordiv > 0.5f) floordiv += 1.0f;
-  return floordiv;
-}
-
-struct HistogramState {
-  std::vector<float> histogram;
-  float min_val = std::numeric_limits<float>::infinity();
-  float max_val = -std::numeric_limits<float>::infinity();
-  bool observed() const {
-    return !(min_val == std::numeric_limits<float>::infinity() && max_val == -std::numeric_limits<float>::infinity());
-  }
-  friend bool operator==(const HistogramState&, const HistogramState&) = default;
-};
-
-// The observer's logic with runtime arguments; HistogramObserver<Args> wraps it. Every float32
-// and double operation is the one PyTorch 1.13 performs, in its order (docs/numerics.md (11)).
-class HistogramImpl {
-public:
-  HistogramImpl(int bins, int upsample_rate, UniformArgs u)
-      : bins_(bins), upsample_rate_(upsample_rate), u_(u), dst_nbins_(u.dtype == dtype::qint32 ? 4294967296.0 : 256.0) {
-    state.histogram.assign(static_cast<std::size_t>(bins_), 0.0f);
-  }
-
-  HistogramState state;
-
-  void observe(const float* x, index_t n, std::string_view observer) {
-    if (n == 0) return;
-    check_finite(x, n, observer);
-    const auto [new_min, new_max] = aminmax(x, n);
-    auto& s = state;
-    if (!s.observed() || s.min_val == s.max_val) {
-      // First data, or a degenerate range so far: start over from this batch (PyTorch drops the
-      // earlier counts here too).
-      s.min_val = new_min;
-      s.max_val = new_max;
-      std::fill(s.histogram.begin(), s.histogram.end(), 0.0f);
-      histc(x, n, bins_, py_int(s.min_val), py_int(s.max_val), s.histogram.data());
-      return;
-    }
-    float combined_min = std::min(new_min, s.min_val);
-    float combined_max = std::max(new_max, s.max_val);
-    // _adjust_min_max: widen the combined range to a whole number of upsampled old bins.
-    const float hist_bin_width = (s.max_val - s.min_val) / static_cast<float>(bins_ * upsample_rate_);
-    const float bins_width = static_cast<float>(bins_) * hist_bin_width;
-    const auto downsample_rate =
-        static_cast<std::int64_t>(std::ceil((combined_max - combined_min) / bins_width));
-    const float e = no_contract(static_cast<float>(downsample_rate) * bins_width) - (combined_max - combined_min);
-    combined_max = combined_max + e;
-    const auto start_idx = static_cast<std::int64_t>(std::nearbyint((s.min_val - combined_min) / hist_bin_width));
-
-    std::vector<float> combined(static_cast<std::size_t>(bins_), 0.0f);
-    histc(x, n, bins_, py_int(combined_min), py_int(combined_max), combined.data());
-    if (combined_min == s.min_val && combined_max == s.max_val) {
-      for (int i = 0; i < bins_; ++i) combined[static_cast<std::size_t>(i)] += s.histogram[static_cast<std::size_t>(i)];
-    } else {
-      combine_histograms(combined, s.histogram, downsample_rate, start_idx);
-    }
-    s.histogram = std::move(combined);
-    s.min_val = combined_min;
-    s.max_val = combined_max;
-  }
-
-  PerTensorQParams qparams(std::string_view observer) const {
-    if (!state.observed()) {
-      warn_not_observed(observer);
-      return {1.0f, 0};
-    }
-    const auto [new_min, new_max] = non_linear_param_search();
-    const auto c = calculate_channel_qparams(u_, new_min, new_max);
-    return {c.scale, c.zero_point};
-  }
-
-  int bins() const { return bins_; }
-
-private:
-  // _combine_histograms: the old histogram, upsampled and placed at start_idx in the combined
-  // range, integrated in double, and added per new bin to the new data's histogram.
-  void combine_histograms(std::vector<float>& orig, const std::vector<float>& old, std::int64_t downsample_rate,
-                          std::int64_t start_idx) const {
-    const std::int64_t nb = bins_, up = upsample_rate_;
-    const std::int64_t total_len = nb * downsample_rate;
-    if (start_idx < 0 || start_idx + nb * up > total_len) {
-      raise(message() << "ctq: HistogramObserver: cannot place the histogram (start " << start_idx << ", "
-                      << nb * up << " sub-bins in " << total_len << ")");
-    }
-    double cumulative = 0.0, previous = 0.0;  // previous: integral[i-1] as stored in float32
-    std::int64_t pos = 0;
-    for (std::int64_t b = 0; b < nb; ++b) {
-      for (std::int64_t k = 0; k < downsample_rate; ++k, ++pos) {
-        const std::int64_t o = pos - start_idx;
-        if (o >= 0 && o < nb * up) cumulative += static_cast<double>(old[static_cast<std::size_t>(o / up)]);
-      }
-      const double interpolated = (cumulative - previous) / static_cast<double>(up);
-      previous = static_cast<double>(static_cast<float>(cumulative));
-      orig[static_cast<std::size_t>(b)] += static_cast<float>(interpolated);
-    }
-  }
-
-  // _get_norm: density * (end^3 - begin^3) / 3, each operation rounded to float32.
-  static float get_norm(float begin, float end, float density) {
-    const float e3 = no_contract(no_contract(end * end) * end);
-    const float b3 = no_contract(no_contract(begin * begin) * begin);
-    return no_contract(density * ((e3 - b3) / 3.0f));
-  }
-
-  // _compute_quantization_error for the candidate range [start_bin, end_bin].
-  double quantization_error(std::int64_t start_bin, std::int64_t end_bin) const {
-    const double bin_width = (static_cast<double>(state.max_val) - static_cast<double>(state.min_val)) / bins_;
-    const double dst_bin_width = bin_width * static_cast<double>(end_bin - start_bin + 1) / dst_nbins_;
-    if (dst_bin_width == 0.0) return 0.0;
-    const float bw = static_cast<float>(bin_width), dbw = static_cast<float>(dst_bin_width);
-    const float half = static_cast<float>(dst_bin_width / 2), neg_half = static_cast<float>(-dst_bin_width / 2);
-    const float max_dst = static_cast<float>(dst_nbins_ - 1);
-    const float middle = get_norm(neg_half, half, 1.0f) ;  // density factored out below
-    norms_.resize(static_cast<std::size_t>(bins_));
-    for (std::int64_t i = 0; i < bins_; ++i) {
-      const float src_begin = no_contract(static_cast<float>(i - start_bin) * bw);
-      const float src_end = src_begin + bw;
-      const float dst_begin = std::clamp(div_floor(src_begin, dbw), 0.0f, max_dst);
-      const float dst_begin_center = no_contract((dst_begin + 0.5f) * dbw);
-      const float dst_end = std::clamp(div_floor(src_end, dbw), 0.0f, max_dst);
-      const float density = state.histogram[static_cast<std::size_t>(i)] / bw;
-      float norm = 0.0f;
-      norm += get_norm(src_begin - dst_begin_center, half, density);
-      norm += no_contract((dst_end - dst_begin - 1.0f) * no_contract(density * middle));
-      const float dst_end_center = no_contract(dst_end * dbw) + half;
-      norm += get_norm(neg_half, src_end - dst_end_center, density);
-      norms_[static_cast<std::size_t>(i)] = norm;
-    }
-    return static_cast<double>(torch_sum(norms_.data(), bins_));
-  }
-
-  // _non_linear_param_search: shrink [start_bin, end_bin] from the side whose tail holds less
-  // mass, in steps of 1e-5 of the total, while the quantization error does not increase.
-  std::pair<float, float> non_linear_param_search() const {
-    const auto& h = state.histogram;
-    const float bin_width = (state.max_val - state.min_val) / static_cast<float>(bins_);
-    const double total = static_cast<double>(torch_sum(h.data(), bins_));
-    std::vector<float> csum(h.size());
-    double acc = 0.0;  // torch.cumsum accumulates float32 in double on the CPU
-    for (std::size_t i = 0; i < h.size(); ++i) {
-      acc += static_cast<double>(h[i]);
-      csum[i] = static_cast<float>(acc);
-    }
-    const double stepsize = 1e-5;
-    double alpha = 0.0, beta = 1.0;
-    std::int64_t start_bin = 0, end_bin = bins_ - 1;
-    double norm_min = std::numeric_limits<double>::infinity();
-    while (alpha < beta) {
-      const double next_alpha = alpha + stepsize, next_beta = beta - stepsize;
-      // tensor-vs-Python-float comparisons happen in float32
-      const float lo_mass = static_cast<float>(next_alpha * total), hi_mass = static_cast<float>(next_beta * total);
-      std::int64_t l = start_bin, r = end_bin;
-      while (l < end_bin && csum[static_cast<std::size_t>(l)] < lo_mass) ++l;
-      while (r > start_bin && csum[static_cast<std::size_t>(r)] > hi_mass) --r;
-      std::int64_t next_start = start_bin, next_end = end_bin;
-      if ((l - start_bin) > (end_bin - r)) {
-        next_start = l;
-        alpha = next_alpha;
-      } else {
-        next_end = r;
-        beta = next_beta;
-      }
-      if (next_start == start_bin && next_end == end_bin) continue;
-      const double norm = quantization_error(next_start, next_end);
-      if (norm > norm_min) break;
-      norm_min = norm;
-      start_bin = next_start;
-      end_bin = next_end;
-    }
-    const float new_min = state.min_val + no_contract(bin_width * static_cast<float>(start_bin));
-    const float new_max = state.min_val + no_contract(bin_width * static_cast<float>(end_bin + 1));
-    return {new_min, new_max};
-  }
-
-  int bins_;
-  int upsample_rate_;
-  UniformArgs u_;
-  double dst_nbins_;
-  mutable std::vector<float> norms_;  // scratch for quantization_error
-};
-
-template <int Bins, int Upsample>
-struct check_histogram_args {
-  static_assert(Bins > 0, "ctq: HistogramObserver: bins must be positive");
-  static_assert(Upsample > 0, "ctq: HistogramObserver: upsample_rate must be positive");
-  static constexpr bool ok = true;
-};
-
-}  // namespace detail
-
-/// Keeps a histogram of `bins` bins over [min_val, max_val]; when new data widens the range,
-/// the old histogram is upsampled by upsample_rate and re-binned into the wider range (11).
-/// calculate_qparams picks the min/max that minimise the L2 quantization error over the
-/// histogram (PyTorch's _non_linear_param_search) and applies (9) to them.
-/// PyTorch 1.13 bins each batch over [int(min), int(max)] (Python int truncation) and drops data
-/// outside it; ctq does the same so that its parameters equal PyTorch's.
-/// merge(other) folds other's histogram in as PyTorch folds in a new batch's: both are re-binned
-/// onto the combined range (exact when both observers already share the same range).
-template <HistogramObserverArgs Args = HistogramObserverArgs{}>
-class HistogramObserver {
-  static constexpr UniformArgs U = detail::uniform_args(Args);
-  static_assert(detail::check_uniform_args<U>::ok && detail::check_per_tensor_scheme<U>::ok &&
-                detail::check_histogram_args<Args.bins, Args.upsample_rate>::ok);
-  static_assert(Args.dtype == ctq::dtype::quint8 || Args.dtype == ctq::dtype::qint8,
-                "ctq: HistogramObserver: dtype must be quint8 or qint8 (its search targets 256 levels)");
-
-public:
-  static constexpr std::string_view name = "HistogramObserver";
-  static constexpr HistogramObserverArgs args = Args;
-  static constexpr ctq::dtype dtype = Args.dtype;
-  static constexpr ctq::qscheme qscheme = Args.qscheme;
-  static constexpr std::int64_t quant_min = U.qmin();
-  static constexpr std::int64_t quant_max = U.qmax();
-  using State = detail::HistogramState;
-  using qparams_type = PerTensorQParams;
-
-  template <int R>
-  const Tensor<float, R>& operator()(const Tensor<float, R>& x) {
-    impl_.observe(x.data(), x.size(), name);
-    return x;
-  }
-
-  PerTensorQParams calculate_qparams() const { return impl_.qparams(name); }
-  void reset() { impl_ = detail::HistogramImpl(Args.bins, Args.upsample_rate, U); }
-
-  void merge(const HistogramObserver& other) {
-    const State& b = other.impl_.state;
-    if (!b.observed()) return;
-    if (!impl_.state.observed()) {
-      impl_.state = b;
-      return;
-    }
-    if (b.min_val == impl_.state.min_val && b.max_val == impl_.state.max_val) {
-      for (std::size_t i = 0; i < b.histogram.size(); ++i) impl_.state.histogram[i] += b.histogram[i];
-      return;
-    }
-    // Re-bin other's histogram as data: each bin's count sits at its bin's centre, weighted.
-    detail::HistogramImpl as_batches(Args.bins, Args.upsample_rate, U);
-    as_batches.state = impl_.state;
-    merge_rebinned(as_batches, b);
-    impl_.state = as_batches.state;
-  }
-
-  float min_val() const { return impl_.state.min_val; }
-  float max_val() const { return impl_.state.max_val; }
-  const std::vector<float>& histogram() const { return impl_.state.histogram; }
-  const State& state() const { return impl_.state; }
-  void set_state(State s) {
-    if (s.histogram.size() != static_cast<std::size_t>(Args.bins)) {
-      raise(detail::message() << "ctq: HistogramObserver: state has " << s.histogram.size() << " bins, the observer "
-                              << Args.bins);
-    }
-    detail::check_min_max_state({s.min_val, s.max_val}, name);
-    impl_.state = std::move(s);
-  }
-
-private:
-  // Adds histogram b (over [b.min_val, b.max_val]) to `into`: the combined range is the union
-  // widened by _adjust_min_max, and both histograms are spread uniformly within their bins onto
-  // it (into's by PyTorch's upsampling; b's in the same way), so every count is kept.
-  static void merge_rebinned(detail::HistogramImpl& into, const State& b) {
-    auto& s = into.state;
-    const float lo = std::min(s.min_val, b.min_val), hi = std::max(s.max_val, b.max_val);
-    std::vector<float> out(static_cast<std::size_t>(Args.bins), 0.0f);
-    auto spread = [&](const State& src) {
-      const double w = (static_cast<double>(src.max_val) - src.min_val) / Args.bins;
-      const double dw = (static_cast<double>(hi) - lo) / Args.bins;
-      for (int i = 0; i < Args.bins; ++i) {
-        const double count = src.histogram[static_cast<std::size_t>(i)];
-        if (count == 0.0) continue;
-        for (int k = 0; k < Args.upsample_rate; ++k) {
-          const double centre = src.min_val + w * (i + (k + 0.5) / Args.upsample_rate);
-          auto pos = static_cast<std::int64_t>((centre - lo) / dw);
-          pos = std::clamp<std::int64_t>(pos, 0, Args.bins - 1);
-          out[static_cast<std::size_t>(pos)] += static_cast<float>(count / Args.upsample_rate);
-        }
-      }
-    };
-    if (s.min_val == s.max_val || b.min_val == b.max_val) {
-      raise("ctq: HistogramObserver: merge of a degenerate (single-value) histogram with a different range");
-    }
-    spread(s);
-    spread(b);
-    s.histogram = std::move(out);
-    s.min_val = lo;
-    s.max_val = hi;
-  }
-
-  detail::HistogramImpl impl_{Args.bins, Args.upsample_rate, U};
-};
-
-}  // namespace ctq
-// ----- end ctq/observers/histogram_observer.hpp -----
-// ----- begin ctq/observers/moving_average_min_max_observer.hpp -----
-// MovingAverageMinMaxObserver: exponential moving averages of the per-batch min and max
-// (PyTorch's torch.ao.quantization.MovingAverageMinMaxObserver), per tensor.
-
-#include <cmath>
-#include <cstdint>
-
 
 namespace ctq {
 
@@ -2921,6 +2565,786 @@ private:
 
 }  // namespace ctq
 // ----- end ctq/observers/moving_average_per_channel_min_max_observer.hpp -----
+
+namespace ctq {
+
+namespace detail {
+template <class T>
+inline constexpr bool is_moving_average_observer = false;
+template <MovingAverageMinMaxObserverArgs A>
+inline constexpr bool is_moving_average_observer<MovingAverageMinMaxObserver<A>> = true;
+template <MovingAveragePerChannelMinMaxObserverArgs A>
+inline constexpr bool is_moving_average_observer<MovingAveragePerChannelMinMaxObserver<A>> = true;
+}  // namespace detail
+
+/// forward(x), as PyTorch's fused_moving_avg_obs_fake_quant kernel:
+///   - observer enabled: the running min/max move as in MovingAverageMinMaxObserver (10);
+///   - fake quant enabled: scale and zero point from choose_qparams (6) on the running min/max
+///     (preserve_sparsity for symmetric schemes, the scale rounded to float), then (4); the
+///     parameters are not updated while fake quant is off (output = x).
+/// Note: these parameters differ from the observer's own calculate_qparams (9): PyTorch's fused
+/// kernel uses ChooseQuantizationParams, whose scale floor is 6.1e-5 and whose symmetric scale is
+/// max(-min / 128, max / 127); ctq reproduces that.
+template <class Obs>
+class FusedMovingAvgObsFakeQuantize {
+  static_assert(detail::is_moving_average_observer<Obs>,
+                "ctq: FusedMovingAvgObsFakeQuantize: the observer must be MovingAverageMinMaxObserver or "
+                "MovingAveragePerChannelMinMaxObserver");
+  static_assert(!has_float_zero_point(Obs::qscheme),
+                "ctq: FusedMovingAvgObsFakeQuantize: per_channel_affine_float_qparams is not supported");
+
+public:
+  static constexpr std::string_view name = "FusedMovingAvgObsFakeQuantize";
+  using observer_type = Obs;
+  using qparams_type = typename Obs::qparams_type;
+  static constexpr ctq::dtype dtype = Obs::dtype;
+  static constexpr ctq::qscheme qscheme = Obs::qscheme;
+  static constexpr std::int64_t quant_min = Obs::quant_min;
+  static constexpr std::int64_t quant_max = Obs::quant_max;
+  static constexpr bool is_per_channel = ctq::is_per_channel(Obs::qscheme);
+  static_assert([] {
+    if constexpr (is_per_channel) return Obs::ch_axis == 0; else return true;
+  }(),
+                "ctq: FusedMovingAvgObsFakeQuantize: per-channel observation needs ch_axis 0 (as PyTorch's kernel)");
+
+  FusedMovingAvgObsFakeQuantize() {
+    if constexpr (is_per_channel) {
+      qparams_ = qparams_type{{1.0f}, {0}, 0};
+    }
+  }
+
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) {
+    mask_.size = x.size();
+    if (x.empty()) {
+      mask_.mask.clear();
+      return x;
+    }
+    if (observer_enabled_) activation_post_process(x);
+    if (!fake_quant_enabled_) {
+      mask_.mask.clear();
+      return x;
+    }
+    constexpr bool symmetric = is_symmetric(Obs::qscheme);
+    auto choose = [](float mn, float mx) {
+      return choose_qparams(mn, mx, static_cast<std::int32_t>(quant_min), static_cast<std::int32_t>(quant_max),
+                            symmetric, false, false)
+          .as_per_tensor();
+    };
+    FakeQuantizeResult<R> r;
+    if constexpr (is_per_channel) {
+      const auto& mins = activation_post_process.min_val();
+      const auto& maxs = activation_post_process.max_val();
+      qparams_.scales.clear();
+      qparams_.zero_points.clear();
+      for (std::size_t c = 0; c < mins.size(); ++c) {
+        const auto p = choose(mins[c], maxs[c]);
+        qparams_.scales.push_back(p.scale);
+        qparams_.zero_points.push_back(p.zero_point);
+      }
+      r = fake_quantize_per_channel_affine_cachemask(x, qparams_.scales, qparams_.zero_points, 0, quant_min, quant_max);
+    } else {
+      qparams_ = choose(activation_post_process.min_val(), activation_post_process.max_val());
+      r = fake_quantize_per_tensor_affine_cachemask(x, qparams_.scale, qparams_.zero_point, quant_min, quant_max);
+    }
+    mask_.mask.assign(r.mask.values().begin(), r.mask.values().end());
+    return std::move(r.output);
+  }
+
+  template <int R>
+  Tensor<float, R> backward(const Tensor<float, R>& grad_output) const {
+    return mask_.backward(grad_output, name);
+  }
+
+  qparams_type calculate_qparams() const { return activation_post_process.calculate_qparams(); }
+  const qparams_type& qparams() const { return qparams_; }
+
+  void enable_fake_quant(bool enabled = true) { fake_quant_enabled_ = enabled; }
+  void disable_fake_quant() { enable_fake_quant(false); }
+  void enable_observer(bool enabled = true) { observer_enabled_ = enabled; }
+  void disable_observer() { enable_observer(false); }
+  bool fake_quant_enabled() const { return fake_quant_enabled_; }
+  bool observer_enabled() const { return observer_enabled_; }
+  void reset() { *this = FusedMovingAvgObsFakeQuantize{}; }
+  void merge(const FusedMovingAvgObsFakeQuantize& other) {
+    activation_post_process.merge(other.activation_post_process);
+  }
+
+  template <class F>
+  void for_each_child(F&& f) {
+    f(std::string_view("activation_post_process"), activation_post_process);
+  }
+  template <class F>
+  void for_each_child(F&& f) const {
+    f(std::string_view("activation_post_process"), activation_post_process);
+  }
+
+  Obs activation_post_process;
+
+private:
+  qparams_type qparams_{};
+  bool fake_quant_enabled_ = true;
+  bool observer_enabled_ = true;
+  detail::CachedMask mask_;
+};
+
+}  // namespace ctq
+// ----- end ctq/fake_quantize/fused_moving_avg_obs_fake_quantize.hpp -----
+// ----- begin ctq/fake_quantize/learnable_fake_quantize.hpp -----
+// LearnableFakeQuantize: fake quantization whose scale and zero point are trained by gradient
+// descent (LSQ), as PyTorch's torch.ao.quantization._LearnableFakeQuantize and its kernels
+// _fake_quantize_learnable_per_tensor_affine / _per_channel_affine.
+
+#include <cmath>
+#include <vector>
+
+
+namespace ctq {
+
+struct LearnableFakeQuantizeArgs {
+  bool use_grad_scaling = false;  // scale the parameter gradients by 1 / sqrt(numel * quant_max)
+};
+
+/// Gradients of one LearnableFakeQuantize backward.
+template <int R>
+struct LearnableFakeQuantizeGrads {
+  Tensor<float, R> grad_input;
+  std::vector<float> grad_scale;       // one per channel (one for per tensor)
+  std::vector<float> grad_zero_point;  // zeros after toggle_qparam_learning(false)
+};
+
+/// Modes, as PyTorch's: static estimate (observer sets the parameters; the default), parameter
+/// learning (the parameters are trained; backward gives their gradients), static observation
+/// (observer only, output = input).
+///   forward(x): if static_enabled, observe and copy the observer's parameters; else clamp the
+///               scale to eps = 2^-23. If fake_quant_enabled: symmetric schemes zero the zero
+///               point; output = fake quantize with round-half-even(zero_point) clamped (12).
+///   backward(grad): d/dx = grad * mask; d/dscale and d/dzero_point by LSQ's formulas (12),
+///               summed per channel, times grad_factor.
+/// PyTorch's AVX2 kernels contract two expressions of the backward into FMAs; ctq computes them
+/// rounded separately, as PyTorch's portable kernel does (docs/numerics.md (12)).
+template <class Obs, LearnableFakeQuantizeArgs Args = LearnableFakeQuantizeArgs{}>
+class LearnableFakeQuantize {
+  static_assert(require_observer<Obs>());
+  static_assert(!has_float_zero_point(Obs::qscheme),
+                "ctq: LearnableFakeQuantize: per_channel_affine_float_qparams is not supported");
+
+public:
+  static constexpr std::string_view name = "LearnableFakeQuantize";
+  using observer_type = Obs;
+  static constexpr ctq::dtype dtype = Obs::dtype;
+  static constexpr ctq::qscheme qscheme = Obs::qscheme;
+  static constexpr std::int64_t quant_min = Obs::quant_min;
+  static constexpr std::int64_t quant_max = Obs::quant_max;
+  static constexpr bool is_per_channel = ctq::is_per_channel(Obs::qscheme);
+  static constexpr float eps = float32_eps;
+
+  /// channel_len: number of channels (per channel), -1 for per tensor.
+  explicit LearnableFakeQuantize(float scale = 1.0f, float zero_point = 0.0f, int channel_len = -1) {
+    if (is_per_channel != (channel_len > 0)) {
+      raise(detail::message() << "ctq: LearnableFakeQuantize: channel_len must be positive for per-channel schemes "
+                                 "and -1 for per-tensor ones, got "
+                              << channel_len);
+    }
+    const auto n = static_cast<std::size_t>(channel_len > 0 ? channel_len : 1);
+    scale_.assign(n, scale);
+    zero_point_.assign(n, zero_point);
+  }
+
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) {
+    if (static_enabled_) {
+      activation_post_process(x);
+      const auto qp = activation_post_process.calculate_qparams();
+      if constexpr (is_per_channel) {
+        scale_ = qp.scales;
+        zero_point_.assign(qp.zero_points.begin(), qp.zero_points.end());
+      } else {
+        scale_ = {qp.scale};
+        zero_point_ = {static_cast<float>(qp.zero_point)};
+      }
+    } else {
+      for (auto& s : scale_) s = std::max(s, eps);
+    }
+    input_.assign(x.values().begin(), x.values().end());
+    shape_.assign(x.shape().begin(), x.shape().end());
+    if (!fake_quant_enabled_) return x;
+    if constexpr (is_symmetric(Obs::qscheme)) std::fill(zero_point_.begin(), zero_point_.end(), 0.0f);
+    if constexpr (is_per_channel) {
+      std::vector<std::int32_t> zp(zero_point_.size());
+      for (std::size_t c = 0; c < zp.size(); ++c) zp[c] = forward_zero_point(zero_point_[c]);
+      return fake_quantize_per_channel_affine(x, scale_, zp, channel_axis<R>(), quant_min, quant_max);
+    } else {
+      return fake_quantize_per_tensor_affine(x, scale_[0], forward_zero_point(zero_point_[0]), quant_min, quant_max);
+    }
+  }
+
+  template <int R>
+  LearnableFakeQuantizeGrads<R> backward(const Tensor<float, R>& grad_output) const {
+    if (static_cast<index_t>(input_.size()) != grad_output.size()) {
+      raise(detail::message() << "ctq: " << name << ": gradient of " << grad_output.size()
+                              << " elements for a forward of " << input_.size());
+    }
+    LearnableFakeQuantizeGrads<R> g{Tensor<float, R>(grad_output.shape()), std::vector<float>(scale_.size(), 0.0f),
+                                    std::vector<float>(scale_.size(), 0.0f)};
+    if (!fake_quant_enabled_) {
+      g.grad_input = grad_output;
+      return g;
+    }
+    const float grad_factor =
+        Args.use_grad_scaling
+            ? static_cast<float>(1.0 / std::sqrt(static_cast<double>(grad_output.size()) * static_cast<double>(quant_max)))
+            : 1.0f;
+    const int axis = is_per_channel ? channel_axis<R>() : 0;
+    const index_t channels = is_per_channel ? grad_output.dim(axis) : 1;
+    const index_t inner = is_per_channel ? detail::inner_size(grad_output.shape(), axis) : grad_output.size();
+    const index_t outer = is_per_channel ? detail::outer_size(grad_output.shape(), axis) : 1;
+    std::vector<std::vector<float>> ds(static_cast<std::size_t>(channels)), dz(static_cast<std::size_t>(channels));
+    for (index_t o = 0; o < outer; ++o) {
+      for (index_t c = 0; c < channels; ++c) {
+        const auto cs = static_cast<std::size_t>(c);
+        // per tensor the backward truncates zero_point + 0.5; per channel it rounds half to even
+        const float z = is_per_channel ? static_cast<float>(forward_zero_point(zero_point_[cs]))
+                                       : static_cast<float>(backward_zero_point(zero_point_[cs]));
+        const index_t base = (o * channels + c) * inner;
+        element_grads(input_.data() + base, grad_output.data() + base, g.grad_input.data() + base, inner, scale_[cs], z,
+                      grad_factor, ds[cs], dz[cs]);
+      }
+    }
+    if (param_grads_) {
+      for (std::size_t c = 0; c < ds.size(); ++c) {
+        g.grad_scale[c] = detail::torch_sum(ds[c].data(), static_cast<std::int64_t>(ds[c].size()));
+        g.grad_zero_point[c] = detail::torch_sum(dz[c].data(), static_cast<std::int64_t>(dz[c].size()));
+      }
+    }
+    return g;
+  }
+
+  /// PyTorch's calculate_qparams: scale clamped to eps, zero point rounded half to even and
+  /// clamped to [quant_min, quant_max].
+  auto calculate_qparams() const {
+    if constexpr (is_per_channel) {
+      PerChannelQParams<std::int32_t> qp{{}, {}, Obs::ch_axis};
+      for (std::size_t c = 0; c < scale_.size(); ++c) {
+        qp.scales.push_back(std::max(scale_[c], eps));
+        qp.zero_points.push_back(forward_zero_point(zero_point_[c]));
+      }
+      return qp;
+    } else {
+      return PerTensorQParams{std::max(scale_[0], eps), forward_zero_point(zero_point_[0])};
+    }
+  }
+
+  // The parameters (PyTorch's nn.Parameter scale and zero_point), for an optimiser to update.
+  std::vector<float>& scale() { return scale_; }
+  std::vector<float>& zero_point() { return zero_point_; }
+  const std::vector<float>& scale() const { return scale_; }
+  const std::vector<float>& zero_point() const { return zero_point_; }
+
+  void enable_param_learning() { set_modes(true, true, false); }
+  void enable_static_estimate() { set_modes(false, true, true); }
+  void enable_static_observation() { set_modes(false, false, true); }
+  void enable_fake_quant(bool enabled = true) { fake_quant_enabled_ = enabled; }
+  void disable_fake_quant() { enable_fake_quant(false); }
+  void enable_observer(bool enabled = true) { static_enabled_ = enabled; }
+  void disable_observer() { enable_observer(false); }
+  /// Sets learning_enabled and whether backward computes parameter gradients (PyTorch's
+  /// requires_grad on the parameters, which is true from construction until this is called).
+  void toggle_qparam_learning(bool enabled) { learning_enabled_ = param_grads_ = enabled; }
+  bool fake_quant_enabled() const { return fake_quant_enabled_; }
+  bool observer_enabled() const { return static_enabled_; }
+  bool learning_enabled() const { return learning_enabled_; }
+  void reset() { activation_post_process.reset(); }
+  void merge(const LearnableFakeQuantize& other) { activation_post_process.merge(other.activation_post_process); }
+
+  template <class F>
+  void for_each_child(F&& f) {
+    f(std::string_view("activation_post_process"), activation_post_process);
+  }
+  template <class F>
+  void for_each_child(F&& f) const {
+    f(std::string_view("activation_post_process"), activation_post_process);
+  }
+
+  Obs activation_post_process;
+
+private:
+  template <int R>
+  static constexpr int channel_axis() {
+    if constexpr (is_per_channel) {
+      return detail::channel_axis<Obs::ch_axis, R>();
+    } else {
+      return 0;
+    }
+  }
+
+  // The forward's zero point: round half to even, clamp, as an integer.
+  static std::int32_t forward_zero_point(float z) {
+    const float r = std::nearbyint(z);
+    return static_cast<std::int32_t>(
+        std::fmin(std::fmax(r, static_cast<float>(quant_min)), static_cast<float>(quant_max)));
+  }
+  // The per-tensor backward's zero point: zero_point + 0.5 clamped, then truncated.
+  static std::int32_t backward_zero_point(float z) {
+    return static_cast<std::int32_t>(
+        std::fmin(std::fmax(z + 0.5f, static_cast<float>(quant_min)), static_cast<float>(quant_max)));
+  }
+
+  // (12) per element: xq = nearbyint(float(x * inv_scale) + z);
+  //   inside [qmin, qmax]: dx = dy, ds = dy * (float((clamp(xq) - z) * scale) - x) * inv_scale, dz = 0
+  //   below / above:       dx = 0,  ds = dy * (qmin - z) or dy * (qmax - z),  dz = -dy * scale
+  // ds and dz are multiplied by grad_factor; every operation rounds to float.
+  static void element_grads(const float* x, const float* dy, float* dx, index_t n, float s, float z, float grad_factor,
+                            std::vector<float>& ds, std::vector<float>& dz) {
+    const float inv = 1.0f / s;
+    const float qmin = static_cast<float>(quant_min), qmax = static_cast<float>(quant_max);
+    const float dsmall = qmin - z, dbig = qmax - z;
+    for (index_t i = 0; i < n; ++i) {
+      const float xq = std::nearbyint(detail::no_contract(x[i] * inv) + z);
+      const bool inside = xq >= qmin && xq <= qmax;
+      dx[i] = dy[i] * (inside ? 1.0f : 0.0f);
+      if (!inside) {
+        ds.push_back(detail::no_contract(dy[i] * (xq < qmin ? dsmall : dbig)) * grad_factor);
+        dz.push_back(detail::no_contract(dy[i] * -1.0f * s) * grad_factor);
+      } else {
+        const float d = detail::no_contract((xq - z) * s) - x[i];
+        ds.push_back(detail::no_contract(detail::no_contract(dy[i] * d) * inv) * grad_factor);
+        dz.push_back(0.0f);
+      }
+    }
+  }
+
+  void set_modes(bool learning, bool fake_quant, bool observe) {
+    toggle_qparam_learning(learning);
+    fake_quant_enabled_ = fake_quant;
+    static_enabled_ = observe;
+  }
+
+  std::vector<float> scale_, zero_point_;
+  bool fake_quant_enabled_ = true, static_enabled_ = true, learning_enabled_ = false;
+  bool param_grads_ = true;  // PyTorch's nn.Parameter starts with requires_grad
+  std::vector<float> input_;
+  std::vector<index_t> shape_;
+};
+
+}  // namespace ctq
+// ----- end ctq/fake_quantize/learnable_fake_quantize.hpp -----
+// ----- end ctq/fake_quantize.hpp -----
+// ----- begin ctq/nn/identity.hpp -----
+// nn::Identity: returns its input (PyTorch's torch.nn.Identity); also the "no observer" of a
+// qconfig that quantizes only weights.
+
+
+namespace ctq::nn {
+
+struct Identity {
+  static constexpr std::string_view name = "Identity";
+  template <class T, int R>
+  const Tensor<T, R>& operator()(const Tensor<T, R>& x) const {
+    return x;
+  }
+};
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/identity.hpp -----
+// ----- begin ctq/observers.hpp -----
+// Every observer of ctq (PyTorch's torch.ao.quantization.observer).
+
+// ----- begin ctq/observers/fixed_qparams_observer.hpp -----
+// FixedQParamsObserver: always the same scale and zero point, for ops with a known output range such
+// as sigmoid and tanh (PyTorch's FixedQParamsObserver).
+
+
+namespace ctq {
+
+struct FixedQParamsObserverArgs {
+  float scale = 1.0f;
+  std::int32_t zero_point = 0;
+  ctq::dtype dtype = ctq::dtype::quint8;
+  ctq::qscheme qscheme = ctq::qscheme::per_tensor_affine;
+  std::int64_t quant_min = 0;
+  std::int64_t quant_max = 255;
+};
+
+/// Always reports the same parameters (PyTorch uses it for sigmoid, tanh, hardsigmoid outputs).
+template <FixedQParamsObserverArgs Args>
+class FixedQParamsObserver {
+  static_assert(Args.scale > 0.0f, "ctq: FixedQParamsObserver: scale must be positive");
+  static_assert(Args.quant_min <= Args.zero_point && Args.zero_point <= Args.quant_max,
+                "ctq: FixedQParamsObserver: zero_point must lie in [quant_min, quant_max]");
+
+public:
+  static constexpr std::string_view name = "FixedQParamsObserver";
+  static constexpr ctq::dtype dtype = Args.dtype;
+  static constexpr ctq::qscheme qscheme = Args.qscheme;
+  static constexpr std::int64_t quant_min = Args.quant_min;
+  static constexpr std::int64_t quant_max = Args.quant_max;
+  using qparams_type = PerTensorQParams;
+  template <int R>
+  const Tensor<float, R>& operator()(const Tensor<float, R>& x) {
+    return x;
+  }
+  PerTensorQParams calculate_qparams() const { return {Args.scale, Args.zero_point}; }
+  void reset() {}
+  void merge(const FixedQParamsObserver&) {}
+};
+
+}  // namespace ctq
+// ----- end ctq/observers/fixed_qparams_observer.hpp -----
+// ----- begin ctq/observers/histogram_observer.hpp -----
+// HistogramObserver: a running histogram of the data, and min/max chosen by PyTorch's L2
+// non-linear search over it (torch.ao.quantization.HistogramObserver, 1.13), per tensor.
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+
+namespace ctq {
+
+struct HistogramObserverArgs {
+  int bins = 2048;
+  int upsample_rate = 128;
+  ctq::dtype dtype = ctq::dtype::quint8;
+  ctq::qscheme qscheme = ctq::qscheme::per_tensor_affine;
+  bool reduce_range = false;
+  std::int64_t quant_min = unset;
+  std::int64_t quant_max = unset;
+  float eps = float32_eps;
+};
+
+namespace detail {
+
+// torch.histc(x, bins, min=lo, max=hi) on float32 (PyTorch 1.13): equal bounds fall back to
+// the data's min and max, then to +-1; elements outside [lo, hi] are dropped; the bin is
+// (int64)(((e - lo) / (hi - lo)) * bins) in float32, e == hi going to the last bin.
+inline void histc(const float* x, index_t n, int bins, double lo, double hi, float* out) {
+  if (lo == hi && n > 0) {
+    const auto [mn, mx] = aminmax(x, n);
+    lo = mn;
+    hi = mx;
+  }
+  if (lo == hi) {
+    lo -= 1;
+    hi += 1;
+  }
+  const float left = static_cast<float>(lo), right = static_cast<float>(hi);
+  const float width = right - left, fbins = static_cast<float>(bins);
+  for (index_t i = 0; i < n; ++i) {
+    const float e = x[i];
+    if (e < left || right < e) continue;
+    auto pos = static_cast<std::int64_t>(((e - left) / width) * fbins);
+    if (pos == bins) pos = bins - 1;
+    out[pos] += 1.0f;
+  }
+}
+
+// Python's int(float): truncation toward zero.
+inline double py_int(float v) { return std::trunc(static_cast<double>(v)); }
+
+// PyTorch's floor division of float32 values (c10::div_floor_floating).
+inline float div_floor(float a, float b) {
+  if (b == 0.0f) return a / b;
+  const float mod = std::fmod(a, b);
+  float div = (a - mod) / b;
+  if (mod != 0.0f && (b < 0.0f) != (mod < 0.0f)) div -= 1.0f;
+  if (div == 0.0f) return std::copysign(0.0f, a / b);
+  float floordiv = std::floor(div);
+  if (div - floordiv > 0.5f) floordiv += 1.0f;
+  return floordiv;
+}
+
+struct HistogramState {
+  std::vector<float> histogram;
+  float min_val = std::numeric_limits<float>::infinity();
+  float max_val = -std::numeric_limits<float>::infinity();
+  bool observed() const {
+    return !(min_val == std::numeric_limits<float>::infinity() && max_val == -std::numeric_limits<float>::infinity());
+  }
+  friend bool operator==(const HistogramState&, const HistogramState&) = default;
+};
+
+// The observer's logic with runtime arguments; HistogramObserver<Args> wraps it. Every float32
+// and double operation is the one PyTorch 1.13 performs, in its order (docs/numerics.md (11)).
+class HistogramImpl {
+public:
+  HistogramImpl(int bins, int upsample_rate, UniformArgs u)
+      : bins_(bins), upsample_rate_(upsample_rate), u_(u), dst_nbins_(u.dtype == dtype::qint32 ? 4294967296.0 : 256.0) {
+    state.histogram.assign(static_cast<std::size_t>(bins_), 0.0f);
+  }
+
+  HistogramState state;
+
+  void observe(const float* x, index_t n, std::string_view observer) {
+    if (n == 0) return;
+    check_finite(x, n, observer);
+    const auto [new_min, new_max] = aminmax(x, n);
+    auto& s = state;
+    if (!s.observed() || s.min_val == s.max_val) {
+      // First data, or a degenerate range so far: start over from this batch (PyTorch drops the
+      // earlier counts here too).
+      s.min_val = new_min;
+      s.max_val = new_max;
+      std::fill(s.histogram.begin(), s.histogram.end(), 0.0f);
+      histc(x, n, bins_, py_int(s.min_val), py_int(s.max_val), s.histogram.data());
+      return;
+    }
+    float combined_min = std::min(new_min, s.min_val);
+    float combined_max = std::max(new_max, s.max_val);
+    // _adjust_min_max: widen the combined range to a whole number of upsampled old bins.
+    const float hist_bin_width = (s.max_val - s.min_val) / static_cast<float>(bins_ * upsample_rate_);
+    const float bins_width = static_cast<float>(bins_) * hist_bin_width;
+    const auto downsample_rate =
+        static_cast<std::int64_t>(std::ceil((combined_max - combined_min) / bins_width));
+    const float e = no_contract(static_cast<float>(downsample_rate) * bins_width) - (combined_max - combined_min);
+    combined_max = combined_max + e;
+    const auto start_idx = static_cast<std::int64_t>(std::nearbyint((s.min_val - combined_min) / hist_bin_width));
+
+    std::vector<float> combined(static_cast<std::size_t>(bins_), 0.0f);
+    histc(x, n, bins_, py_int(combined_min), py_int(combined_max), combined.data());
+    if (combined_min == s.min_val && combined_max == s.max_val) {
+      for (int i = 0; i < bins_; ++i) combined[static_cast<std::size_t>(i)] += s.histogram[static_cast<std::size_t>(i)];
+    } else {
+      combine_histograms(combined, s.histogram, downsample_rate, start_idx);
+    }
+    s.histogram = std::move(combined);
+    s.min_val = combined_min;
+    s.max_val = combined_max;
+  }
+
+  PerTensorQParams qparams(std::string_view observer) const {
+    if (!state.observed()) {
+      warn_not_observed(observer);
+      return {1.0f, 0};
+    }
+    const auto [new_min, new_max] = non_linear_param_search();
+    const auto c = calculate_channel_qparams(u_, new_min, new_max);
+    return {c.scale, c.zero_point};
+  }
+
+  int bins() const { return bins_; }
+
+private:
+  // _combine_histograms: the old histogram, upsampled and placed at start_idx in the combined
+  // range, integrated in double, and added per new bin to the new data's histogram.
+  void combine_histograms(std::vector<float>& orig, const std::vector<float>& old, std::int64_t downsample_rate,
+                          std::int64_t start_idx) const {
+    const std::int64_t nb = bins_, up = upsample_rate_;
+    const std::int64_t total_len = nb * downsample_rate;
+    if (start_idx < 0 || start_idx + nb * up > total_len) {
+      raise(message() << "ctq: HistogramObserver: cannot place the histogram (start " << start_idx << ", "
+                      << nb * up << " sub-bins in " << total_len << ")");
+    }
+    double cumulative = 0.0, previous = 0.0;  // previous: integral[i-1] as stored in float32
+    std::int64_t pos = 0;
+    for (std::int64_t b = 0; b < nb; ++b) {
+      for (std::int64_t k = 0; k < downsample_rate; ++k, ++pos) {
+        const std::int64_t o = pos - start_idx;
+        if (o >= 0 && o < nb * up) cumulative += static_cast<double>(old[static_cast<std::size_t>(o / up)]);
+      }
+      const double interpolated = (cumulative - previous) / static_cast<double>(up);
+      previous = static_cast<double>(static_cast<float>(cumulative));
+      orig[static_cast<std::size_t>(b)] += static_cast<float>(interpolated);
+    }
+  }
+
+  // _get_norm: density * (end^3 - begin^3) / 3, each operation rounded to float32.
+  static float get_norm(float begin, float end, float density) {
+    const float e3 = no_contract(no_contract(end * end) * end);
+    const float b3 = no_contract(no_contract(begin * begin) * begin);
+    return no_contract(density * ((e3 - b3) / 3.0f));
+  }
+
+  // _compute_quantization_error for the candidate range [start_bin, end_bin].
+  double quantization_error(std::int64_t start_bin, std::int64_t end_bin) const {
+    const double bin_width = (static_cast<double>(state.max_val) - static_cast<double>(state.min_val)) / bins_;
+    const double dst_bin_width = bin_width * static_cast<double>(end_bin - start_bin + 1) / dst_nbins_;
+    if (dst_bin_width == 0.0) return 0.0;
+    const float bw = static_cast<float>(bin_width), dbw = static_cast<float>(dst_bin_width);
+    const float half = static_cast<float>(dst_bin_width / 2), neg_half = static_cast<float>(-dst_bin_width / 2);
+    const float max_dst = static_cast<float>(dst_nbins_ - 1);
+    const float middle = get_norm(neg_half, half, 1.0f) ;  // density factored out below
+    norms_.resize(static_cast<std::size_t>(bins_));
+    for (std::int64_t i = 0; i < bins_; ++i) {
+      const float src_begin = no_contract(static_cast<float>(i - start_bin) * bw);
+      const float src_end = src_begin + bw;
+      const float dst_begin = std::clamp(div_floor(src_begin, dbw), 0.0f, max_dst);
+      const float dst_begin_center = no_contract((dst_begin + 0.5f) * dbw);
+      const float dst_end = std::clamp(div_floor(src_end, dbw), 0.0f, max_dst);
+      const float density = state.histogram[static_cast<std::size_t>(i)] / bw;
+      float norm = 0.0f;
+      norm += get_norm(src_begin - dst_begin_center, half, density);
+      norm += no_contract((dst_end - dst_begin - 1.0f) * no_contract(density * middle));
+      const float dst_end_center = no_contract(dst_end * dbw) + half;
+      norm += get_norm(neg_half, src_end - dst_end_center, density);
+      norms_[static_cast<std::size_t>(i)] = norm;
+    }
+    return static_cast<double>(torch_sum(norms_.data(), bins_));
+  }
+
+  // _non_linear_param_search: shrink [start_bin, end_bin] from the side whose tail holds less
+  // mass, in steps of 1e-5 of the total, while the quantization error does not increase.
+  std::pair<float, float> non_linear_param_search() const {
+    const auto& h = state.histogram;
+    const float bin_width = (state.max_val - state.min_val) / static_cast<float>(bins_);
+    const double total = static_cast<double>(torch_sum(h.data(), bins_));
+    std::vector<float> csum(h.size());
+    double acc = 0.0;  // torch.cumsum accumulates float32 in double on the CPU
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      acc += static_cast<double>(h[i]);
+      csum[i] = static_cast<float>(acc);
+    }
+    const double stepsize = 1e-5;
+    double alpha = 0.0, beta = 1.0;
+    std::int64_t start_bin = 0, end_bin = bins_ - 1;
+    double norm_min = std::numeric_limits<double>::infinity();
+    while (alpha < beta) {
+      const double next_alpha = alpha + stepsize, next_beta = beta - stepsize;
+      // tensor-vs-Python-float comparisons happen in float32
+      const float lo_mass = static_cast<float>(next_alpha * total), hi_mass = static_cast<float>(next_beta * total);
+      std::int64_t l = start_bin, r = end_bin;
+      while (l < end_bin && csum[static_cast<std::size_t>(l)] < lo_mass) ++l;
+      while (r > start_bin && csum[static_cast<std::size_t>(r)] > hi_mass) --r;
+      std::int64_t next_start = start_bin, next_end = end_bin;
+      if ((l - start_bin) > (end_bin - r)) {
+        next_start = l;
+        alpha = next_alpha;
+      } else {
+        next_end = r;
+        beta = next_beta;
+      }
+      if (next_start == start_bin && next_end == end_bin) continue;
+      const double norm = quantization_error(next_start, next_end);
+      if (norm > norm_min) break;
+      norm_min = norm;
+      start_bin = next_start;
+      end_bin = next_end;
+    }
+    const float new_min = state.min_val + no_contract(bin_width * static_cast<float>(start_bin));
+    const float new_max = state.min_val + no_contract(bin_width * static_cast<float>(end_bin + 1));
+    return {new_min, new_max};
+  }
+
+  int bins_;
+  int upsample_rate_;
+  UniformArgs u_;
+  double dst_nbins_;
+  mutable std::vector<float> norms_;  // scratch for quantization_error
+};
+
+template <int Bins, int Upsample>
+struct check_histogram_args {
+  static_assert(Bins > 0, "ctq: HistogramObserver: bins must be positive");
+  static_assert(Upsample > 0, "ctq: HistogramObserver: upsample_rate must be positive");
+  static constexpr bool ok = true;
+};
+
+}  // namespace detail
+
+/// Keeps a histogram of `bins` bins over [min_val, max_val]; when new data widens the range,
+/// the old histogram is upsampled by upsample_rate and re-binned into the wider range (11).
+/// calculate_qparams picks the min/max that minimise the L2 quantization error over the
+/// histogram (PyTorch's _non_linear_param_search) and applies (9) to them.
+/// PyTorch 1.13 bins each batch over [int(min), int(max)] (Python int truncation) and drops data
+/// outside it; ctq does the same so that its parameters equal PyTorch's.
+/// merge(other) folds other's histogram in as PyTorch folds in a new batch's: both are re-binned
+/// onto the combined range (exact when both observers already share the same range).
+template <HistogramObserverArgs Args = HistogramObserverArgs{}>
+class HistogramObserver {
+  static constexpr UniformArgs U = detail::uniform_args(Args);
+  static_assert(detail::check_uniform_args<U>::ok && detail::check_per_tensor_scheme<U>::ok &&
+                detail::check_histogram_args<Args.bins, Args.upsample_rate>::ok);
+  static_assert(Args.dtype == ctq::dtype::quint8 || Args.dtype == ctq::dtype::qint8,
+                "ctq: HistogramObserver: dtype must be quint8 or qint8 (its search targets 256 levels)");
+
+public:
+  static constexpr std::string_view name = "HistogramObserver";
+  static constexpr HistogramObserverArgs args = Args;
+  static constexpr ctq::dtype dtype = Args.dtype;
+  static constexpr ctq::qscheme qscheme = Args.qscheme;
+  static constexpr std::int64_t quant_min = U.qmin();
+  static constexpr std::int64_t quant_max = U.qmax();
+  using State = detail::HistogramState;
+  using qparams_type = PerTensorQParams;
+
+  template <int R>
+  const Tensor<float, R>& operator()(const Tensor<float, R>& x) {
+    impl_.observe(x.data(), x.size(), name);
+    return x;
+  }
+
+  PerTensorQParams calculate_qparams() const { return impl_.qparams(name); }
+  void reset() { impl_ = detail::HistogramImpl(Args.bins, Args.upsample_rate, U); }
+
+  void merge(const HistogramObserver& other) {
+    const State& b = other.impl_.state;
+    if (!b.observed()) return;
+    if (!impl_.state.observed()) {
+      impl_.state = b;
+      return;
+    }
+    if (b.min_val == impl_.state.min_val && b.max_val == impl_.state.max_val) {
+      for (std::size_t i = 0; i < b.histogram.size(); ++i) impl_.state.histogram[i] += b.histogram[i];
+      return;
+    }
+    // Re-bin other's histogram as data: each bin's count sits at its bin's centre, weighted.
+    detail::HistogramImpl as_batches(Args.bins, Args.upsample_rate, U);
+    as_batches.state = impl_.state;
+    merge_rebinned(as_batches, b);
+    impl_.state = as_batches.state;
+  }
+
+  float min_val() const { return impl_.state.min_val; }
+  float max_val() const { return impl_.state.max_val; }
+  const std::vector<float>& histogram() const { return impl_.state.histogram; }
+  const State& state() const { return impl_.state; }
+  void set_state(State s) {
+    if (s.histogram.size() != static_cast<std::size_t>(Args.bins)) {
+      raise(detail::message() << "ctq: HistogramObserver: state has " << s.histogram.size() << " bins, the observer "
+                              << Args.bins);
+    }
+    detail::check_min_max_state({s.min_val, s.max_val}, name);
+    impl_.state = std::move(s);
+  }
+
+private:
+  // Adds histogram b (over [b.min_val, b.max_val]) to `into`: the combined range is the union
+  // widened by _adjust_min_max, and both histograms are spread uniformly within their bins onto
+  // it (into's by PyTorch's upsampling; b's in the same way), so every count is kept.
+  static void merge_rebinned(detail::HistogramImpl& into, const State& b) {
+    auto& s = into.state;
+    const float lo = std::min(s.min_val, b.min_val), hi = std::max(s.max_val, b.max_val);
+    std::vector<float> out(static_cast<std::size_t>(Args.bins), 0.0f);
+    auto spread = [&](const State& src) {
+      const double w = (static_cast<double>(src.max_val) - src.min_val) / Args.bins;
+      const double dw = (static_cast<double>(hi) - lo) / Args.bins;
+      for (int i = 0; i < Args.bins; ++i) {
+        const double count = src.histogram[static_cast<std::size_t>(i)];
+        if (count == 0.0) continue;
+        for (int k = 0; k < Args.upsample_rate; ++k) {
+          const double centre = src.min_val + w * (i + (k + 0.5) / Args.upsample_rate);
+          auto pos = static_cast<std::int64_t>((centre - lo) / dw);
+          pos = std::clamp<std::int64_t>(pos, 0, Args.bins - 1);
+          out[static_cast<std::size_t>(pos)] += static_cast<float>(count / Args.upsample_rate);
+        }
+      }
+    };
+    if (s.min_val == s.max_val || b.min_val == b.max_val) {
+      raise("ctq: HistogramObserver: merge of a degenerate (single-value) histogram with a different range");
+    }
+    spread(s);
+    spread(b);
+    s.histogram = std::move(out);
+    s.min_val = lo;
+    s.max_val = hi;
+  }
+
+  detail::HistogramImpl impl_{Args.bins, Args.upsample_rate, U};
+};
+
+}  // namespace ctq
+// ----- end ctq/observers/histogram_observer.hpp -----
 // ----- begin ctq/observers/noop_observer.hpp -----
 // NoopObserver: records nothing; carries float16 (or another dtype) to convert (PyTorch's NoopObserver).
 
@@ -3042,6 +3466,9 @@ private:
 }  // namespace ctq
 // ----- end ctq/observers/recording_observer.hpp -----
 // ----- end ctq/observers.hpp -----
+// ----- begin ctq/qconfig.hpp -----
+// QConfig, QConfigDynamic, backend rules and PyTorch's named default qconfigs.
+
 // ----- begin ctq/qconfig/backend.hpp -----
 // Backends as tags, and QConfigFor<Backend, QConfig>: what each backend's int8 kernels can run,
 // checked at compile time with a one-line message per rule.
@@ -3196,4 +3623,163 @@ constexpr bool validate_qconfig() {
 
 }  // namespace ctq
 // ----- end ctq/qconfig/backend.hpp -----
+// ----- begin ctq/qconfig/default_qconfigs.hpp -----
+// The named observers, fake-quantizers and qconfigs of PyTorch 1.13 (torch.ao.quantization), with
+// the same observers and arguments, and get_default_qconfig / get_default_qat_qconfig per backend.
+// tests/qconfig/test_default_qconfigs.cpp checks each against what PyTorch instantiates.
+
+
+namespace ctq {
+
+// --- observers ---------------------------------------------------------------------------------
+using default_observer = MinMaxObserver<{.quant_min = 0, .quant_max = 127}>;
+using default_placeholder_observer = PlaceholderObserver<>;
+using default_debug_observer = RecordingObserver<>;
+using default_weight_observer = MinMaxObserver<{.dtype = dtype::qint8, .qscheme = qscheme::per_tensor_symmetric}>;
+using weight_observer_range_neg_127_to_127 = MinMaxObserver<{
+    .dtype = dtype::qint8, .qscheme = qscheme::per_tensor_symmetric, .quant_min = -127, .quant_max = 127, .eps = 0x1p-12f}>;
+using default_histogram_observer = HistogramObserver<{.quant_min = 0, .quant_max = 127}>;
+using default_per_channel_weight_observer =
+    PerChannelMinMaxObserver<{.dtype = dtype::qint8, .qscheme = qscheme::per_channel_symmetric}>;
+using per_channel_weight_observer_range_neg_127_to_127 = PerChannelMinMaxObserver<{
+    .dtype = dtype::qint8, .qscheme = qscheme::per_channel_symmetric, .quant_min = -127, .quant_max = 127, .eps = 0x1p-12f}>;
+using default_dynamic_quant_observer = PlaceholderObserver<{.dtype = dtype::quint8, .compute_dtype = dtype::quint8}>;
+using default_float_qparams_observer =
+    PerChannelMinMaxObserver<{.ch_axis = 0, .dtype = dtype::quint8, .qscheme = qscheme::per_channel_affine_float_qparams}>;
+using default_float_qparams_observer_4bit =
+    PerChannelMinMaxObserver<{.ch_axis = 0, .dtype = dtype::quint4x2, .qscheme = qscheme::per_channel_affine_float_qparams}>;
+// scale 2/256, zero point 128 for outputs in [-1, 1) (tanh); 1/256, 0 for [0, 1) (sigmoid)
+using default_fixed_qparams_range_neg1to1_observer = FixedQParamsObserver<{.scale = 2.0f / 256.0f, .zero_point = 128}>;
+using default_fixed_qparams_range_0to1_observer = FixedQParamsObserver<{.scale = 1.0f / 256.0f, .zero_point = 0}>;
+
+// --- fake-quantizers ---------------------------------------------------------------------------
+using default_fake_quant = FakeQuantize<MovingAverageMinMaxObserver<{
+    .dtype = dtype::quint8, .qscheme = qscheme::per_tensor_affine, .reduce_range = true, .quant_min = 0, .quant_max = 255}>>;
+using default_weight_fake_quant = FakeQuantize<MovingAverageMinMaxObserver<{
+    .dtype = dtype::qint8, .qscheme = qscheme::per_tensor_symmetric, .reduce_range = false, .quant_min = -128,
+    .quant_max = 127}>>;
+using default_dynamic_fake_quant = FakeQuantize<MovingAverageMinMaxObserver<{
+    .averaging_constant = 1.0f, .dtype = dtype::quint8, .quant_min = 0, .quant_max = 255}>>;
+using default_per_channel_weight_fake_quant = FakeQuantize<MovingAveragePerChannelMinMaxObserver<{
+    .ch_axis = 0, .dtype = dtype::qint8, .qscheme = qscheme::per_channel_symmetric, .reduce_range = false,
+    .quant_min = -128, .quant_max = 127}>>;
+using default_embedding_fake_quant = FakeQuantize<MovingAveragePerChannelMinMaxObserver<{
+    .averaging_constant = 1.0f, .ch_axis = 0, .dtype = dtype::quint8,
+    .qscheme = qscheme::per_channel_affine_float_qparams, .quant_min = 0, .quant_max = 255}>>;
+using default_embedding_fake_quant_4bit = FakeQuantize<MovingAveragePerChannelMinMaxObserver<{
+    .averaging_constant = 1.0f, .ch_axis = 0, .dtype = dtype::quint4x2,
+    .qscheme = qscheme::per_channel_affine_float_qparams}>>;
+using default_fused_act_fake_quant = FusedMovingAvgObsFakeQuantize<MovingAverageMinMaxObserver<{
+    .dtype = dtype::quint8, .quant_min = 0, .quant_max = 255}>>;
+using default_fused_wt_fake_quant = FusedMovingAvgObsFakeQuantize<MovingAverageMinMaxObserver<{
+    .dtype = dtype::qint8, .qscheme = qscheme::per_tensor_symmetric, .quant_min = -128, .quant_max = 127}>>;
+using default_fused_per_channel_wt_fake_quant = FusedMovingAvgObsFakeQuantize<MovingAveragePerChannelMinMaxObserver<{
+    .ch_axis = 0, .dtype = dtype::qint8, .qscheme = qscheme::per_channel_symmetric, .quant_min = -128,
+    .quant_max = 127}>>;
+
+// --- qconfigs ----------------------------------------------------------------------------------
+using default_qconfig = QConfig<default_observer, default_weight_observer>;
+using default_debug_qconfig = QConfig<default_debug_observer, default_weight_observer>;
+using default_per_channel_qconfig = QConfig<default_observer, default_per_channel_weight_observer>;
+using default_dynamic_qconfig = QConfigDynamic<default_dynamic_quant_observer, default_weight_observer>;
+using float16_dynamic_qconfig = QConfigDynamic<PlaceholderObserver<{.dtype = dtype::float16, .compute_dtype = dtype::float16}>,
+                                               PlaceholderObserver<{.dtype = dtype::float16}>>;
+using float16_static_qconfig =
+    QConfig<PlaceholderObserver<{.dtype = dtype::float16}>, PlaceholderObserver<{.dtype = dtype::float16}>>;
+using per_channel_dynamic_qconfig = QConfigDynamic<default_dynamic_quant_observer, default_per_channel_weight_observer>;
+using float_qparams_weight_only_qconfig =
+    QConfig<PlaceholderObserver<{.dtype = dtype::float32}>, default_float_qparams_observer>;
+using float_qparams_weight_only_qconfig_4bit =
+    QConfig<PlaceholderObserver<{.dtype = dtype::float32}>, default_float_qparams_observer_4bit>;
+using default_qat_qconfig = QConfig<default_fake_quant, default_weight_fake_quant>;
+using default_dynamic_qat_qconfig = QConfigDynamic<default_dynamic_fake_quant, default_weight_fake_quant>;
+using default_weight_only_qconfig = QConfig<nn::Identity, default_weight_fake_quant>;
+using default_activation_only_qconfig = QConfig<default_fake_quant, nn::Identity>;
+using default_qat_qconfig_v2 = QConfig<default_fused_act_fake_quant, default_fused_wt_fake_quant>;
+using default_symmetric_qnnpack_qconfig =
+    QConfig<HistogramObserver<{.dtype = dtype::qint8, .reduce_range = false, .eps = 0x1p-12f}>,
+            weight_observer_range_neg_127_to_127>;
+using default_per_channel_symmetric_qnnpack_qconfig =
+    QConfig<HistogramObserver<{.dtype = dtype::qint8, .reduce_range = false, .eps = 0x1p-12f}>,
+            per_channel_weight_observer_range_neg_127_to_127>;
+using default_symmetric_qnnpack_qat_qconfig =
+    QConfig<FusedMovingAvgObsFakeQuantize<MovingAverageMinMaxObserver<{
+                .dtype = dtype::qint8, .reduce_range = false, .quant_min = -128, .quant_max = 127, .eps = 0x1p-12f}>>,
+            FusedMovingAvgObsFakeQuantize<MovingAverageMinMaxObserver<{
+                .dtype = dtype::qint8, .qscheme = qscheme::per_tensor_symmetric, .reduce_range = false,
+                .quant_min = -127, .quant_max = 127, .eps = 0x1p-12f}>>>;
+using default_per_channel_symmetric_qnnpack_qat_qconfig =
+    QConfig<FusedMovingAvgObsFakeQuantize<MovingAverageMinMaxObserver<{
+                .dtype = dtype::qint8, .reduce_range = false, .quant_min = -128, .quant_max = 127, .eps = 0x1p-12f}>>,
+            FusedMovingAvgObsFakeQuantize<MovingAveragePerChannelMinMaxObserver<{
+                .ch_axis = 0, .dtype = dtype::qint8, .qscheme = qscheme::per_channel_symmetric, .reduce_range = false,
+                .quant_min = -127, .quant_max = 127, .eps = 0x1p-12f}>>>;
+using default_embedding_qat_qconfig = QConfig<NoopObserver<{.dtype = dtype::float32}>, default_embedding_fake_quant>;
+using default_embedding_qat_qconfig_4bit =
+    QConfig<NoopObserver<{.dtype = dtype::float32}>, default_embedding_fake_quant_4bit>;
+
+// --- per backend -------------------------------------------------------------------------------
+namespace detail {
+template <class Backend>
+struct default_qconfig_for {
+  static_assert(sizeof(Backend) == 0,
+                "ctq: get_default_qconfig: no default for this backend (specialise ctq::detail::default_qconfig_for)");
+};
+template <>
+struct default_qconfig_for<backend::fbgemm> {
+  using type = QConfig<HistogramObserver<{.reduce_range = true}>, default_per_channel_weight_observer>;
+};
+template <>
+struct default_qconfig_for<backend::x86> {
+  using type = QConfig<HistogramObserver<{.reduce_range = true}>, default_per_channel_weight_observer>;
+};
+template <>
+struct default_qconfig_for<backend::qnnpack> {
+  using type = QConfig<HistogramObserver<{.reduce_range = false}>, default_weight_observer>;
+};
+template <>
+struct default_qconfig_for<backend::onednn> {
+  using type = QConfig<HistogramObserver<{.reduce_range = false}>, default_per_channel_weight_observer>;
+};
+
+template <class Backend>
+struct default_qat_qconfig_for {
+  static_assert(sizeof(Backend) == 0,
+                "ctq: get_default_qat_qconfig: no default for this backend (specialise "
+                "ctq::detail::default_qat_qconfig_for)");
+};
+template <bool ReduceRange>
+using fused_act = FusedMovingAvgObsFakeQuantize<MovingAverageMinMaxObserver<{
+    .dtype = dtype::quint8, .reduce_range = ReduceRange, .quant_min = 0, .quant_max = 255}>>;
+template <>
+struct default_qat_qconfig_for<backend::fbgemm> {
+  using type = QConfig<fused_act<true>, default_fused_per_channel_wt_fake_quant>;
+};
+template <>
+struct default_qat_qconfig_for<backend::x86> {
+  using type = QConfig<fused_act<true>, default_fused_per_channel_wt_fake_quant>;
+};
+template <>
+struct default_qat_qconfig_for<backend::qnnpack> {
+  using type = QConfig<fused_act<false>, default_fused_wt_fake_quant>;
+};
+template <>
+struct default_qat_qconfig_for<backend::onednn> {
+  using type = QConfig<fused_act<false>, default_fused_per_channel_wt_fake_quant>;
+};
+}  // namespace detail
+
+/// PyTorch 1.13's get_default_qconfig(backend) (version 0): histogram activations, per-channel
+/// weights except on qnnpack, reduce_range on fbgemm and x86.
+template <class Backend>
+using get_default_qconfig = typename detail::default_qconfig_for<Backend>::type;
+
+/// PyTorch 1.13's get_default_qat_qconfig(backend) (version 1, the default): fused moving-average
+/// fake-quantizers.
+template <class Backend>
+using get_default_qat_qconfig = typename detail::default_qat_qconfig_for<Backend>::type;
+
+}  // namespace ctq
+// ----- end ctq/qconfig/default_qconfigs.hpp -----
+// ----- end ctq/qconfig.hpp -----
 // ----- end ctq/ctq.hpp -----

@@ -159,10 +159,9 @@ auto fake_quantize_per_tensor_impl(const X& x, float scale, std::int32_t zero_po
   return r;
 }
 
-template <class X, class Arch>
-auto fake_quantize_per_channel_impl(const X& x, std::span<const float> scales,
-                                    std::span<const std::int32_t> zero_points, int axis, std::int64_t qmin,
-                                    std::int64_t qmax, bool want_mask, Arch path) {
+template <class X, class ZP, class Arch>
+auto fake_quantize_per_channel_impl(const X& x, std::span<const float> scales, std::span<const ZP> zero_points,
+                                    int axis, std::int64_t qmin, std::int64_t qmax, bool want_mask, Arch path) {
   static_assert(is_float_tensor<X>,
                 "ctq: fake_quantize: the input must be a float Tensor (Tensor<float, R>); fake-quantize simulates "
                 "quantization in float");
@@ -174,14 +173,28 @@ auto fake_quantize_per_channel_impl(const X& x, std::span<const float> scales,
     raise(message() << "ctq: " << op << ": " << scales.size() << " scales and " << zero_points.size()
                     << " zero points for " << channels << " channels along axis " << axis);
   }
-  for (std::size_t c = 0; c < scales.size(); ++c) check_fake_quant_args(scales[c], zero_points[c], qmin, qmax, op);
+  for (std::size_t c = 0; c < scales.size(); ++c) {
+    if constexpr (std::is_same_v<ZP, float>) {
+      check_quant_range(qmin, qmax, op);
+      check_scale(scales[c], op);
+      check_zero_point(zero_points[c], qmin, qmax, op);
+    } else {
+      check_fake_quant_args(scales[c], zero_points[c], qmin, qmax, op);
+    }
+  }
   FakeQuantizeResult<R> r{Tensor<float, R>(x.shape()), {}};
   if (want_mask) r.mask = Tensor<std::uint8_t, R>(x.shape());
   bool nan = false;
   for_each_channel_run(x.shape(), axis, [&](index_t c, index_t off, index_t len) {
     const auto cs = static_cast<std::size_t>(c);
-    nan |= fake_quantize_span(path, x.data() + off, r.output.data() + off, want_mask ? r.mask.data() + off : nullptr,
-                              len, scales[cs], zero_points[cs], qmin, qmax);
+    std::uint8_t* m = want_mask ? r.mask.data() + off : nullptr;
+    if constexpr (std::is_same_v<ZP, float>) {
+      nan |= fake_quantize_span_float_zp(x.data() + off, r.output.data() + off, m, len, scales[cs], zero_points[cs],
+                                         qmin, qmax);
+    } else {
+      nan |= fake_quantize_span(path, x.data() + off, r.output.data() + off, m, len, scales[cs], zero_points[cs], qmin,
+                                qmax);
+    }
   });
   if (nan) raise_nan(op);
   return r;
@@ -203,18 +216,31 @@ auto fake_quantize_per_tensor_affine_cachemask(const X& x, float scale, std::int
   return detail::fake_quantize_per_tensor_impl(x, scale, zero_point, quant_min, quant_max, true, path);
 }
 
-/// PyTorch's torch.fake_quantize_per_channel_affine (integer zero points).
+/// PyTorch's torch.fake_quantize_per_channel_affine. Integer zero points follow (4); float zero
+/// points (per_channel_affine_float_qparams) follow (4'), without FMA contraction.
 template <class X, class Arch = arch::best>
 auto fake_quantize_per_channel_affine(const X& x, std::span<const float> scales,
                                       std::span<const std::int32_t> zero_points, int axis, std::int64_t quant_min,
                                       std::int64_t quant_max, Arch path = {}) {
   return detail::fake_quantize_per_channel_impl(x, scales, zero_points, axis, quant_min, quant_max, false, path).output;
 }
+template <class X, class Arch = arch::best>
+auto fake_quantize_per_channel_affine(const X& x, std::span<const float> scales, std::span<const float> zero_points,
+                                      int axis, std::int64_t quant_min, std::int64_t quant_max, Arch path = {}) {
+  return detail::fake_quantize_per_channel_impl(x, scales, zero_points, axis, quant_min, quant_max, false, path).output;
+}
 
+/// As fake_quantize_per_channel_affine, also returning the gradient mask.
 template <class X, class Arch = arch::best>
 auto fake_quantize_per_channel_affine_cachemask(const X& x, std::span<const float> scales,
                                                 std::span<const std::int32_t> zero_points, int axis,
                                                 std::int64_t quant_min, std::int64_t quant_max, Arch path = {}) {
+  return detail::fake_quantize_per_channel_impl(x, scales, zero_points, axis, quant_min, quant_max, true, path);
+}
+template <class X, class Arch = arch::best>
+auto fake_quantize_per_channel_affine_cachemask(const X& x, std::span<const float> scales,
+                                                std::span<const float> zero_points, int axis, std::int64_t quant_min,
+                                                std::int64_t quant_max, Arch path = {}) {
   return detail::fake_quantize_per_channel_impl(x, scales, zero_points, axis, quant_min, quant_max, true, path);
 }
 

@@ -50,9 +50,6 @@ class FakeQuantize {
   static_assert(requires { typename Obs::qparams_type; },
                 "ctq: FakeQuantize: the observer must compute quantization parameters (not a Placeholder/Noop/"
                 "RecordingObserver)");
-  static_assert(!has_float_zero_point(Obs::qscheme),
-                "ctq: FakeQuantize: per_channel_affine_float_qparams is not supported (use it for weight-only "
-                "embeddings, without fake quantization)");
 
 public:
   static constexpr std::string_view name = "FakeQuantize";

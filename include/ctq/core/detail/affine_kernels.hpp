@@ -118,6 +118,25 @@ inline bool quantize_span_float_qparams(const float* x, storage_t<D>* q, index_t
   return nan;
 }
 
+// (4') Fake quantize with a float zero point (per_channel_affine_float_qparams):
+// r = nearbyint(float(x * inv_scale) + zero_point); y = float((double(clamp(r)) - zero_point) * scale)
+// in double, as PyTorch's kernel computes it; mask = qmin <= r <= qmax. Returns true on NaN.
+inline bool fake_quantize_span_float_zp(const float* x, float* y, std::uint8_t* mask, index_t n, float scale,
+                                        float zero_point, std::int64_t qmin, std::int64_t qmax) {
+  const float inv_scale = 1.0f / scale;
+  const float lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
+  bool nan = false;
+  for (index_t i = 0; i < n; ++i) {
+    nan |= std::isnan(x[i]);
+    const float r = std::nearbyint(no_contract(x[i] * inv_scale) + zero_point);
+    const bool inside = r >= lo && r <= hi;
+    const double c = inside ? r : (r < lo ? lo : hi);
+    y[i] = static_cast<float>((c - static_cast<double>(zero_point)) * static_cast<double>(scale));
+    if (mask) mask[i] = inside ? 1 : 0;
+  }
+  return nan;
+}
+
 template <dtype D>
 inline void dequantize_span_float_qparams(const storage_t<D>* q, index_t first, float* y, index_t n, float scale,
                                           float zero_point) {

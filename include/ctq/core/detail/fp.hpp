@@ -27,6 +27,15 @@ inline float no_contract(float v) {
 // the first accumulator, the scalar tail first into the final sum, then the lanes in order.
 inline float torch_sum(const float* x, std::int64_t n) {
   constexpr int lanes = 8, ilp = 4, levels = 4;
+  if (n < lanes) {
+    // Too short for a vector: PyTorch's scalar row sum, four interleaved accumulators.
+    float partial[ilp] = {};
+    const std::int64_t whole = n / ilp * ilp;
+    for (std::int64_t i = 0; i < whole; ++i) partial[i % ilp] += x[i];
+    for (std::int64_t i = whole; i < n; ++i) partial[0] += x[i];
+    for (int k = 1; k < ilp; ++k) partial[0] += partial[k];
+    return 0.0f + partial[0];
+  }
   const std::int64_t vecs = n / lanes;     // whole 8-float vectors
   const std::int64_t rows = vecs / ilp;    // rows of ilp vectors
   int ceil_log2 = 0;
