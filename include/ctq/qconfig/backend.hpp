@@ -112,9 +112,9 @@ constexpr bool validate_qconfig() {
                 "ctq: qconfig: fbgemm and x86 need activations within 7 bits (reduce_range=true or quant range "
                 "[0, 127]): vpmaddubsw saturates on CPUs without VNNI");
   static_assert(R::weight_quantized, "ctq: qconfig: the weight observer computes no quantization parameters");
-  static_assert(R::weight_dtype_ok, "ctq: qconfig: conv and linear weights must be qint8");
   static_assert(R::weight_scheme_ok,
                 "ctq: qconfig: per_channel_affine_float_qparams weights are for embeddings only, not conv/linear");
+  static_assert(R::weight_dtype_ok, "ctq: qconfig: conv and linear weights must be qint8");
   return true;
 }
 
