@@ -41,8 +41,7 @@ struct MinMaxImpl {
   MinMaxState state;
   void observe(const float* x, index_t n, std::string_view observer) {
     if (n == 0) return;
-    check_finite(x, n, observer);
-    const auto [lo, hi] = aminmax(x, n);
+    const auto [lo, hi] = finite_aminmax(x, n, observer);
     state.min_val = std::min(lo, state.min_val);
     state.max_val = std::max(hi, state.max_val);
   }

@@ -55,8 +55,7 @@ struct MovingAverageImpl {
   MovingAverageState state{};
   void observe(const float* x, index_t n, std::string_view observer) {
     if (n == 0) return;
-    check_finite(x, n, observer);
-    const auto [lo, hi] = aminmax(x, n);
+    const auto [lo, hi] = finite_aminmax(x, n, observer);
     if (!state.range.observed()) {
       state.range = {lo, hi};
       state.first_min = lo;

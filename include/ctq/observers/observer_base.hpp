@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../core/arch.hpp"
 #include "../core/dtype.hpp"
 #include "../core/error.hpp"
 #include "../core/qparams.hpp"
@@ -122,18 +123,54 @@ struct check_per_channel_scheme {
   static constexpr bool ok = true;
 };
 
-// Observed data must be finite: NaN or Inf would become a meaningless scale.
-inline void check_finite(const float* x, index_t n, std::string_view observer) {
-  bool ok = true;
-  for (index_t i = 0; i < n; ++i) ok &= std::isfinite(x[i]);
-  if (!ok) {
-    raise(message() << "ctq: " << observer
-                    << ": the observed data contains NaN or Inf; quantization parameters would be meaningless "
-                       "(check the layer that produced it)");
-  }
+[[noreturn]] inline void raise_not_finite(std::string_view observer) {
+  raise(message() << "ctq: " << observer
+                  << ": the observed data contains NaN or Inf; quantization parameters would be meaningless "
+                     "(check the layer that produced it)");
 }
 
-// torch.aminmax over a contiguous span (n > 0, finite).
+// torch.aminmax over a contiguous span (n > 0); raises when the data holds NaN or Inf (x - x is
+// 0 exactly for finite x and NaN otherwise). One pass, vectorized where xsimd has an arch.
+inline std::pair<float, float> finite_aminmax(const float* x, index_t n, std::string_view observer) {
+  float lo = x[0], hi = x[0], bad = 0.0f;
+  index_t i = 0;
+#if CTQ_HAS_XSIMD
+  using B = xsimd::batch<float>;
+  constexpr index_t w = static_cast<index_t>(B::size);
+  if (n >= w) {
+    B vlo = B::load_unaligned(x), vhi = vlo, vbad(0.0f);
+    for (i = 0; i + w <= n; i += w) {
+      const B v = B::load_unaligned(x + i);
+      vlo = xsimd::min(vlo, v);
+      vhi = xsimd::max(vhi, v);
+      vbad = vbad + (v - v);
+    }
+    alignas(64) float l[w], h[w], b[w];
+    vlo.store_aligned(l);
+    vhi.store_aligned(h);
+    vbad.store_aligned(b);
+    for (index_t k = 0; k < w; ++k) {
+      lo = l[k] < lo ? l[k] : lo;
+      hi = h[k] > hi ? h[k] : hi;
+      bad += b[k];
+    }
+  }
+#endif
+  for (; i < n; ++i) {
+    lo = x[i] < lo ? x[i] : lo;
+    hi = x[i] > hi ? x[i] : hi;
+    bad += x[i] - x[i];
+  }
+  if (bad != 0.0f || std::isnan(bad)) raise_not_finite(observer);
+  return {lo, hi};
+}
+
+// Observed data must be finite: NaN or Inf would become a meaningless scale.
+inline void check_finite(const float* x, index_t n, std::string_view observer) {
+  if (n > 0) (void)finite_aminmax(x, n, observer);
+}
+
+// torch.aminmax over finite data (n > 0).
 inline std::pair<float, float> aminmax(const float* x, index_t n) {
   float lo = x[0], hi = x[0];
   for (index_t i = 1; i < n; ++i) {
