@@ -1800,18 +1800,54 @@ struct check_per_channel_scheme {
   static constexpr bool ok = true;
 };
 
-// Observed data must be finite: NaN or Inf would become a meaningless scale.
-inline void check_finite(const float* x, index_t n, std::string_view observer) {
-  bool ok = true;
-  for (index_t i = 0; i < n; ++i) ok &= std::isfinite(x[i]);
-  if (!ok) {
-    raise(message() << "ctq: " << observer
-                    << ": the observed data contains NaN or Inf; quantization parameters would be meaningless "
-                       "(check the layer that produced it)");
-  }
+[[noreturn]] inline void raise_not_finite(std::string_view observer) {
+  raise(message() << "ctq: " << observer
+                  << ": the observed data contains NaN or Inf; quantization parameters would be meaningless "
+                     "(check the layer that produced it)");
 }
 
-// torch.aminmax over a contiguous span (n > 0, finite).
+// torch.aminmax over a contiguous span (n > 0); raises when the data holds NaN or Inf (x - x is
+// 0 exactly for finite x and NaN otherwise). One pass, vectorized where xsimd has an arch.
+inline std::pair<float, float> finite_aminmax(const float* x, index_t n, std::string_view observer) {
+  float lo = x[0], hi = x[0], bad = 0.0f;
+  index_t i = 0;
+#if CTQ_HAS_XSIMD
+  using B = xsimd::batch<float>;
+  constexpr index_t w = static_cast<index_t>(B::size);
+  if (n >= w) {
+    B vlo = B::load_unaligned(x), vhi = vlo, vbad(0.0f);
+    for (i = 0; i + w <= n; i += w) {
+      const B v = B::load_unaligned(x + i);
+      vlo = xsimd::min(vlo, v);
+      vhi = xsimd::max(vhi, v);
+      vbad = vbad + (v - v);
+    }
+    alignas(64) float l[w], h[w], b[w];
+    vlo.store_aligned(l);
+    vhi.store_aligned(h);
+    vbad.store_aligned(b);
+    for (index_t k = 0; k < w; ++k) {
+      lo = l[k] < lo ? l[k] : lo;
+      hi = h[k] > hi ? h[k] : hi;
+      bad += b[k];
+    }
+  }
+#endif
+  for (; i < n; ++i) {
+    lo = x[i] < lo ? x[i] : lo;
+    hi = x[i] > hi ? x[i] : hi;
+    bad += x[i] - x[i];
+  }
+  if (bad != 0.0f || std::isnan(bad)) raise_not_finite(observer);
+  return {lo, hi};
+}
+
+// Observed data must be finite: NaN or Inf would become a meaningless scale.
+inline void check_finite(const float* x, index_t n, std::string_view observer) {
+  if (n > 0) (void)finite_aminmax(x, n, observer);
+}
+
+// torch.aminmax over finite data (n > 0).
 inline std::pair<float, float> aminmax(const float* x, index_t n) {
   float lo = x[0], hi = x[0];
   for (index_t i = 1; i < n; ++i) {
@@ -2110,8 +2146,7 @@ struct MinMaxImpl {
   MinMaxState state;
   void observe(const float* x, index_t n, std::string_view observer) {
     if (n == 0) return;
-    check_finite(x, n, observer);
-    const auto [lo, hi] = aminmax(x, n);
+    const auto [lo, hi] = finite_aminmax(x, n, observer);
     state.min_val = std::min(lo, state.min_val);
     state.max_val = std::max(hi, state.max_val);
   }
@@ -2223,8 +2258,7 @@ struct MovingAverageImpl {
   MovingAverageState state{};
   void observe(const float* x, index_t n, std::string_view observer) {
     if (n == 0) return;
-    check_finite(x, n, observer);
-    const auto [lo, hi] = aminmax(x, n);
+    const auto [lo, hi] = finite_aminmax(x, n, observer);
     if (!state.range.observed()) {
       state.range = {lo, hi};
       state.first_min = lo;
@@ -3031,13 +3065,52 @@ inline void histc(const float* x, index_t n, int bins, double lo, double hi, flo
   }
   const float left = static_cast<float>(lo), right = static_cast<float>(hi);
   const float width = right - left, fbins = static_cast<float>(bins);
-  for (index_t i = 0; i < n; ++i) {
-    const float e = x[i];
-    if (e < left || right < e) continue;
-    auto pos = static_cast<std::int64_t>(((e - left) / width) * fbins);
-    if (pos == bins) pos = bins - 1;
-    out[pos] += 1.0f;
+  // Bins are computed a block at a time (vectorized: the same IEEE operations), then counted in
+  // four integer sub-histograms so that repeated bins do not serialise on one counter. Integer
+  // counts equal PyTorch's float counts up to 2^24 per bin.
+  constexpr index_t block = 512;
+  const auto nb = static_cast<std::int32_t>(bins);
+  std::int32_t pos[block];  // nb: outside [lo, hi], counted in a spare slot
+  std::vector<std::uint32_t> counts(static_cast<std::size_t>(nb + 1) * 4, 0u);
+  std::uint32_t* c0 = counts.data();
+  std::uint32_t* c1 = c0 + nb + 1;
+  std::uint32_t* c2 = c1 + nb + 1;
+  std::uint32_t* c3 = c2 + nb + 1;
+  for (index_t start = 0; start < n; start += block) {
+    const index_t m = std::min(block, n - start);
+    const float* xb = x + start;
+    index_t i = 0;
+#if CTQ_HAS_XSIMD
+    using F = xsimd::batch<float>;
+    constexpr index_t w = static_cast<index_t>(F::size);
+    const F vl(left), vr(right), vw(width), vb(fbins);
+    for (; i + w <= m; i += w) {
+      const F e = F::load_unaligned(xb + i);
+      const auto outside = (e < vl) | (e > vr);
+      // min() maps p == bins to the last bin; truncation then matches the scalar int64 cast
+      const F p = xsimd::min(((e - vl) / vw) * vb, F(fbins - 1.0f));
+      xsimd::to_int(xsimd::select(outside, F(fbins), p)).store_unaligned(pos + i);
+    }
+#endif
+    for (; i < m; ++i) {
+      const float e = xb[i];
+      if (e < left || right < e) {
+        pos[i] = nb;
+        continue;
+      }
+      const auto p = static_cast<std::int64_t>(((e - left) / width) * fbins);
+      pos[i] = static_cast<std::int32_t>(p == bins ? bins - 1 : p);
+    }
+    index_t k = 0;
+    for (; k + 4 <= m; k += 4) {
+      ++c0[pos[k]];
+      ++c1[pos[k + 1]];
+      ++c2[pos[k + 2]];
+      ++c3[pos[k + 3]];
+    }
+    for (; k < m; ++k) ++c0[pos[k]];
   }
+  for (std::int32_t b = 0; b < nb; ++b) out[b] += static_cast<float>(c0[b] + c1[b] + c2[b] + c3[b]);
 }
 
 // Python's int(float): truncation toward zero.
@@ -3078,8 +3151,7 @@ public:
 
   void observe(const float* x, index_t n, std::string_view observer) {
     if (n == 0) return;
-    check_finite(x, n, observer);
-    const auto [new_min, new_max] = aminmax(x, n);
+    const auto [new_min, new_max] = finite_aminmax(x, n, observer);
     auto& s = state;
     if (!s.observed() || s.min_val == s.max_val) {
       // First data, or a degenerate range so far: start over from this batch (PyTorch drops the
@@ -3615,9 +3687,9 @@ constexpr bool validate_qconfig() {
                 "ctq: qconfig: fbgemm and x86 need activations within 7 bits (reduce_range=true or quant range "
                 "[0, 127]): vpmaddubsw saturates on CPUs without VNNI");
   static_assert(R::weight_quantized, "ctq: qconfig: the weight observer computes no quantization parameters");
-  static_assert(R::weight_dtype_ok, "ctq: qconfig: conv and linear weights must be qint8");
   static_assert(R::weight_scheme_ok,
                 "ctq: qconfig: per_channel_affine_float_qparams weights are for embeddings only, not conv/linear");
+  static_assert(R::weight_dtype_ok, "ctq: qconfig: conv and linear weights must be qint8");
   return true;
 }
 
