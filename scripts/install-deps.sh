@@ -7,6 +7,9 @@ packages=(
   doctest-dev nlohmann-json3-dev                # tests (nlohmann-json reads tests/data/*.json)
   libbenchmark-dev                              # benchmarks
 )
+if [[ ${CTQ_TEST_AARCH64:-1} != 0 ]]; then     # the aarch64 cross build and qemu for its tests
+  packages+=(g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the dependencies, builds ctq's tests and runs them; then the same under AddressSanitizer
-# and UndefinedBehaviorSanitizer (set CTQ_TEST_SANITIZE=0 to skip that second pass).
+# Installs the dependencies, builds ctq's tests and runs them three ways: with AddressSanitizer and
+# UndefinedBehaviorSanitizer (CTQ_TEST_SANITIZE=0 skips it), cross-built for aarch64 and run under
+# qemu (CTQ_TEST_AARCH64=0 skips it), and as a plain build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -16,6 +17,10 @@ run() {  # build-dir, cmake options...
 if [[ ${CTQ_TEST_SANITIZE:-1} != 0 ]]; then
   echo "== tests with -fsanitize=address,undefined =="
   run build-sanitize -DCTQ_SANITIZE=ON
+fi
+if [[ ${CTQ_TEST_AARCH64:-1} != 0 ]]; then
+  echo "== tests on aarch64 (cross build, qemu) =="
+  run build-aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-aarch64.cmake -DCTQ_BUILD_EXAMPLES=OFF
 fi
 echo "== tests =="
 run build

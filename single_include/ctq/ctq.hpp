@@ -1001,9 +1001,11 @@ inline float torch_sum(const float* x, std::int64_t n) {
 }  // namespace ctq::detail
 // ----- end ctq/core/detail/fp.hpp -----
 // ----- begin ctq/core/detail/simd_convert.hpp -----
-// Widening loads (8-bit -> int32 batch) and narrowing stores (int32 batch -> 8-bit) that xsimd 8.1
-// lacks, with native intrinsics per architecture and a portable fallback through a stack buffer.
-// Narrowing truncates: callers clamp into the 8-bit range first, so truncation is exact.
+// What xsimd 8.1 lacks or gets wrong for bit-exact kernels: widening loads (8-bit -> int32 batch),
+// narrowing stores (int32 batch -> 8-bit), with native intrinsics per architecture and a portable
+// fallback through a stack buffer; and IEEE float division on aarch64 (xsimd's neon64 divides by
+// a refined reciprocal estimate, which is not correctly rounded). Narrowing truncates: callers
+// clamp into the 8-bit range first, so truncation is exact.
 
 
 #if CTQ_HAS_XSIMD
@@ -1123,6 +1125,19 @@ inline xsimd::batch<std::int32_t, A> load_widen(const T* src) {
     alignas(64) std::int32_t buf[B::size];
     for (std::size_t i = 0; i < B::size; ++i) buf[i] = static_cast<std::int32_t>(src[i]);
     return B::load_aligned(buf);
+  }
+}
+
+/// a / b, correctly rounded on every architecture.
+template <class A>
+inline xsimd::batch<float, A> exact_div(const xsimd::batch<float, A>& a, const xsimd::batch<float, A>& b) {
+#if defined(__ARM_NEON) && defined(__aarch64__)
+  if constexpr (std::is_base_of_v<xsimd::neon64, A>) {
+    return xsimd::batch<float, A>(vdivq_f32(a, b));
+  } else
+#endif
+  {
+    return a / b;
   }
 }
 
@@ -3088,7 +3103,7 @@ inline void histc(const float* x, index_t n, int bins, double lo, double hi, flo
       const F e = F::load_unaligned(xb + i);
       const auto outside = (e < vl) | (e > vr);
       // min() maps p == bins to the last bin; truncation then matches the scalar int64 cast
-      const F p = xsimd::min(((e - vl) / vw) * vb, F(fbins - 1.0f));
+      const F p = xsimd::min(exact_div(e - vl, vw) * vb, F(fbins - 1.0f));
       xsimd::to_int(xsimd::select(outside, F(fbins), p)).store_unaligned(pos + i);
     }
 #endif

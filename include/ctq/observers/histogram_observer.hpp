@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../core/detail/fp.hpp"
+#include "../core/detail/simd_convert.hpp"
 #include "min_max_observer.hpp"
 
 namespace ctq {
@@ -63,7 +64,7 @@ inline void histc(const float* x, index_t n, int bins, double lo, double hi, flo
       const F e = F::load_unaligned(xb + i);
       const auto outside = (e < vl) | (e > vr);
       // min() maps p == bins to the last bin; truncation then matches the scalar int64 cast
-      const F p = xsimd::min(((e - vl) / vw) * vb, F(fbins - 1.0f));
+      const F p = xsimd::min(exact_div(e - vl, vw) * vb, F(fbins - 1.0f));
       xsimd::to_int(xsimd::select(outside, F(fbins), p)).store_unaligned(pos + i);
     }
 #endif
