@@ -959,8 +959,8 @@ inline float torch_sum(const float* x, std::int64_t n) {
     for (int k = 1; k < ilp; ++k) partial[0] += partial[k];
     return 0.0f + partial[0];
   }
-  const std::int64_t vecs = n / lanes;     // whole 8-float vectors
-  const std::int64_t rows = vecs / ilp;    // rows of ilp vectors
+  const std::int64_t vecs = n / lanes;   // whole 8-float vectors
+  const std::int64_t rows = vecs / ilp;  // rows of ilp vectors
   int ceil_log2 = 0;
   while ((std::int64_t{1} << ceil_log2) < rows) ++ceil_log2;
   const int level_power = ceil_log2 / levels > 4 ? ceil_log2 / levels : 4;
@@ -1707,6 +1707,7 @@ void visit_modules(M& m, F&& f, const std::string& path = {}) {
 #include <cstdint>
 #include <limits>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 
@@ -1744,9 +1745,14 @@ struct UniformArgs {
                           : std::pair{quant_min, quant_max};
     }
     switch (dtype) {
-      case ctq::dtype::qint8: return reduce_range ? std::pair<std::int64_t, std::int64_t>{-64, 63} : std::pair<std::int64_t, std::int64_t>{-128, 127};
-      case ctq::dtype::quint8: return reduce_range ? std::pair<std::int64_t, std::int64_t>{0, 127} : std::pair<std::int64_t, std::int64_t>{0, 255};
-      case ctq::dtype::qint32: return {dtype_traits<ctq::dtype::qint32>::quant_min, dtype_traits<ctq::dtype::qint32>::quant_max};
+      case ctq::dtype::qint8:
+        return reduce_range ? std::pair<std::int64_t, std::int64_t>{-64, 63}
+                            : std::pair<std::int64_t, std::int64_t>{-128, 127};
+      case ctq::dtype::quint8:
+        return reduce_range ? std::pair<std::int64_t, std::int64_t>{0, 127}
+                            : std::pair<std::int64_t, std::int64_t>{0, 255};
+      case ctq::dtype::qint32:
+        return {dtype_traits<ctq::dtype::qint32>::quant_min, dtype_traits<ctq::dtype::qint32>::quant_max};
       default: return {0, 15};
     }
   }
@@ -1809,10 +1815,25 @@ struct check_per_tensor_scheme {
 
 template <UniformArgs U>
 struct check_per_channel_scheme {
-  static_assert(is_per_channel(U.qscheme),
-                "ctq: observer: this observer is per channel: qscheme must be per_channel_affine, per_channel_symmetric "
-                "or per_channel_affine_float_qparams");
+  static_assert(
+      is_per_channel(U.qscheme),
+      "ctq: observer: this observer is per channel: qscheme must be per_channel_affine, per_channel_symmetric "
+      "or per_channel_affine_float_qparams");
   static constexpr bool ok = true;
+};
+
+// The compile-time facts every uniform observer exposes, checked once: its arguments, dtype,
+// qscheme and effective quant range. Observers derive from it.
+template <auto Args, bool PerChannel>
+struct uniform_observer {
+  static constexpr UniformArgs U = uniform_args(Args);
+  static_assert(check_uniform_args<U>::ok &&
+                std::conditional_t<PerChannel, check_per_channel_scheme<U>, check_per_tensor_scheme<U>>::ok);
+  static constexpr auto args = Args;
+  static constexpr ctq::dtype dtype = Args.dtype;
+  static constexpr ctq::qscheme qscheme = Args.qscheme;
+  static constexpr std::int64_t quant_min = U.qmin();
+  static constexpr std::int64_t quant_max = U.qmax();
 };
 
 [[noreturn]] inline void raise_not_finite(std::string_view observer) {
@@ -1959,9 +1980,46 @@ struct CachedMask {
     }
     if (mask.empty()) return grad_output;
     Tensor<float, R> g(grad_output.shape());
-    for (index_t i = 0; i < g.size(); ++i) g[i] = grad_output[i] * static_cast<float>(mask[static_cast<std::size_t>(i)]);
+    for (index_t i = 0; i < g.size(); ++i)
+      g[i] = grad_output[i] * static_cast<float>(mask[static_cast<std::size_t>(i)]);
     return g;
   }
+};
+
+// What every fake-quantizer shares: its observer (activation_post_process, a child for
+// visit_modules), the observer's compile-time facts, the two switches, and merge.
+template <class Obs>
+class fake_quantizer_base {
+ public:
+  using observer_type = Obs;
+  static constexpr ctq::dtype dtype = Obs::dtype;
+  static constexpr ctq::qscheme qscheme = Obs::qscheme;
+  static constexpr std::int64_t quant_min = Obs::quant_min;
+  static constexpr std::int64_t quant_max = Obs::quant_max;
+  static constexpr bool is_per_channel = ctq::is_per_channel(Obs::qscheme);
+
+  void enable_fake_quant(bool enabled = true) { fake_quant_enabled_ = enabled; }
+  void disable_fake_quant() { enable_fake_quant(false); }
+  void enable_observer(bool enabled = true) { observer_enabled_ = enabled; }
+  void disable_observer() { enable_observer(false); }
+  bool fake_quant_enabled() const { return fake_quant_enabled_; }
+  bool observer_enabled() const { return observer_enabled_; }
+  void merge(const fake_quantizer_base& other) { activation_post_process.merge(other.activation_post_process); }
+
+  template <class F>
+  void for_each_child(F&& f) {
+    f(std::string_view("activation_post_process"), activation_post_process);
+  }
+  template <class F>
+  void for_each_child(F&& f) const {
+    f(std::string_view("activation_post_process"), activation_post_process);
+  }
+
+  Obs activation_post_process;
+
+ protected:
+  bool fake_quant_enabled_ = true;
+  bool observer_enabled_ = true;
 };
 
 }  // namespace detail
@@ -1974,21 +2032,23 @@ struct CachedMask {
 /// The quant range is the observer's (quant_min/quant_max/reduce_range live in its arguments):
 ///   FakeQuantize<MovingAverageMinMaxObserver<{.quant_min = 0, .quant_max = 255, .reduce_range = true}>>
 template <class Obs>
-class FakeQuantize {
+class FakeQuantize : public detail::fake_quantizer_base<Obs> {
   static_assert(require_observer<Obs>());
-  static_assert(requires { typename Obs::qparams_type; },
-                "ctq: FakeQuantize: the observer must compute quantization parameters (not a Placeholder/Noop/"
-                "RecordingObserver)");
+  static_assert(
+      requires { typename Obs::qparams_type; },
+      "ctq: FakeQuantize: the observer must compute quantization parameters (not a Placeholder/Noop/"
+      "RecordingObserver)");
+  using base = detail::fake_quantizer_base<Obs>;
+  using base::fake_quant_enabled_;
+  using base::observer_enabled_;
 
-public:
+ public:
   static constexpr std::string_view name = "FakeQuantize";
-  using observer_type = Obs;
   using qparams_type = typename Obs::qparams_type;
-  static constexpr ctq::dtype dtype = Obs::dtype;
-  static constexpr ctq::qscheme qscheme = Obs::qscheme;
-  static constexpr std::int64_t quant_min = Obs::quant_min;
-  static constexpr std::int64_t quant_max = Obs::quant_max;
-  static constexpr bool is_per_channel = ctq::is_per_channel(Obs::qscheme);
+  using base::activation_post_process;
+  using base::is_per_channel;
+  using base::quant_max;
+  using base::quant_min;
 
   FakeQuantize() {
     if constexpr (is_per_channel) {
@@ -2027,35 +2087,10 @@ public:
   /// The parameters the last forward used (PyTorch's `scale` / `zero_point` buffers).
   const qparams_type& qparams() const { return qparams_; }
   void set_qparams(qparams_type qp) { qparams_ = std::move(qp); }
+  void reset() { *this = FakeQuantize{}; }
 
-  void enable_fake_quant(bool enabled = true) { fake_quant_enabled_ = enabled; }
-  void disable_fake_quant() { enable_fake_quant(false); }
-  void enable_observer(bool enabled = true) { observer_enabled_ = enabled; }
-  void disable_observer() { enable_observer(false); }
-  bool fake_quant_enabled() const { return fake_quant_enabled_; }
-  bool observer_enabled() const { return observer_enabled_; }
-
-  void reset() {
-    activation_post_process.reset();
-    *this = FakeQuantize{};
-  }
-  void merge(const FakeQuantize& other) { activation_post_process.merge(other.activation_post_process); }
-
-  template <class F>
-  void for_each_child(F&& f) {
-    f(std::string_view("activation_post_process"), activation_post_process);
-  }
-  template <class F>
-  void for_each_child(F&& f) const {
-    f(std::string_view("activation_post_process"), activation_post_process);
-  }
-
-  Obs activation_post_process;
-
-private:
+ private:
   qparams_type qparams_{};
-  bool fake_quant_enabled_ = true;
-  bool observer_enabled_ = true;
   detail::CachedMask mask_;
 };
 
@@ -2144,8 +2179,9 @@ namespace detail {
 struct MinMaxState {
   float min_val = std::numeric_limits<float>::infinity();
   float max_val = -std::numeric_limits<float>::infinity();
-  bool observed() const { return !(min_val == std::numeric_limits<float>::infinity() &&
-                                   max_val == -std::numeric_limits<float>::infinity()); }
+  bool observed() const {
+    return !(min_val == std::numeric_limits<float>::infinity() && max_val == -std::numeric_limits<float>::infinity());
+  }
   friend bool operator==(const MinMaxState&, const MinMaxState&) = default;
 };
 
@@ -2187,17 +2223,12 @@ inline PerTensorQParams per_tensor_qparams(const UniformArgs& u, const MinMaxSta
 /// calculate_qparams applies (9). Empty tensors are ignored; NaN/Inf raise ctq::error.
 /// merge(other) gives exactly the state of one observer that saw both inputs (min of mins, max of maxes).
 template <MinMaxObserverArgs Args = MinMaxObserverArgs{}>
-class MinMaxObserver {
-  static constexpr UniformArgs U = detail::uniform_args(Args);
-  static_assert(detail::check_uniform_args<U>::ok && detail::check_per_tensor_scheme<U>::ok);
+class MinMaxObserver : public detail::uniform_observer<Args, false> {
+  using base = detail::uniform_observer<Args, false>;
+  static constexpr UniformArgs U = base::U;
 
-public:
+ public:
   static constexpr std::string_view name = "MinMaxObserver";
-  static constexpr MinMaxObserverArgs args = Args;
-  static constexpr ctq::dtype dtype = Args.dtype;
-  static constexpr ctq::qscheme qscheme = Args.qscheme;
-  static constexpr std::int64_t quant_min = U.qmin();
-  static constexpr std::int64_t quant_max = U.qmax();
   using State = detail::MinMaxState;
   using qparams_type = PerTensorQParams;
 
@@ -2219,7 +2250,7 @@ public:
     impl_.state = s;
   }
 
-private:
+ private:
   detail::MinMaxImpl impl_;
 };
 
@@ -2305,18 +2336,13 @@ struct MovingAverageImpl {
 /// state after this observer's batches followed by other's, exact up to float rounding (PyTorch
 /// has no merge; the moving average is order dependent, so merge is not commutative).
 template <MovingAverageMinMaxObserverArgs Args = MovingAverageMinMaxObserverArgs{}>
-class MovingAverageMinMaxObserver {
-  static constexpr UniformArgs U = detail::uniform_args(Args);
-  static_assert(detail::check_uniform_args<U>::ok && detail::check_per_tensor_scheme<U>::ok &&
-                detail::check_averaging_constant<Args.averaging_constant>::ok);
+class MovingAverageMinMaxObserver : public detail::uniform_observer<Args, false> {
+  using base = detail::uniform_observer<Args, false>;
+  static constexpr UniformArgs U = base::U;
+  static_assert(detail::check_averaging_constant<Args.averaging_constant>::ok);
 
-public:
+ public:
   static constexpr std::string_view name = "MovingAverageMinMaxObserver";
-  static constexpr MovingAverageMinMaxObserverArgs args = Args;
-  static constexpr ctq::dtype dtype = Args.dtype;
-  static constexpr ctq::qscheme qscheme = Args.qscheme;
-  static constexpr std::int64_t quant_min = U.qmin();
-  static constexpr std::int64_t quant_max = U.qmax();
   using qparams_type = PerTensorQParams;
 
   using State = detail::MovingAverageState;
@@ -2339,7 +2365,7 @@ public:
     impl_.state = s;
   }
 
-private:
+ private:
   detail::MovingAverageImpl impl_{Args.averaging_constant};
 };
 
@@ -2413,8 +2439,8 @@ inline void check_same_channels(const ChannelRanges& a, const ChannelRanges& b, 
 
 inline void check_channel_ranges(const ChannelRanges& s, std::string_view observer) {
   if (s.min_val.size() != s.max_val.size()) {
-    raise(message() << "ctq: " << observer << ": state has " << s.min_val.size() << " minima and "
-                    << s.max_val.size() << " maxima");
+    raise(message() << "ctq: " << observer << ": state has " << s.min_val.size() << " minima and " << s.max_val.size()
+                    << " maxima");
   }
   for (std::size_t c = 0; c < s.min_val.size(); ++c) {
     if (!(std::isfinite(s.min_val[c]) && std::isfinite(s.max_val[c]) && s.min_val[c] <= s.max_val[c])) {
@@ -2505,18 +2531,13 @@ qparams_for<S> per_channel_qparams(const UniformArgs& u, const ChannelRanges& s,
 /// PerChannelQParams (float zero points for per_channel_affine_float_qparams) with axis ch_axis.
 /// merge(other) is exactly observing both inputs.
 template <PerChannelMinMaxObserverArgs Args = PerChannelMinMaxObserverArgs{}>
-class PerChannelMinMaxObserver {
-  static constexpr UniformArgs U = detail::uniform_args(Args);
-  static_assert(detail::check_uniform_args<U>::ok && detail::check_per_channel_scheme<U>::ok);
+class PerChannelMinMaxObserver : public detail::uniform_observer<Args, true> {
+  using base = detail::uniform_observer<Args, true>;
+  static constexpr UniformArgs U = base::U;
 
-public:
+ public:
   static constexpr std::string_view name = "PerChannelMinMaxObserver";
-  static constexpr PerChannelMinMaxObserverArgs args = Args;
-  static constexpr ctq::dtype dtype = Args.dtype;
-  static constexpr ctq::qscheme qscheme = Args.qscheme;
   static constexpr int ch_axis = Args.ch_axis;
-  static constexpr std::int64_t quant_min = U.qmin();
-  static constexpr std::int64_t quant_max = U.qmax();
   using State = detail::ChannelRanges;
   using qparams_type = qparams_for<Args.qscheme>;
 
@@ -2540,7 +2561,7 @@ public:
     impl_.ranges = std::move(s);
   }
 
-private:
+ private:
   detail::PerChannelImpl impl_;
 };
 
@@ -2563,19 +2584,14 @@ struct MovingAveragePerChannelMinMaxObserverArgs {
 /// Per channel, the first observation sets min/max and later ones move them by
 /// averaging_constant (10). merge(other) composes as MovingAverageMinMaxObserver's does.
 template <MovingAveragePerChannelMinMaxObserverArgs Args = MovingAveragePerChannelMinMaxObserverArgs{}>
-class MovingAveragePerChannelMinMaxObserver {
-  static constexpr UniformArgs U = detail::uniform_args(Args);
-  static_assert(detail::check_uniform_args<U>::ok && detail::check_per_channel_scheme<U>::ok &&
-                detail::check_averaging_constant<Args.averaging_constant>::ok);
+class MovingAveragePerChannelMinMaxObserver : public detail::uniform_observer<Args, true> {
+  using base = detail::uniform_observer<Args, true>;
+  static constexpr UniformArgs U = base::U;
+  static_assert(detail::check_averaging_constant<Args.averaging_constant>::ok);
 
-public:
+ public:
   static constexpr std::string_view name = "MovingAveragePerChannelMinMaxObserver";
-  static constexpr MovingAveragePerChannelMinMaxObserverArgs args = Args;
-  static constexpr ctq::dtype dtype = Args.dtype;
-  static constexpr ctq::qscheme qscheme = Args.qscheme;
   static constexpr int ch_axis = Args.ch_axis;
-  static constexpr std::int64_t quant_min = U.qmin();
-  static constexpr std::int64_t quant_max = U.qmax();
   using qparams_type = qparams_for<Args.qscheme>;
 
   /// Per-channel moving averages, the first batch's min/max and the batch count (for merge).
@@ -2608,7 +2624,7 @@ public:
     impl_.first = std::move(s.first);
   }
 
-private:
+ private:
   detail::PerChannelImpl impl_{Args.averaging_constant};
 };
 
@@ -2635,26 +2651,32 @@ inline constexpr bool is_moving_average_observer<MovingAveragePerChannelMinMaxOb
 /// kernel uses ChooseQuantizationParams, whose scale floor is 6.1e-5 and whose symmetric scale is
 /// max(-min / 128, max / 127); ctq reproduces that.
 template <class Obs>
-class FusedMovingAvgObsFakeQuantize {
+class FusedMovingAvgObsFakeQuantize : public detail::fake_quantizer_base<Obs> {
+  using base = detail::fake_quantizer_base<Obs>;
+  using base::fake_quant_enabled_;
+  using base::observer_enabled_;
+
   static_assert(detail::is_moving_average_observer<Obs>,
                 "ctq: FusedMovingAvgObsFakeQuantize: the observer must be MovingAverageMinMaxObserver or "
                 "MovingAveragePerChannelMinMaxObserver");
   static_assert(!has_float_zero_point(Obs::qscheme),
                 "ctq: FusedMovingAvgObsFakeQuantize: per_channel_affine_float_qparams is not supported");
 
-public:
+ public:
   static constexpr std::string_view name = "FusedMovingAvgObsFakeQuantize";
-  using observer_type = Obs;
+  using base::activation_post_process;
+  using base::is_per_channel;
+  using base::quant_max;
+  using base::quant_min;
   using qparams_type = typename Obs::qparams_type;
-  static constexpr ctq::dtype dtype = Obs::dtype;
-  static constexpr ctq::qscheme qscheme = Obs::qscheme;
-  static constexpr std::int64_t quant_min = Obs::quant_min;
-  static constexpr std::int64_t quant_max = Obs::quant_max;
-  static constexpr bool is_per_channel = ctq::is_per_channel(Obs::qscheme);
-  static_assert([] {
-    if constexpr (is_per_channel) return Obs::ch_axis == 0; else return true;
-  }(),
-                "ctq: FusedMovingAvgObsFakeQuantize: per-channel observation needs ch_axis 0 (as PyTorch's kernel)");
+  static_assert(
+      [] {
+        if constexpr (is_per_channel)
+          return Obs::ch_axis == 0;
+        else
+          return true;
+      }(),
+      "ctq: FusedMovingAvgObsFakeQuantize: per-channel observation needs ch_axis 0 (as PyTorch's kernel)");
 
   FusedMovingAvgObsFakeQuantize() {
     if constexpr (is_per_channel) {
@@ -2708,32 +2730,10 @@ public:
   qparams_type calculate_qparams() const { return activation_post_process.calculate_qparams(); }
   const qparams_type& qparams() const { return qparams_; }
 
-  void enable_fake_quant(bool enabled = true) { fake_quant_enabled_ = enabled; }
-  void disable_fake_quant() { enable_fake_quant(false); }
-  void enable_observer(bool enabled = true) { observer_enabled_ = enabled; }
-  void disable_observer() { enable_observer(false); }
-  bool fake_quant_enabled() const { return fake_quant_enabled_; }
-  bool observer_enabled() const { return observer_enabled_; }
   void reset() { *this = FusedMovingAvgObsFakeQuantize{}; }
-  void merge(const FusedMovingAvgObsFakeQuantize& other) {
-    activation_post_process.merge(other.activation_post_process);
-  }
 
-  template <class F>
-  void for_each_child(F&& f) {
-    f(std::string_view("activation_post_process"), activation_post_process);
-  }
-  template <class F>
-  void for_each_child(F&& f) const {
-    f(std::string_view("activation_post_process"), activation_post_process);
-  }
-
-  Obs activation_post_process;
-
-private:
+ private:
   qparams_type qparams_{};
-  bool fake_quant_enabled_ = true;
-  bool observer_enabled_ = true;
   detail::CachedMask mask_;
 };
 
@@ -2773,19 +2773,21 @@ struct LearnableFakeQuantizeGrads {
 /// PyTorch's AVX2 kernels contract two expressions of the backward into FMAs; ctq computes them
 /// rounded separately, as PyTorch's portable kernel does (docs/numerics.md (12)).
 template <class Obs, LearnableFakeQuantizeArgs Args = LearnableFakeQuantizeArgs{}>
-class LearnableFakeQuantize {
+class LearnableFakeQuantize : public detail::fake_quantizer_base<Obs> {
+  using base = detail::fake_quantizer_base<Obs>;
+  using base::fake_quant_enabled_;
+  using base::observer_enabled_;
+
   static_assert(require_observer<Obs>());
   static_assert(!has_float_zero_point(Obs::qscheme),
                 "ctq: LearnableFakeQuantize: per_channel_affine_float_qparams is not supported");
 
-public:
+ public:
   static constexpr std::string_view name = "LearnableFakeQuantize";
-  using observer_type = Obs;
-  static constexpr ctq::dtype dtype = Obs::dtype;
-  static constexpr ctq::qscheme qscheme = Obs::qscheme;
-  static constexpr std::int64_t quant_min = Obs::quant_min;
-  static constexpr std::int64_t quant_max = Obs::quant_max;
-  static constexpr bool is_per_channel = ctq::is_per_channel(Obs::qscheme);
+  using base::activation_post_process;
+  using base::is_per_channel;
+  using base::quant_max;
+  using base::quant_min;
   static constexpr float eps = float32_eps;
 
   /// channel_len: number of channels (per channel), -1 for per tensor.
@@ -2802,7 +2804,7 @@ public:
 
   template <int R>
   Tensor<float, R> operator()(const Tensor<float, R>& x) {
-    if (static_enabled_) {
+    if (observer_enabled_) {
       activation_post_process(x);
       const auto qp = activation_post_process.calculate_qparams();
       if constexpr (is_per_channel) {
@@ -2840,10 +2842,10 @@ public:
       g.grad_input = grad_output;
       return g;
     }
-    const float grad_factor =
-        Args.use_grad_scaling
-            ? static_cast<float>(1.0 / std::sqrt(static_cast<double>(grad_output.size()) * static_cast<double>(quant_max)))
-            : 1.0f;
+    const float grad_factor = Args.use_grad_scaling
+                                  ? static_cast<float>(1.0 / std::sqrt(static_cast<double>(grad_output.size()) *
+                                                                       static_cast<double>(quant_max)))
+                                  : 1.0f;
     const int axis = is_per_channel ? channel_axis<R>() : 0;
     const index_t channels = is_per_channel ? grad_output.dim(axis) : 1;
     const index_t inner = is_per_channel ? detail::inner_size(grad_output.shape(), axis) : grad_output.size();
@@ -2893,31 +2895,13 @@ public:
   void enable_param_learning() { set_modes(true, true, false); }
   void enable_static_estimate() { set_modes(false, true, true); }
   void enable_static_observation() { set_modes(false, false, true); }
-  void enable_fake_quant(bool enabled = true) { fake_quant_enabled_ = enabled; }
-  void disable_fake_quant() { enable_fake_quant(false); }
-  void enable_observer(bool enabled = true) { static_enabled_ = enabled; }
-  void disable_observer() { enable_observer(false); }
   /// Sets learning_enabled and whether backward computes parameter gradients (PyTorch's
   /// requires_grad on the parameters, which is true from construction until this is called).
   void toggle_qparam_learning(bool enabled) { learning_enabled_ = param_grads_ = enabled; }
-  bool fake_quant_enabled() const { return fake_quant_enabled_; }
-  bool observer_enabled() const { return static_enabled_; }
   bool learning_enabled() const { return learning_enabled_; }
   void reset() { activation_post_process.reset(); }
-  void merge(const LearnableFakeQuantize& other) { activation_post_process.merge(other.activation_post_process); }
 
-  template <class F>
-  void for_each_child(F&& f) {
-    f(std::string_view("activation_post_process"), activation_post_process);
-  }
-  template <class F>
-  void for_each_child(F&& f) const {
-    f(std::string_view("activation_post_process"), activation_post_process);
-  }
-
-  Obs activation_post_process;
-
-private:
+ private:
   template <int R>
   static constexpr int channel_axis() {
     if constexpr (is_per_channel) {
@@ -2966,11 +2950,11 @@ private:
   void set_modes(bool learning, bool fake_quant, bool observe) {
     toggle_qparam_learning(learning);
     fake_quant_enabled_ = fake_quant;
-    static_enabled_ = observe;
+    observer_enabled_ = observe;
   }
 
   std::vector<float> scale_, zero_point_;
-  bool fake_quant_enabled_ = true, static_enabled_ = true, learning_enabled_ = false;
+  bool learning_enabled_ = false;
   bool param_grads_ = true;  // PyTorch's nn.Parameter starts with requires_grad
   std::vector<float> input_;
   std::vector<index_t> shape_;
@@ -3022,7 +3006,7 @@ class FixedQParamsObserver {
   static_assert(Args.quant_min <= Args.zero_point && Args.zero_point <= Args.quant_max,
                 "ctq: FixedQParamsObserver: zero_point must lie in [quant_min, quant_max]");
 
-public:
+ public:
   static constexpr std::string_view name = "FixedQParamsObserver";
   static constexpr ctq::dtype dtype = Args.dtype;
   static constexpr ctq::qscheme qscheme = Args.qscheme;
@@ -3156,7 +3140,7 @@ struct HistogramState {
 // The observer's logic with runtime arguments; HistogramObserver<Args> wraps it. Every float32
 // and double operation is the one PyTorch 1.13 performs, in its order (docs/numerics.md (11)).
 class HistogramImpl {
-public:
+ public:
   HistogramImpl(int bins, int upsample_rate, UniformArgs u)
       : bins_(bins), upsample_rate_(upsample_rate), u_(u), dst_nbins_(u.dtype == dtype::qint32 ? 4294967296.0 : 256.0) {
     state.histogram.assign(static_cast<std::size_t>(bins_), 0.0f);
@@ -3182,8 +3166,7 @@ public:
     // _adjust_min_max: widen the combined range to a whole number of upsampled old bins.
     const float hist_bin_width = (s.max_val - s.min_val) / static_cast<float>(bins_ * upsample_rate_);
     const float bins_width = static_cast<float>(bins_) * hist_bin_width;
-    const auto downsample_rate =
-        static_cast<std::int64_t>(std::ceil((combined_max - combined_min) / bins_width));
+    const auto downsample_rate = static_cast<std::int64_t>(std::ceil((combined_max - combined_min) / bins_width));
     const float e = no_contract(static_cast<float>(downsample_rate) * bins_width) - (combined_max - combined_min);
     combined_max = combined_max + e;
     const auto start_idx = static_cast<std::int64_t>(std::nearbyint((s.min_val - combined_min) / hist_bin_width));
@@ -3212,7 +3195,7 @@ public:
 
   int bins() const { return bins_; }
 
-private:
+ private:
   // _combine_histograms: the old histogram, upsampled and placed at start_idx in the combined
   // range, integrated in double, and added per new bin to the new data's histogram.
   void combine_histograms(std::vector<float>& orig, const std::vector<float>& old, std::int64_t downsample_rate,
@@ -3220,8 +3203,8 @@ private:
     const std::int64_t nb = bins_, up = upsample_rate_;
     const std::int64_t total_len = nb * downsample_rate;
     if (start_idx < 0 || start_idx + nb * up > total_len) {
-      raise(message() << "ctq: HistogramObserver: cannot place the histogram (start " << start_idx << ", "
-                      << nb * up << " sub-bins in " << total_len << ")");
+      raise(message() << "ctq: HistogramObserver: cannot place the histogram (start " << start_idx << ", " << nb * up
+                      << " sub-bins in " << total_len << ")");
     }
     double cumulative = 0.0, previous = 0.0;  // previous: integral[i-1] as stored in float32
     std::int64_t pos = 0;
@@ -3251,7 +3234,7 @@ private:
     const float bw = static_cast<float>(bin_width), dbw = static_cast<float>(dst_bin_width);
     const float half = static_cast<float>(dst_bin_width / 2), neg_half = static_cast<float>(-dst_bin_width / 2);
     const float max_dst = static_cast<float>(dst_nbins_ - 1);
-    const float middle = get_norm(neg_half, half, 1.0f) ;  // density factored out below
+    const float middle = get_norm(neg_half, half, 1.0f);  // density factored out below
     norms_.resize(static_cast<std::size_t>(bins_));
     for (std::int64_t i = 0; i < bins_; ++i) {
       const float src_begin = no_contract(static_cast<float>(i - start_bin) * bw);
@@ -3338,20 +3321,15 @@ struct check_histogram_args {
 /// merge(other) folds other's histogram in as PyTorch folds in a new batch's: both are re-binned
 /// onto the combined range (exact when both observers already share the same range).
 template <HistogramObserverArgs Args = HistogramObserverArgs{}>
-class HistogramObserver {
-  static constexpr UniformArgs U = detail::uniform_args(Args);
-  static_assert(detail::check_uniform_args<U>::ok && detail::check_per_tensor_scheme<U>::ok &&
-                detail::check_histogram_args<Args.bins, Args.upsample_rate>::ok);
+class HistogramObserver : public detail::uniform_observer<Args, false> {
+  using base = detail::uniform_observer<Args, false>;
+  static constexpr UniformArgs U = base::U;
+  static_assert(detail::check_histogram_args<Args.bins, Args.upsample_rate>::ok);
   static_assert(Args.dtype == ctq::dtype::quint8 || Args.dtype == ctq::dtype::qint8,
                 "ctq: HistogramObserver: dtype must be quint8 or qint8 (its search targets 256 levels)");
 
-public:
+ public:
   static constexpr std::string_view name = "HistogramObserver";
-  static constexpr HistogramObserverArgs args = Args;
-  static constexpr ctq::dtype dtype = Args.dtype;
-  static constexpr ctq::qscheme qscheme = Args.qscheme;
-  static constexpr std::int64_t quant_min = U.qmin();
-  static constexpr std::int64_t quant_max = U.qmax();
   using State = detail::HistogramState;
   using qparams_type = PerTensorQParams;
 
@@ -3395,7 +3373,7 @@ public:
     impl_.state = std::move(s);
   }
 
-private:
+ private:
   // Adds histogram b (over [b.min_val, b.max_val]) to `into`: the combined range is the union
   // widened by _adjust_min_max, and both histograms are spread uniformly within their bins onto
   // it (into's by PyTorch's upsampling; b's in the same way), so every count is kept.
@@ -3441,7 +3419,6 @@ private:
 
 namespace ctq {
 
-
 namespace detail {
 template <class Self>
 struct no_qparams {
@@ -3464,7 +3441,7 @@ struct NoopObserverArgs {
 /// As PlaceholderObserver, with float16 as the default dtype.
 template <NoopObserverArgs Args = NoopObserverArgs{}>
 class NoopObserver {
-public:
+ public:
   static constexpr std::string_view name = "NoopObserver";
   static constexpr ctq::dtype dtype = Args.dtype;
   template <int R>
@@ -3494,7 +3471,7 @@ struct PlaceholderObserverArgs {
 /// dynamic compute dtype). calculate_qparams raises ctq::error, as PyTorch's raises.
 template <PlaceholderObserverArgs Args = PlaceholderObserverArgs{}>
 class PlaceholderObserver {
-public:
+ public:
   static constexpr std::string_view name = "PlaceholderObserver";
   static constexpr ctq::dtype dtype = Args.dtype;
   static constexpr ctq::dtype compute_dtype = Args.compute_dtype;
@@ -3525,7 +3502,7 @@ struct RecordingObserverArgs {
 /// merge appends the other observer's recordings after this one's.
 template <RecordingObserverArgs Args = RecordingObserverArgs{}>
 class RecordingObserver {
-public:
+ public:
   static constexpr std::string_view name = "RecordingObserver";
   static constexpr ctq::dtype dtype = Args.dtype;
   struct Recorded {
@@ -3546,7 +3523,7 @@ public:
   }
   const std::vector<Recorded>& get_tensor_value() const { return tensor_val_; }
 
-private:
+ private:
   std::vector<Recorded> tensor_val_;
 };
 
@@ -3645,17 +3622,28 @@ struct quant_info {
   static constexpr bool computes_qparams = requires { typename T::qparams_type; };
   static constexpr bool has_dtype = requires { T::dtype; };
   static constexpr dtype dtype_value = [] {
-    if constexpr (requires { T::dtype; }) return T::dtype; else return dtype::float32;
+    if constexpr (requires { T::dtype; })
+      return T::dtype;
+    else
+      return dtype::float32;
   }();
   static constexpr qscheme qscheme_value = [] {
-    if constexpr (requires { T::qscheme; }) return T::qscheme; else return qscheme::per_tensor_affine;
+    if constexpr (requires { T::qscheme; })
+      return T::qscheme;
+    else
+      return qscheme::per_tensor_affine;
   }();
   static constexpr std::int64_t range = [] {
-    if constexpr (requires { T::quant_max; }) return T::quant_max - T::quant_min + 1; else return std::int64_t{0};
+    if constexpr (requires { T::quant_max; })
+      return T::quant_max - T::quant_min + 1;
+    else
+      return std::int64_t{0};
   }();
   static constexpr bool dynamic_marker = [] {
-    if constexpr (requires { T::compute_dtype; }) return T::compute_dtype == dtype::quint8 || T::compute_dtype == dtype::qint8;
-    else return false;
+    if constexpr (requires { T::compute_dtype; })
+      return T::compute_dtype == dtype::quint8 || T::compute_dtype == dtype::qint8;
+    else
+      return false;
   }();
 };
 
@@ -3723,54 +3711,80 @@ using default_observer = MinMaxObserver<{.quant_min = 0, .quant_max = 127}>;
 using default_placeholder_observer = PlaceholderObserver<>;
 using default_debug_observer = RecordingObserver<>;
 using default_weight_observer = MinMaxObserver<{.dtype = dtype::qint8, .qscheme = qscheme::per_tensor_symmetric}>;
-using weight_observer_range_neg_127_to_127 = MinMaxObserver<{
-    .dtype = dtype::qint8, .qscheme = qscheme::per_tensor_symmetric, .quant_min = -127, .quant_max = 127, .eps = 0x1p-12f}>;
+using weight_observer_range_neg_127_to_127 = MinMaxObserver<{.dtype = dtype::qint8,
+                                                             .qscheme = qscheme::per_tensor_symmetric,
+                                                             .quant_min = -127,
+                                                             .quant_max = 127,
+                                                             .eps = 0x1p-12f}>;
 using default_histogram_observer = HistogramObserver<{.quant_min = 0, .quant_max = 127}>;
 using default_per_channel_weight_observer =
     PerChannelMinMaxObserver<{.dtype = dtype::qint8, .qscheme = qscheme::per_channel_symmetric}>;
-using per_channel_weight_observer_range_neg_127_to_127 = PerChannelMinMaxObserver<{
-    .dtype = dtype::qint8, .qscheme = qscheme::per_channel_symmetric, .quant_min = -127, .quant_max = 127, .eps = 0x1p-12f}>;
+using per_channel_weight_observer_range_neg_127_to_127 =
+    PerChannelMinMaxObserver<{.dtype = dtype::qint8,
+                              .qscheme = qscheme::per_channel_symmetric,
+                              .quant_min = -127,
+                              .quant_max = 127,
+                              .eps = 0x1p-12f}>;
 using default_dynamic_quant_observer = PlaceholderObserver<{.dtype = dtype::quint8, .compute_dtype = dtype::quint8}>;
-using default_float_qparams_observer =
-    PerChannelMinMaxObserver<{.ch_axis = 0, .dtype = dtype::quint8, .qscheme = qscheme::per_channel_affine_float_qparams}>;
-using default_float_qparams_observer_4bit =
-    PerChannelMinMaxObserver<{.ch_axis = 0, .dtype = dtype::quint4x2, .qscheme = qscheme::per_channel_affine_float_qparams}>;
+using default_float_qparams_observer = PerChannelMinMaxObserver<{
+    .ch_axis = 0, .dtype = dtype::quint8, .qscheme = qscheme::per_channel_affine_float_qparams}>;
+using default_float_qparams_observer_4bit = PerChannelMinMaxObserver<{
+    .ch_axis = 0, .dtype = dtype::quint4x2, .qscheme = qscheme::per_channel_affine_float_qparams}>;
 // scale 2/256, zero point 128 for outputs in [-1, 1) (tanh); 1/256, 0 for [0, 1) (sigmoid)
 using default_fixed_qparams_range_neg1to1_observer = FixedQParamsObserver<{.scale = 2.0f / 256.0f, .zero_point = 128}>;
 using default_fixed_qparams_range_0to1_observer = FixedQParamsObserver<{.scale = 1.0f / 256.0f, .zero_point = 0}>;
 
 // --- fake-quantizers ---------------------------------------------------------------------------
-using default_fake_quant = FakeQuantize<MovingAverageMinMaxObserver<{
-    .dtype = dtype::quint8, .qscheme = qscheme::per_tensor_affine, .reduce_range = true, .quant_min = 0, .quant_max = 255}>>;
-using default_weight_fake_quant = FakeQuantize<MovingAverageMinMaxObserver<{
-    .dtype = dtype::qint8, .qscheme = qscheme::per_tensor_symmetric, .reduce_range = false, .quant_min = -128,
-    .quant_max = 127}>>;
+using default_fake_quant = FakeQuantize<MovingAverageMinMaxObserver<{.dtype = dtype::quint8,
+                                                                     .qscheme = qscheme::per_tensor_affine,
+                                                                     .reduce_range = true,
+                                                                     .quant_min = 0,
+                                                                     .quant_max = 255}>>;
+using default_weight_fake_quant = FakeQuantize<MovingAverageMinMaxObserver<{.dtype = dtype::qint8,
+                                                                            .qscheme = qscheme::per_tensor_symmetric,
+                                                                            .reduce_range = false,
+                                                                            .quant_min = -128,
+                                                                            .quant_max = 127}>>;
 using default_dynamic_fake_quant = FakeQuantize<MovingAverageMinMaxObserver<{
     .averaging_constant = 1.0f, .dtype = dtype::quint8, .quant_min = 0, .quant_max = 255}>>;
-using default_per_channel_weight_fake_quant = FakeQuantize<MovingAveragePerChannelMinMaxObserver<{
-    .ch_axis = 0, .dtype = dtype::qint8, .qscheme = qscheme::per_channel_symmetric, .reduce_range = false,
-    .quant_min = -128, .quant_max = 127}>>;
-using default_embedding_fake_quant = FakeQuantize<MovingAveragePerChannelMinMaxObserver<{
-    .averaging_constant = 1.0f, .ch_axis = 0, .dtype = dtype::quint8,
-    .qscheme = qscheme::per_channel_affine_float_qparams, .quant_min = 0, .quant_max = 255}>>;
-using default_embedding_fake_quant_4bit = FakeQuantize<MovingAveragePerChannelMinMaxObserver<{
-    .averaging_constant = 1.0f, .ch_axis = 0, .dtype = dtype::quint4x2,
-    .qscheme = qscheme::per_channel_affine_float_qparams}>>;
-using default_fused_act_fake_quant = FusedMovingAvgObsFakeQuantize<MovingAverageMinMaxObserver<{
-    .dtype = dtype::quint8, .quant_min = 0, .quant_max = 255}>>;
+using default_per_channel_weight_fake_quant =
+    FakeQuantize<MovingAveragePerChannelMinMaxObserver<{.ch_axis = 0,
+                                                        .dtype = dtype::qint8,
+                                                        .qscheme = qscheme::per_channel_symmetric,
+                                                        .reduce_range = false,
+                                                        .quant_min = -128,
+                                                        .quant_max = 127}>>;
+using default_embedding_fake_quant =
+    FakeQuantize<MovingAveragePerChannelMinMaxObserver<{.averaging_constant = 1.0f,
+                                                        .ch_axis = 0,
+                                                        .dtype = dtype::quint8,
+                                                        .qscheme = qscheme::per_channel_affine_float_qparams,
+                                                        .quant_min = 0,
+                                                        .quant_max = 255}>>;
+using default_embedding_fake_quant_4bit =
+    FakeQuantize<MovingAveragePerChannelMinMaxObserver<{.averaging_constant = 1.0f,
+                                                        .ch_axis = 0,
+                                                        .dtype = dtype::quint4x2,
+                                                        .qscheme = qscheme::per_channel_affine_float_qparams}>>;
+using default_fused_act_fake_quant = FusedMovingAvgObsFakeQuantize<
+    MovingAverageMinMaxObserver<{.dtype = dtype::quint8, .quant_min = 0, .quant_max = 255}>>;
 using default_fused_wt_fake_quant = FusedMovingAvgObsFakeQuantize<MovingAverageMinMaxObserver<{
     .dtype = dtype::qint8, .qscheme = qscheme::per_tensor_symmetric, .quant_min = -128, .quant_max = 127}>>;
-using default_fused_per_channel_wt_fake_quant = FusedMovingAvgObsFakeQuantize<MovingAveragePerChannelMinMaxObserver<{
-    .ch_axis = 0, .dtype = dtype::qint8, .qscheme = qscheme::per_channel_symmetric, .quant_min = -128,
-    .quant_max = 127}>>;
+using default_fused_per_channel_wt_fake_quant =
+    FusedMovingAvgObsFakeQuantize<MovingAveragePerChannelMinMaxObserver<{.ch_axis = 0,
+                                                                         .dtype = dtype::qint8,
+                                                                         .qscheme = qscheme::per_channel_symmetric,
+                                                                         .quant_min = -128,
+                                                                         .quant_max = 127}>>;
 
 // --- qconfigs ----------------------------------------------------------------------------------
 using default_qconfig = QConfig<default_observer, default_weight_observer>;
 using default_debug_qconfig = QConfig<default_debug_observer, default_weight_observer>;
 using default_per_channel_qconfig = QConfig<default_observer, default_per_channel_weight_observer>;
 using default_dynamic_qconfig = QConfigDynamic<default_dynamic_quant_observer, default_weight_observer>;
-using float16_dynamic_qconfig = QConfigDynamic<PlaceholderObserver<{.dtype = dtype::float16, .compute_dtype = dtype::float16}>,
-                                               PlaceholderObserver<{.dtype = dtype::float16}>>;
+using float16_dynamic_qconfig =
+    QConfigDynamic<PlaceholderObserver<{.dtype = dtype::float16, .compute_dtype = dtype::float16}>,
+                   PlaceholderObserver<{.dtype = dtype::float16}>>;
 using float16_static_qconfig =
     QConfig<PlaceholderObserver<{.dtype = dtype::float16}>, PlaceholderObserver<{.dtype = dtype::float16}>>;
 using per_channel_dynamic_qconfig = QConfigDynamic<default_dynamic_quant_observer, default_per_channel_weight_observer>;
@@ -3792,15 +3806,22 @@ using default_per_channel_symmetric_qnnpack_qconfig =
 using default_symmetric_qnnpack_qat_qconfig =
     QConfig<FusedMovingAvgObsFakeQuantize<MovingAverageMinMaxObserver<{
                 .dtype = dtype::qint8, .reduce_range = false, .quant_min = -128, .quant_max = 127, .eps = 0x1p-12f}>>,
-            FusedMovingAvgObsFakeQuantize<MovingAverageMinMaxObserver<{
-                .dtype = dtype::qint8, .qscheme = qscheme::per_tensor_symmetric, .reduce_range = false,
-                .quant_min = -127, .quant_max = 127, .eps = 0x1p-12f}>>>;
-using default_per_channel_symmetric_qnnpack_qat_qconfig =
-    QConfig<FusedMovingAvgObsFakeQuantize<MovingAverageMinMaxObserver<{
-                .dtype = dtype::qint8, .reduce_range = false, .quant_min = -128, .quant_max = 127, .eps = 0x1p-12f}>>,
-            FusedMovingAvgObsFakeQuantize<MovingAveragePerChannelMinMaxObserver<{
-                .ch_axis = 0, .dtype = dtype::qint8, .qscheme = qscheme::per_channel_symmetric, .reduce_range = false,
-                .quant_min = -127, .quant_max = 127, .eps = 0x1p-12f}>>>;
+            FusedMovingAvgObsFakeQuantize<MovingAverageMinMaxObserver<{.dtype = dtype::qint8,
+                                                                       .qscheme = qscheme::per_tensor_symmetric,
+                                                                       .reduce_range = false,
+                                                                       .quant_min = -127,
+                                                                       .quant_max = 127,
+                                                                       .eps = 0x1p-12f}>>>;
+using default_per_channel_symmetric_qnnpack_qat_qconfig = QConfig<
+    FusedMovingAvgObsFakeQuantize<MovingAverageMinMaxObserver<{
+        .dtype = dtype::qint8, .reduce_range = false, .quant_min = -128, .quant_max = 127, .eps = 0x1p-12f}>>,
+    FusedMovingAvgObsFakeQuantize<MovingAveragePerChannelMinMaxObserver<{.ch_axis = 0,
+                                                                         .dtype = dtype::qint8,
+                                                                         .qscheme = qscheme::per_channel_symmetric,
+                                                                         .reduce_range = false,
+                                                                         .quant_min = -127,
+                                                                         .quant_max = 127,
+                                                                         .eps = 0x1p-12f}>>>;
 using default_embedding_qat_qconfig = QConfig<NoopObserver<{.dtype = dtype::float32}>, default_embedding_fake_quant>;
 using default_embedding_qat_qconfig_4bit =
     QConfig<NoopObserver<{.dtype = dtype::float32}>, default_embedding_fake_quant_4bit>;

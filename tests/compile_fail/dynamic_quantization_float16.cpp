@@ -4,8 +4,10 @@ int main() {
   ctq::Tensor<float, 2> x({2, 3});
 
 #ifdef CTQ_SHOULD_FAIL
-  auto q = ctq::quantize_per_tensor_dynamic<ctq::dtype::float16>(x, false); (void)q;
+  auto q = ctq::quantize_per_tensor_dynamic<ctq::dtype::float16>(x, false);
+  (void)q;
 #else
-  auto q = ctq::quantize_per_tensor_dynamic<ctq::dtype::quint8>(x, false); (void)q;
+  auto q = ctq::quantize_per_tensor_dynamic<ctq::dtype::quint8>(x, false);
+  (void)q;
 #endif
 }

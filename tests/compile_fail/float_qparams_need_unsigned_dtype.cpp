@@ -4,8 +4,10 @@ int main() {
   ctq::Tensor<float, 2> x({2, 3});
 
 #ifdef CTQ_SHOULD_FAIL
-  ctq::QTensor<ctq::dtype::qint8, ctq::qscheme::per_channel_affine_float_qparams, 2> q; (void)q;
+  ctq::QTensor<ctq::dtype::qint8, ctq::qscheme::per_channel_affine_float_qparams, 2> q;
+  (void)q;
 #else
-  ctq::QTensor<ctq::dtype::quint4x2, ctq::qscheme::per_channel_affine_float_qparams, 2> q; (void)q;
+  ctq::QTensor<ctq::dtype::quint4x2, ctq::qscheme::per_channel_affine_float_qparams, 2> q;
+  (void)q;
 #endif
 }

@@ -6,7 +6,7 @@ int main() {
 #ifdef CTQ_SHOULD_FAIL
   static_assert(ctq::require_observer<int>());
 #else
-  static_assert(ctq::require_observer<ctq::MinMaxObserver<>>());
+  static_assert(ctq::require_observer<ctq::MinMaxObserver<> >());
 #endif
   (void)x;
 }

@@ -4,9 +4,12 @@ int main() {
   ctq::Tensor<float, 2> x({2, 3});
 
 #ifdef CTQ_SHOULD_FAIL
-  ctq::PerChannelMinMaxObserver<{.dtype = ctq::dtype::qint8, .qscheme = ctq::qscheme::per_channel_affine_float_qparams}> o;
+  ctq::PerChannelMinMaxObserver<{.dtype = ctq::dtype::qint8, .qscheme = ctq::qscheme::per_channel_affine_float_qparams}>
+      o;
 #else
-  ctq::PerChannelMinMaxObserver<{.dtype = ctq::dtype::quint8, .qscheme = ctq::qscheme::per_channel_affine_float_qparams}> o;
+  ctq::PerChannelMinMaxObserver<{.dtype = ctq::dtype::quint8,
+                                 .qscheme = ctq::qscheme::per_channel_affine_float_qparams}>
+      o;
 #endif
   (void)x;
 }

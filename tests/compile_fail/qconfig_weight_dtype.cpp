@@ -6,7 +6,8 @@ int main() {
 #ifdef CTQ_SHOULD_FAIL
   static_assert(ctq::validate_qconfig<ctq::backend::x86, ctq::QConfig<ctq::default_observer, ctq::MinMaxObserver<>>>());
 #else
-  static_assert(ctq::validate_qconfig<ctq::backend::x86, ctq::QConfig<ctq::default_observer, ctq::default_weight_observer>>());
+  static_assert(
+      ctq::validate_qconfig<ctq::backend::x86, ctq::QConfig<ctq::default_observer, ctq::default_weight_observer>>());
 #endif
   (void)x;
 }

@@ -4,8 +4,10 @@ int main() {
   ctq::Tensor<float, 2> x({2, 3});
 
 #ifdef CTQ_SHOULD_FAIL
-  auto q = ctq::quantize<ctq::dtype::qint8, ctq::qscheme::per_channel_symmetric>(x, ctq::PerTensorQParams{}); (void)q;
+  auto q = ctq::quantize<ctq::dtype::qint8, ctq::qscheme::per_channel_symmetric>(x, ctq::PerTensorQParams{});
+  (void)q;
 #else
-  auto q = ctq::quantize<ctq::dtype::qint8, ctq::qscheme::per_tensor_symmetric>(x, ctq::PerTensorQParams{}); (void)q;
+  auto q = ctq::quantize<ctq::dtype::qint8, ctq::qscheme::per_tensor_symmetric>(x, ctq::PerTensorQParams{});
+  (void)q;
 #endif
 }

@@ -31,27 +31,14 @@ void with_dtype(const std::string& name, F&& f) {
   FAIL("unknown dtype " << name);
 }
 
-// The reference tensors are flat: ctq's Tensor of rank R with the case's shape.
 template <int R>
 ctq::Tensor<float, R> tensor(const json& c, const char* key = "x") {
-  ctq::Shape<R> shape{};
-  const auto& s = c.at("shape");
-  REQUIRE(static_cast<int>(s.size()) == R);
-  for (int i = 0; i < R; ++i) shape[static_cast<std::size_t>(i)] = s[static_cast<std::size_t>(i)].get<ctq::index_t>();
-  const auto v = ctq_test::floats(c.at(key));
-  return ctq::Tensor<float, R>(shape, std::span<const float>(v));
+  return ctq_test::make_tensor<R>(c.at("shape"), ctq_test::floats(c.at(key)));
 }
 
-// Calls f.template operator()<R>() for the rank of the case's shape.
 template <class F>
 void with_rank(const json& c, F&& f) {
-  switch (c.at("shape").size()) {
-    case 1: return f.template operator()<1>();
-    case 2: return f.template operator()<2>();
-    case 3: return f.template operator()<3>();
-    case 4: return f.template operator()<4>();
-    default: FAIL("unsupported rank");
-  }
+  ctq_test::with_rank(c.at("shape").size(), std::forward<F>(f));
 }
 
 template <class Paths, class F>

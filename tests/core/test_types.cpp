@@ -8,19 +8,10 @@
 #include <limits>
 #include <string>
 
+#include "../support/check_error.hpp"
+
 using ctq::dtype;
 using ctq::qscheme;
-
-// Checks that `expr` raises ctq::error whose message contains `text`.
-#define CHECK_CTQ_ERROR(expr, text)                                                   \
-  do {                                                                                \
-    try {                                                                             \
-      (void)(expr);                                                                   \
-      FAIL_CHECK("no ctq::error from " #expr);                                        \
-    } catch (const ctq::error& e) {                                                   \
-      CHECK_MESSAGE(std::string(e.what()).find(text) != std::string::npos, e.what()); \
-    }                                                                                 \
-  } while (0)
 
 TEST_CASE("dtype traits") {
   static_assert(std::is_same_v<ctq::storage_t<dtype::quint8>, std::uint8_t>);

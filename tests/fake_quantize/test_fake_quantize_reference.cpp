@@ -25,22 +25,10 @@ const json& cases() {
 
 template <int R>
 Tensor<float, R> tensor(const json& step, const char* key) {
-  Shape<R> shape{};
-  for (int i = 0; i < R; ++i) shape[static_cast<std::size_t>(i)] = step.at("shape")[static_cast<std::size_t>(i)].get<index_t>();
-  const auto v = ctq_test::floats_b64(step.at(key));
-  return Tensor<float, R>(shape, std::span<const float>(v));
+  return ctq_test::make_tensor<R>(step.at("shape"), ctq_test::floats_b64(step.at(key)));
 }
 
-template <class F>
-void with_rank(std::size_t rank, F&& f) {
-  switch (rank) {
-    case 1: return f.template operator()<1>();
-    case 2: return f.template operator()<2>();
-    case 3: return f.template operator()<3>();
-    case 4: return f.template operator()<4>();
-    default: FAIL("rank " << rank);
-  }
-}
+using ctq_test::with_rank;
 
 void check_bits(const std::vector<float>& expected, const float* got, std::size_t n, const std::string& what) {
   REQUIRE(expected.size() == n);
@@ -86,10 +74,14 @@ void run_module(const json& c) {
   M m;
   for (const auto& step : c.at("steps")) {
     const std::string op = step.at("op");
-    if (op == "disable_observer") m.disable_observer();
-    else if (op == "enable_observer") m.enable_observer();
-    else if (op == "disable_fake_quant") m.disable_fake_quant();
-    else if (op == "enable_fake_quant") m.enable_fake_quant();
+    if (op == "disable_observer")
+      m.disable_observer();
+    else if (op == "enable_observer")
+      m.enable_observer();
+    else if (op == "disable_fake_quant")
+      m.disable_fake_quant();
+    else if (op == "enable_fake_quant")
+      m.enable_fake_quant();
     else if (op == "forward") {
       with_rank(step.at("shape").size(), [&]<int R>() {
         const auto x = tensor<R>(step, "x");
@@ -114,13 +106,20 @@ void run_learnable(const json& c) {
                                   args.at("channel_len").get<int>());
   for (const auto& step : c.at("steps")) {
     const std::string op = step.at("op");
-    if (op == "enable_param_learning") m.enable_param_learning();
-    else if (op == "enable_static_estimate") m.enable_static_estimate();
-    else if (op == "enable_static_observation") m.enable_static_observation();
-    else if (op == "disable_observer") m.disable_observer();
-    else if (op == "enable_observer") m.enable_observer();
-    else if (op == "disable_fake_quant") m.disable_fake_quant();
-    else if (op == "enable_fake_quant") m.enable_fake_quant();
+    if (op == "enable_param_learning")
+      m.enable_param_learning();
+    else if (op == "enable_static_estimate")
+      m.enable_static_estimate();
+    else if (op == "enable_static_observation")
+      m.enable_static_observation();
+    else if (op == "disable_observer")
+      m.disable_observer();
+    else if (op == "enable_observer")
+      m.enable_observer();
+    else if (op == "disable_fake_quant")
+      m.disable_fake_quant();
+    else if (op == "enable_fake_quant")
+      m.enable_fake_quant();
     else if (op == "set_qparams") {
       m.scale() = ctq_test::floats(step.at("scale"));
       m.zero_point() = ctq_test::floats(step.at("zero_point"));
@@ -170,14 +169,23 @@ TEST_CASE("fake-quantize modules match PyTorch 1.13 step by step") {
   using MAa8 = MovingAverageMinMaxObserver<{.dtype = dtype::qint8, .quant_min = -128, .quant_max = 127}>;
   using MAsu = MovingAverageMinMaxObserver<{
       .dtype = dtype::quint8, .qscheme = qscheme::per_tensor_symmetric, .quant_min = 0, .quant_max = 255}>;
-  using PC = MovingAveragePerChannelMinMaxObserver<{
-      .ch_axis = 0, .dtype = dtype::qint8, .qscheme = qscheme::per_channel_symmetric, .quant_min = -128, .quant_max = 127}>;
-  using PCa = MovingAveragePerChannelMinMaxObserver<{
-      .ch_axis = 0, .dtype = dtype::qint8, .qscheme = qscheme::per_channel_affine, .quant_min = -128, .quant_max = 127}>;
+  using PC = MovingAveragePerChannelMinMaxObserver<{.ch_axis = 0,
+                                                    .dtype = dtype::qint8,
+                                                    .qscheme = qscheme::per_channel_symmetric,
+                                                    .quant_min = -128,
+                                                    .quant_max = 127}>;
+  using PCa = MovingAveragePerChannelMinMaxObserver<{.ch_axis = 0,
+                                                     .dtype = dtype::qint8,
+                                                     .qscheme = qscheme::per_channel_affine,
+                                                     .quant_min = -128,
+                                                     .quant_max = 127}>;
   using PCu = MovingAveragePerChannelMinMaxObserver<{
       .ch_axis = 0, .dtype = dtype::quint8, .qscheme = qscheme::per_channel_affine, .quant_min = 0, .quant_max = 255}>;
-  using PCus = MovingAveragePerChannelMinMaxObserver<{
-      .ch_axis = 0, .dtype = dtype::quint8, .qscheme = qscheme::per_channel_symmetric, .quant_min = 0, .quant_max = 255}>;
+  using PCus = MovingAveragePerChannelMinMaxObserver<{.ch_axis = 0,
+                                                      .dtype = dtype::quint8,
+                                                      .qscheme = qscheme::per_channel_symmetric,
+                                                      .quant_min = 0,
+                                                      .quant_max = 255}>;
   const std::map<std::string, std::function<void(const json&)>> learnable = {
       {"MovingAverageMinMaxObserver/quint8/per_tensor_affine/0/255/nogs", run_learnable<MA, {false}>},
       {"MovingAverageMinMaxObserver/quint8/per_tensor_affine/0/255/gs", run_learnable<MA, {true}>},

@@ -63,29 +63,18 @@ const char* rejected_by_ctq(const ctq::UniformArgs& u) {
   if (ctq::is_symmetric(u.qscheme) && u.reduce_range && u.dtype == dtype::quint8)
     return "symmetric quint8 with reduce_range (PyTorch's HistogramObserver accepts it and returns zero point 128 "
            "outside [0, 127])";
-  if (u.qscheme == qscheme::per_channel_affine_float_qparams && !(u.dtype == dtype::quint8 || u.dtype == dtype::quint4x2))
+  if (u.qscheme == qscheme::per_channel_affine_float_qparams &&
+      !(u.dtype == dtype::quint8 || u.dtype == dtype::quint4x2))
     return "float_qparams with a dtype other than quint8/quint4x2";
   return nullptr;
 }
 
 template <int R>
 ctq::Tensor<float, R> input_tensor(const json& in) {
-  ctq::Shape<R> shape{};
-  for (int i = 0; i < R; ++i) shape[static_cast<std::size_t>(i)] = in.at("shape")[static_cast<std::size_t>(i)].get<ctq::index_t>();
-  const auto v = ctq_test::floats_b64(in.at("x"));
-  return ctq::Tensor<float, R>(shape, std::span<const float>(v));
+  return ctq_test::make_tensor<R>(in.at("shape"), ctq_test::floats_b64(in.at("x")));
 }
 
-template <class F>
-void with_rank(std::size_t rank, F&& f) {
-  switch (rank) {
-    case 1: return f.template operator()<1>();
-    case 2: return f.template operator()<2>();
-    case 3: return f.template operator()<3>();
-    case 4: return f.template operator()<4>();
-    default: FAIL("rank " << rank);
-  }
-}
+using ctq_test::with_rank;
 
 struct Tally {
   int cases = 0, scales = 0, scales_not_bitwise = 0;

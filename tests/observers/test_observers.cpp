@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "../support/check_error.hpp"
+
 using namespace ctq;
 
 namespace {
@@ -22,16 +24,6 @@ Tensor<float, 2> random_tensor(index_t rows, index_t cols, float scale, float sh
 
 int warnings = 0;
 void count_warning(const char*) { ++warnings; }
-
-#define CHECK_CTQ_ERROR(expr, text)                                                   \
-  do {                                                                                \
-    try {                                                                             \
-      (void)(expr);                                                                   \
-      FAIL_CHECK("no ctq::error from " #expr);                                        \
-    } catch (const ctq::error& e) {                                                   \
-      CHECK_MESSAGE(std::string(e.what()).find(text) != std::string::npos, e.what()); \
-    }                                                                                 \
-  } while (0)
 
 }  // namespace
 
@@ -100,7 +92,8 @@ TEST_CASE("merge of min/max observers equals observing the union") {
 
 TEST_CASE("merge of moving averages composes: this observer's batches, then the other's") {
   std::vector<Tensor<float, 2>> batches;
-  for (std::uint32_t i = 0; i < 9; ++i) batches.push_back(random_tensor(4, 8, 1.0f + static_cast<float>(i), 0.3f * static_cast<float>(i), 10 + i));
+  for (std::uint32_t i = 0; i < 9; ++i)
+    batches.push_back(random_tensor(4, 8, 1.0f + static_cast<float>(i), 0.3f * static_cast<float>(i), 10 + i));
   using MA = MovingAverageMinMaxObserver<{.averaging_constant = 0.1f}>;
   MA seq, a, b, c;
   for (std::size_t i = 0; i < 9; ++i) seq(batches[i]);

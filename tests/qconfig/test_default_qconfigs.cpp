@@ -100,7 +100,8 @@ TEST_CASE("named qconfigs match PyTorch 1.13's") {
       {"default_activation_only_qconfig", describe_qconfig<default_activation_only_qconfig>},
       {"default_qat_qconfig_v2", describe_qconfig<default_qat_qconfig_v2>},
       {"default_symmetric_qnnpack_qconfig", describe_qconfig<default_symmetric_qnnpack_qconfig>},
-      {"default_per_channel_symmetric_qnnpack_qconfig", describe_qconfig<default_per_channel_symmetric_qnnpack_qconfig>},
+      {"default_per_channel_symmetric_qnnpack_qconfig",
+       describe_qconfig<default_per_channel_symmetric_qnnpack_qconfig>},
       {"default_symmetric_qnnpack_qat_qconfig", describe_qconfig<default_symmetric_qnnpack_qat_qconfig>},
       {"default_per_channel_symmetric_qnnpack_qat_qconfig",
        describe_qconfig<default_per_channel_symmetric_qnnpack_qat_qconfig>},
@@ -137,12 +138,12 @@ static_assert(QConfigFor<backend::onednn, get_default_qconfig<backend::onednn>>)
 static_assert(QConfigFor<backend::x86, default_qconfig> && QConfigFor<backend::qnnpack, default_qconfig>);
 static_assert(QConfigFor<backend::x86, get_default_qat_qconfig<backend::x86>>);
 static_assert(QConfigFor<backend::qnnpack, default_symmetric_qnnpack_qconfig>);
-static_assert(!QConfigFor<backend::x86, default_symmetric_qnnpack_qconfig>);       // qint8 activations
-static_assert(!QConfigFor<backend::x86, get_default_qconfig<backend::onednn>>);      // 8-bit activations
-static_assert(!QConfigFor<backend::onednn, default_dynamic_qconfig>);                // dynamic
-static_assert(!QConfigFor<backend::onednn, float_qparams_weight_only_qconfig>);      // embeddings only
-static_assert(!QConfigFor<backend::qnnpack, float16_static_qconfig>);                // no int8 parameters
-static_assert(!QConfigFor<backend::qnnpack, default_weight_only_qconfig>);           // Identity activation
+static_assert(!QConfigFor<backend::x86, default_symmetric_qnnpack_qconfig>);     // qint8 activations
+static_assert(!QConfigFor<backend::x86, get_default_qconfig<backend::onednn>>);  // 8-bit activations
+static_assert(!QConfigFor<backend::onednn, default_dynamic_qconfig>);            // dynamic
+static_assert(!QConfigFor<backend::onednn, float_qparams_weight_only_qconfig>);  // embeddings only
+static_assert(!QConfigFor<backend::qnnpack, float16_static_qconfig>);            // no int8 parameters
+static_assert(!QConfigFor<backend::qnnpack, default_weight_only_qconfig>);       // Identity activation
 static_assert(validate_qconfig<backend::x86, default_qat_qconfig>());
 
 TEST_CASE("QConfigFor accepts each backend's defaults") {

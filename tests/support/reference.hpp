@@ -1,8 +1,11 @@
 // Test support: loads the reference vectors that tools/reference/*.py wrote with PyTorch.
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <cmath>
 #include <cstdint>
+#include <ctq/core/tensor.hpp>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -91,9 +94,9 @@ inline std::vector<float> floats_b64(const std::string& text) {
   if (bytes.size() % 4 != 0) throw std::runtime_error("base64 float data is not a whole number of floats");
   std::vector<float> out(bytes.size() / 4);
   for (std::size_t i = 0; i < out.size(); ++i) {
-    const std::uint32_t u = static_cast<std::uint32_t>(bytes[4 * i]) | (static_cast<std::uint32_t>(bytes[4 * i + 1]) << 8) |
-                            (static_cast<std::uint32_t>(bytes[4 * i + 2]) << 16) |
-                            (static_cast<std::uint32_t>(bytes[4 * i + 3]) << 24);
+    const std::uint32_t u =
+        static_cast<std::uint32_t>(bytes[4 * i]) | (static_cast<std::uint32_t>(bytes[4 * i + 1]) << 8) |
+        (static_cast<std::uint32_t>(bytes[4 * i + 2]) << 16) | (static_cast<std::uint32_t>(bytes[4 * i + 3]) << 24);
     __builtin_memcpy(&out[i], &u, 4);
   }
   return out;
@@ -107,6 +110,31 @@ inline std::int64_t ulp_distance(float a, float b) {
   if (ia < 0) ia = std::numeric_limits<std::int32_t>::min() - ia;
   if (ib < 0) ib = std::numeric_limits<std::int32_t>::min() - ib;
   return ia > ib ? static_cast<std::int64_t>(ia) - ib : static_cast<std::int64_t>(ib) - ia;
+}
+
+}  // namespace ctq_test
+
+namespace ctq_test {
+
+// Calls f.template operator()<R>() with R = rank (1 to 4), the rank of a reference tensor.
+template <class F>
+void with_rank(std::size_t rank, F&& f) {
+  switch (rank) {
+    case 1: return f.template operator()<1>();
+    case 2: return f.template operator()<2>();
+    case 3: return f.template operator()<3>();
+    case 4: return f.template operator()<4>();
+    default: FAIL("unsupported rank " << rank);
+  }
+}
+
+// A float tensor of rank R from a JSON shape and its row-major values.
+template <int R>
+ctq::Tensor<float, R> make_tensor(const nlohmann::json& shape, const std::vector<float>& values) {
+  REQUIRE(static_cast<int>(shape.size()) == R);
+  ctq::Shape<R> s{};
+  for (int i = 0; i < R; ++i) s[static_cast<std::size_t>(i)] = shape[static_cast<std::size_t>(i)].get<ctq::index_t>();
+  return ctq::Tensor<float, R>(s, std::span<const float>(values));
 }
 
 }  // namespace ctq_test

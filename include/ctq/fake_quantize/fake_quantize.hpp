@@ -30,9 +30,46 @@ struct CachedMask {
     }
     if (mask.empty()) return grad_output;
     Tensor<float, R> g(grad_output.shape());
-    for (index_t i = 0; i < g.size(); ++i) g[i] = grad_output[i] * static_cast<float>(mask[static_cast<std::size_t>(i)]);
+    for (index_t i = 0; i < g.size(); ++i)
+      g[i] = grad_output[i] * static_cast<float>(mask[static_cast<std::size_t>(i)]);
     return g;
   }
+};
+
+// What every fake-quantizer shares: its observer (activation_post_process, a child for
+// visit_modules), the observer's compile-time facts, the two switches, and merge.
+template <class Obs>
+class fake_quantizer_base {
+ public:
+  using observer_type = Obs;
+  static constexpr ctq::dtype dtype = Obs::dtype;
+  static constexpr ctq::qscheme qscheme = Obs::qscheme;
+  static constexpr std::int64_t quant_min = Obs::quant_min;
+  static constexpr std::int64_t quant_max = Obs::quant_max;
+  static constexpr bool is_per_channel = ctq::is_per_channel(Obs::qscheme);
+
+  void enable_fake_quant(bool enabled = true) { fake_quant_enabled_ = enabled; }
+  void disable_fake_quant() { enable_fake_quant(false); }
+  void enable_observer(bool enabled = true) { observer_enabled_ = enabled; }
+  void disable_observer() { enable_observer(false); }
+  bool fake_quant_enabled() const { return fake_quant_enabled_; }
+  bool observer_enabled() const { return observer_enabled_; }
+  void merge(const fake_quantizer_base& other) { activation_post_process.merge(other.activation_post_process); }
+
+  template <class F>
+  void for_each_child(F&& f) {
+    f(std::string_view("activation_post_process"), activation_post_process);
+  }
+  template <class F>
+  void for_each_child(F&& f) const {
+    f(std::string_view("activation_post_process"), activation_post_process);
+  }
+
+  Obs activation_post_process;
+
+ protected:
+  bool fake_quant_enabled_ = true;
+  bool observer_enabled_ = true;
 };
 
 }  // namespace detail
@@ -45,21 +82,23 @@ struct CachedMask {
 /// The quant range is the observer's (quant_min/quant_max/reduce_range live in its arguments):
 ///   FakeQuantize<MovingAverageMinMaxObserver<{.quant_min = 0, .quant_max = 255, .reduce_range = true}>>
 template <class Obs>
-class FakeQuantize {
+class FakeQuantize : public detail::fake_quantizer_base<Obs> {
   static_assert(require_observer<Obs>());
-  static_assert(requires { typename Obs::qparams_type; },
-                "ctq: FakeQuantize: the observer must compute quantization parameters (not a Placeholder/Noop/"
-                "RecordingObserver)");
+  static_assert(
+      requires { typename Obs::qparams_type; },
+      "ctq: FakeQuantize: the observer must compute quantization parameters (not a Placeholder/Noop/"
+      "RecordingObserver)");
+  using base = detail::fake_quantizer_base<Obs>;
+  using base::fake_quant_enabled_;
+  using base::observer_enabled_;
 
-public:
+ public:
   static constexpr std::string_view name = "FakeQuantize";
-  using observer_type = Obs;
   using qparams_type = typename Obs::qparams_type;
-  static constexpr ctq::dtype dtype = Obs::dtype;
-  static constexpr ctq::qscheme qscheme = Obs::qscheme;
-  static constexpr std::int64_t quant_min = Obs::quant_min;
-  static constexpr std::int64_t quant_max = Obs::quant_max;
-  static constexpr bool is_per_channel = ctq::is_per_channel(Obs::qscheme);
+  using base::activation_post_process;
+  using base::is_per_channel;
+  using base::quant_max;
+  using base::quant_min;
 
   FakeQuantize() {
     if constexpr (is_per_channel) {
@@ -98,35 +137,10 @@ public:
   /// The parameters the last forward used (PyTorch's `scale` / `zero_point` buffers).
   const qparams_type& qparams() const { return qparams_; }
   void set_qparams(qparams_type qp) { qparams_ = std::move(qp); }
+  void reset() { *this = FakeQuantize{}; }
 
-  void enable_fake_quant(bool enabled = true) { fake_quant_enabled_ = enabled; }
-  void disable_fake_quant() { enable_fake_quant(false); }
-  void enable_observer(bool enabled = true) { observer_enabled_ = enabled; }
-  void disable_observer() { enable_observer(false); }
-  bool fake_quant_enabled() const { return fake_quant_enabled_; }
-  bool observer_enabled() const { return observer_enabled_; }
-
-  void reset() {
-    activation_post_process.reset();
-    *this = FakeQuantize{};
-  }
-  void merge(const FakeQuantize& other) { activation_post_process.merge(other.activation_post_process); }
-
-  template <class F>
-  void for_each_child(F&& f) {
-    f(std::string_view("activation_post_process"), activation_post_process);
-  }
-  template <class F>
-  void for_each_child(F&& f) const {
-    f(std::string_view("activation_post_process"), activation_post_process);
-  }
-
-  Obs activation_post_process;
-
-private:
+ private:
   qparams_type qparams_{};
-  bool fake_quant_enabled_ = true;
-  bool observer_enabled_ = true;
   detail::CachedMask mask_;
 };
 

@@ -27,26 +27,32 @@ inline constexpr bool is_moving_average_observer<MovingAveragePerChannelMinMaxOb
 /// kernel uses ChooseQuantizationParams, whose scale floor is 6.1e-5 and whose symmetric scale is
 /// max(-min / 128, max / 127); ctq reproduces that.
 template <class Obs>
-class FusedMovingAvgObsFakeQuantize {
+class FusedMovingAvgObsFakeQuantize : public detail::fake_quantizer_base<Obs> {
+  using base = detail::fake_quantizer_base<Obs>;
+  using base::fake_quant_enabled_;
+  using base::observer_enabled_;
+
   static_assert(detail::is_moving_average_observer<Obs>,
                 "ctq: FusedMovingAvgObsFakeQuantize: the observer must be MovingAverageMinMaxObserver or "
                 "MovingAveragePerChannelMinMaxObserver");
   static_assert(!has_float_zero_point(Obs::qscheme),
                 "ctq: FusedMovingAvgObsFakeQuantize: per_channel_affine_float_qparams is not supported");
 
-public:
+ public:
   static constexpr std::string_view name = "FusedMovingAvgObsFakeQuantize";
-  using observer_type = Obs;
+  using base::activation_post_process;
+  using base::is_per_channel;
+  using base::quant_max;
+  using base::quant_min;
   using qparams_type = typename Obs::qparams_type;
-  static constexpr ctq::dtype dtype = Obs::dtype;
-  static constexpr ctq::qscheme qscheme = Obs::qscheme;
-  static constexpr std::int64_t quant_min = Obs::quant_min;
-  static constexpr std::int64_t quant_max = Obs::quant_max;
-  static constexpr bool is_per_channel = ctq::is_per_channel(Obs::qscheme);
-  static_assert([] {
-    if constexpr (is_per_channel) return Obs::ch_axis == 0; else return true;
-  }(),
-                "ctq: FusedMovingAvgObsFakeQuantize: per-channel observation needs ch_axis 0 (as PyTorch's kernel)");
+  static_assert(
+      [] {
+        if constexpr (is_per_channel)
+          return Obs::ch_axis == 0;
+        else
+          return true;
+      }(),
+      "ctq: FusedMovingAvgObsFakeQuantize: per-channel observation needs ch_axis 0 (as PyTorch's kernel)");
 
   FusedMovingAvgObsFakeQuantize() {
     if constexpr (is_per_channel) {
@@ -100,32 +106,10 @@ public:
   qparams_type calculate_qparams() const { return activation_post_process.calculate_qparams(); }
   const qparams_type& qparams() const { return qparams_; }
 
-  void enable_fake_quant(bool enabled = true) { fake_quant_enabled_ = enabled; }
-  void disable_fake_quant() { enable_fake_quant(false); }
-  void enable_observer(bool enabled = true) { observer_enabled_ = enabled; }
-  void disable_observer() { enable_observer(false); }
-  bool fake_quant_enabled() const { return fake_quant_enabled_; }
-  bool observer_enabled() const { return observer_enabled_; }
   void reset() { *this = FusedMovingAvgObsFakeQuantize{}; }
-  void merge(const FusedMovingAvgObsFakeQuantize& other) {
-    activation_post_process.merge(other.activation_post_process);
-  }
 
-  template <class F>
-  void for_each_child(F&& f) {
-    f(std::string_view("activation_post_process"), activation_post_process);
-  }
-  template <class F>
-  void for_each_child(F&& f) const {
-    f(std::string_view("activation_post_process"), activation_post_process);
-  }
-
-  Obs activation_post_process;
-
-private:
+ private:
   qparams_type qparams_{};
-  bool fake_quant_enabled_ = true;
-  bool observer_enabled_ = true;
   detail::CachedMask mask_;
 };
 

@@ -34,19 +34,21 @@ struct LearnableFakeQuantizeGrads {
 /// PyTorch's AVX2 kernels contract two expressions of the backward into FMAs; ctq computes them
 /// rounded separately, as PyTorch's portable kernel does (docs/numerics.md (12)).
 template <class Obs, LearnableFakeQuantizeArgs Args = LearnableFakeQuantizeArgs{}>
-class LearnableFakeQuantize {
+class LearnableFakeQuantize : public detail::fake_quantizer_base<Obs> {
+  using base = detail::fake_quantizer_base<Obs>;
+  using base::fake_quant_enabled_;
+  using base::observer_enabled_;
+
   static_assert(require_observer<Obs>());
   static_assert(!has_float_zero_point(Obs::qscheme),
                 "ctq: LearnableFakeQuantize: per_channel_affine_float_qparams is not supported");
 
-public:
+ public:
   static constexpr std::string_view name = "LearnableFakeQuantize";
-  using observer_type = Obs;
-  static constexpr ctq::dtype dtype = Obs::dtype;
-  static constexpr ctq::qscheme qscheme = Obs::qscheme;
-  static constexpr std::int64_t quant_min = Obs::quant_min;
-  static constexpr std::int64_t quant_max = Obs::quant_max;
-  static constexpr bool is_per_channel = ctq::is_per_channel(Obs::qscheme);
+  using base::activation_post_process;
+  using base::is_per_channel;
+  using base::quant_max;
+  using base::quant_min;
   static constexpr float eps = float32_eps;
 
   /// channel_len: number of channels (per channel), -1 for per tensor.
@@ -63,7 +65,7 @@ public:
 
   template <int R>
   Tensor<float, R> operator()(const Tensor<float, R>& x) {
-    if (static_enabled_) {
+    if (observer_enabled_) {
       activation_post_process(x);
       const auto qp = activation_post_process.calculate_qparams();
       if constexpr (is_per_channel) {
@@ -101,10 +103,10 @@ public:
       g.grad_input = grad_output;
       return g;
     }
-    const float grad_factor =
-        Args.use_grad_scaling
-            ? static_cast<float>(1.0 / std::sqrt(static_cast<double>(grad_output.size()) * static_cast<double>(quant_max)))
-            : 1.0f;
+    const float grad_factor = Args.use_grad_scaling
+                                  ? static_cast<float>(1.0 / std::sqrt(static_cast<double>(grad_output.size()) *
+                                                                       static_cast<double>(quant_max)))
+                                  : 1.0f;
     const int axis = is_per_channel ? channel_axis<R>() : 0;
     const index_t channels = is_per_channel ? grad_output.dim(axis) : 1;
     const index_t inner = is_per_channel ? detail::inner_size(grad_output.shape(), axis) : grad_output.size();
@@ -154,31 +156,13 @@ public:
   void enable_param_learning() { set_modes(true, true, false); }
   void enable_static_estimate() { set_modes(false, true, true); }
   void enable_static_observation() { set_modes(false, false, true); }
-  void enable_fake_quant(bool enabled = true) { fake_quant_enabled_ = enabled; }
-  void disable_fake_quant() { enable_fake_quant(false); }
-  void enable_observer(bool enabled = true) { static_enabled_ = enabled; }
-  void disable_observer() { enable_observer(false); }
   /// Sets learning_enabled and whether backward computes parameter gradients (PyTorch's
   /// requires_grad on the parameters, which is true from construction until this is called).
   void toggle_qparam_learning(bool enabled) { learning_enabled_ = param_grads_ = enabled; }
-  bool fake_quant_enabled() const { return fake_quant_enabled_; }
-  bool observer_enabled() const { return static_enabled_; }
   bool learning_enabled() const { return learning_enabled_; }
   void reset() { activation_post_process.reset(); }
-  void merge(const LearnableFakeQuantize& other) { activation_post_process.merge(other.activation_post_process); }
 
-  template <class F>
-  void for_each_child(F&& f) {
-    f(std::string_view("activation_post_process"), activation_post_process);
-  }
-  template <class F>
-  void for_each_child(F&& f) const {
-    f(std::string_view("activation_post_process"), activation_post_process);
-  }
-
-  Obs activation_post_process;
-
-private:
+ private:
   template <int R>
   static constexpr int channel_axis() {
     if constexpr (is_per_channel) {
@@ -227,11 +211,11 @@ private:
   void set_modes(bool learning, bool fake_quant, bool observe) {
     toggle_qparam_learning(learning);
     fake_quant_enabled_ = fake_quant;
-    static_enabled_ = observe;
+    observer_enabled_ = observe;
   }
 
   std::vector<float> scale_, zero_point_;
-  bool fake_quant_enabled_ = true, static_enabled_ = true, learning_enabled_ = false;
+  bool learning_enabled_ = false;
   bool param_grads_ = true;  // PyTorch's nn.Parameter starts with requires_grad
   std::vector<float> input_;
   std::vector<index_t> shape_;

@@ -22,7 +22,7 @@ class FixedQParamsObserver {
   static_assert(Args.quant_min <= Args.zero_point && Args.zero_point <= Args.quant_max,
                 "ctq: FixedQParamsObserver: zero_point must lie in [quant_min, quant_max]");
 
-public:
+ public:
   static constexpr std::string_view name = "FixedQParamsObserver";
   static constexpr ctq::dtype dtype = Args.dtype;
   static constexpr ctq::qscheme qscheme = Args.qscheme;

@@ -117,7 +117,7 @@ struct HistogramState {
 // The observer's logic with runtime arguments; HistogramObserver<Args> wraps it. Every float32
 // and double operation is the one PyTorch 1.13 performs, in its order (docs/numerics.md (11)).
 class HistogramImpl {
-public:
+ public:
   HistogramImpl(int bins, int upsample_rate, UniformArgs u)
       : bins_(bins), upsample_rate_(upsample_rate), u_(u), dst_nbins_(u.dtype == dtype::qint32 ? 4294967296.0 : 256.0) {
     state.histogram.assign(static_cast<std::size_t>(bins_), 0.0f);
@@ -143,8 +143,7 @@ public:
     // _adjust_min_max: widen the combined range to a whole number of upsampled old bins.
     const float hist_bin_width = (s.max_val - s.min_val) / static_cast<float>(bins_ * upsample_rate_);
     const float bins_width = static_cast<float>(bins_) * hist_bin_width;
-    const auto downsample_rate =
-        static_cast<std::int64_t>(std::ceil((combined_max - combined_min) / bins_width));
+    const auto downsample_rate = static_cast<std::int64_t>(std::ceil((combined_max - combined_min) / bins_width));
     const float e = no_contract(static_cast<float>(downsample_rate) * bins_width) - (combined_max - combined_min);
     combined_max = combined_max + e;
     const auto start_idx = static_cast<std::int64_t>(std::nearbyint((s.min_val - combined_min) / hist_bin_width));
@@ -173,7 +172,7 @@ public:
 
   int bins() const { return bins_; }
 
-private:
+ private:
   // _combine_histograms: the old histogram, upsampled and placed at start_idx in the combined
   // range, integrated in double, and added per new bin to the new data's histogram.
   void combine_histograms(std::vector<float>& orig, const std::vector<float>& old, std::int64_t downsample_rate,
@@ -181,8 +180,8 @@ private:
     const std::int64_t nb = bins_, up = upsample_rate_;
     const std::int64_t total_len = nb * downsample_rate;
     if (start_idx < 0 || start_idx + nb * up > total_len) {
-      raise(message() << "ctq: HistogramObserver: cannot place the histogram (start " << start_idx << ", "
-                      << nb * up << " sub-bins in " << total_len << ")");
+      raise(message() << "ctq: HistogramObserver: cannot place the histogram (start " << start_idx << ", " << nb * up
+                      << " sub-bins in " << total_len << ")");
     }
     double cumulative = 0.0, previous = 0.0;  // previous: integral[i-1] as stored in float32
     std::int64_t pos = 0;
@@ -212,7 +211,7 @@ private:
     const float bw = static_cast<float>(bin_width), dbw = static_cast<float>(dst_bin_width);
     const float half = static_cast<float>(dst_bin_width / 2), neg_half = static_cast<float>(-dst_bin_width / 2);
     const float max_dst = static_cast<float>(dst_nbins_ - 1);
-    const float middle = get_norm(neg_half, half, 1.0f) ;  // density factored out below
+    const float middle = get_norm(neg_half, half, 1.0f);  // density factored out below
     norms_.resize(static_cast<std::size_t>(bins_));
     for (std::int64_t i = 0; i < bins_; ++i) {
       const float src_begin = no_contract(static_cast<float>(i - start_bin) * bw);
@@ -299,20 +298,15 @@ struct check_histogram_args {
 /// merge(other) folds other's histogram in as PyTorch folds in a new batch's: both are re-binned
 /// onto the combined range (exact when both observers already share the same range).
 template <HistogramObserverArgs Args = HistogramObserverArgs{}>
-class HistogramObserver {
-  static constexpr UniformArgs U = detail::uniform_args(Args);
-  static_assert(detail::check_uniform_args<U>::ok && detail::check_per_tensor_scheme<U>::ok &&
-                detail::check_histogram_args<Args.bins, Args.upsample_rate>::ok);
+class HistogramObserver : public detail::uniform_observer<Args, false> {
+  using base = detail::uniform_observer<Args, false>;
+  static constexpr UniformArgs U = base::U;
+  static_assert(detail::check_histogram_args<Args.bins, Args.upsample_rate>::ok);
   static_assert(Args.dtype == ctq::dtype::quint8 || Args.dtype == ctq::dtype::qint8,
                 "ctq: HistogramObserver: dtype must be quint8 or qint8 (its search targets 256 levels)");
 
-public:
+ public:
   static constexpr std::string_view name = "HistogramObserver";
-  static constexpr HistogramObserverArgs args = Args;
-  static constexpr ctq::dtype dtype = Args.dtype;
-  static constexpr ctq::qscheme qscheme = Args.qscheme;
-  static constexpr std::int64_t quant_min = U.qmin();
-  static constexpr std::int64_t quant_max = U.qmax();
   using State = detail::HistogramState;
   using qparams_type = PerTensorQParams;
 
@@ -356,7 +350,7 @@ public:
     impl_.state = std::move(s);
   }
 
-private:
+ private:
   // Adds histogram b (over [b.min_val, b.max_val]) to `into`: the combined range is the union
   // widened by _adjust_min_max, and both histograms are spread uniformly within their bins onto
   // it (into's by PyTorch's upsampling; b's in the same way), so every count is kept.

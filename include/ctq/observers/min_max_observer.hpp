@@ -24,8 +24,9 @@ namespace detail {
 struct MinMaxState {
   float min_val = std::numeric_limits<float>::infinity();
   float max_val = -std::numeric_limits<float>::infinity();
-  bool observed() const { return !(min_val == std::numeric_limits<float>::infinity() &&
-                                   max_val == -std::numeric_limits<float>::infinity()); }
+  bool observed() const {
+    return !(min_val == std::numeric_limits<float>::infinity() && max_val == -std::numeric_limits<float>::infinity());
+  }
   friend bool operator==(const MinMaxState&, const MinMaxState&) = default;
 };
 
@@ -67,17 +68,12 @@ inline PerTensorQParams per_tensor_qparams(const UniformArgs& u, const MinMaxSta
 /// calculate_qparams applies (9). Empty tensors are ignored; NaN/Inf raise ctq::error.
 /// merge(other) gives exactly the state of one observer that saw both inputs (min of mins, max of maxes).
 template <MinMaxObserverArgs Args = MinMaxObserverArgs{}>
-class MinMaxObserver {
-  static constexpr UniformArgs U = detail::uniform_args(Args);
-  static_assert(detail::check_uniform_args<U>::ok && detail::check_per_tensor_scheme<U>::ok);
+class MinMaxObserver : public detail::uniform_observer<Args, false> {
+  using base = detail::uniform_observer<Args, false>;
+  static constexpr UniformArgs U = base::U;
 
-public:
+ public:
   static constexpr std::string_view name = "MinMaxObserver";
-  static constexpr MinMaxObserverArgs args = Args;
-  static constexpr ctq::dtype dtype = Args.dtype;
-  static constexpr ctq::qscheme qscheme = Args.qscheme;
-  static constexpr std::int64_t quant_min = U.qmin();
-  static constexpr std::int64_t quant_max = U.qmax();
   using State = detail::MinMaxState;
   using qparams_type = PerTensorQParams;
 
@@ -99,7 +95,7 @@ public:
     impl_.state = s;
   }
 
-private:
+ private:
   detail::MinMaxImpl impl_;
 };
 

@@ -87,18 +87,13 @@ struct MovingAverageImpl {
 /// state after this observer's batches followed by other's, exact up to float rounding (PyTorch
 /// has no merge; the moving average is order dependent, so merge is not commutative).
 template <MovingAverageMinMaxObserverArgs Args = MovingAverageMinMaxObserverArgs{}>
-class MovingAverageMinMaxObserver {
-  static constexpr UniformArgs U = detail::uniform_args(Args);
-  static_assert(detail::check_uniform_args<U>::ok && detail::check_per_tensor_scheme<U>::ok &&
-                detail::check_averaging_constant<Args.averaging_constant>::ok);
+class MovingAverageMinMaxObserver : public detail::uniform_observer<Args, false> {
+  using base = detail::uniform_observer<Args, false>;
+  static constexpr UniformArgs U = base::U;
+  static_assert(detail::check_averaging_constant<Args.averaging_constant>::ok);
 
-public:
+ public:
   static constexpr std::string_view name = "MovingAverageMinMaxObserver";
-  static constexpr MovingAverageMinMaxObserverArgs args = Args;
-  static constexpr ctq::dtype dtype = Args.dtype;
-  static constexpr ctq::qscheme qscheme = Args.qscheme;
-  static constexpr std::int64_t quant_min = U.qmin();
-  static constexpr std::int64_t quant_max = U.qmax();
   using qparams_type = PerTensorQParams;
 
   using State = detail::MovingAverageState;
@@ -121,7 +116,7 @@ public:
     impl_.state = s;
   }
 
-private:
+ private:
   detail::MovingAverageImpl impl_{Args.averaging_constant};
 };
 

@@ -21,19 +21,14 @@ struct MovingAveragePerChannelMinMaxObserverArgs {
 /// Per channel, the first observation sets min/max and later ones move them by
 /// averaging_constant (10). merge(other) composes as MovingAverageMinMaxObserver's does.
 template <MovingAveragePerChannelMinMaxObserverArgs Args = MovingAveragePerChannelMinMaxObserverArgs{}>
-class MovingAveragePerChannelMinMaxObserver {
-  static constexpr UniformArgs U = detail::uniform_args(Args);
-  static_assert(detail::check_uniform_args<U>::ok && detail::check_per_channel_scheme<U>::ok &&
-                detail::check_averaging_constant<Args.averaging_constant>::ok);
+class MovingAveragePerChannelMinMaxObserver : public detail::uniform_observer<Args, true> {
+  using base = detail::uniform_observer<Args, true>;
+  static constexpr UniformArgs U = base::U;
+  static_assert(detail::check_averaging_constant<Args.averaging_constant>::ok);
 
-public:
+ public:
   static constexpr std::string_view name = "MovingAveragePerChannelMinMaxObserver";
-  static constexpr MovingAveragePerChannelMinMaxObserverArgs args = Args;
-  static constexpr ctq::dtype dtype = Args.dtype;
-  static constexpr ctq::qscheme qscheme = Args.qscheme;
   static constexpr int ch_axis = Args.ch_axis;
-  static constexpr std::int64_t quant_min = U.qmin();
-  static constexpr std::int64_t quant_max = U.qmax();
   using qparams_type = qparams_for<Args.qscheme>;
 
   /// Per-channel moving averages, the first batch's min/max and the batch count (for merge).
@@ -66,7 +61,7 @@ public:
     impl_.first = std::move(s.first);
   }
 
-private:
+ private:
   detail::PerChannelImpl impl_{Args.averaging_constant};
 };
 

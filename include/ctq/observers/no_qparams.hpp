@@ -5,7 +5,6 @@
 
 namespace ctq {
 
-
 namespace detail {
 template <class Self>
 struct no_qparams {

@@ -12,7 +12,7 @@ struct NoopObserverArgs {
 /// As PlaceholderObserver, with float16 as the default dtype.
 template <NoopObserverArgs Args = NoopObserverArgs{}>
 class NoopObserver {
-public:
+ public:
   static constexpr std::string_view name = "NoopObserver";
   static constexpr ctq::dtype dtype = Args.dtype;
   template <int R>

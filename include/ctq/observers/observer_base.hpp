@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "../core/arch.hpp"
@@ -52,9 +53,14 @@ struct UniformArgs {
                           : std::pair{quant_min, quant_max};
     }
     switch (dtype) {
-      case ctq::dtype::qint8: return reduce_range ? std::pair<std::int64_t, std::int64_t>{-64, 63} : std::pair<std::int64_t, std::int64_t>{-128, 127};
-      case ctq::dtype::quint8: return reduce_range ? std::pair<std::int64_t, std::int64_t>{0, 127} : std::pair<std::int64_t, std::int64_t>{0, 255};
-      case ctq::dtype::qint32: return {dtype_traits<ctq::dtype::qint32>::quant_min, dtype_traits<ctq::dtype::qint32>::quant_max};
+      case ctq::dtype::qint8:
+        return reduce_range ? std::pair<std::int64_t, std::int64_t>{-64, 63}
+                            : std::pair<std::int64_t, std::int64_t>{-128, 127};
+      case ctq::dtype::quint8:
+        return reduce_range ? std::pair<std::int64_t, std::int64_t>{0, 127}
+                            : std::pair<std::int64_t, std::int64_t>{0, 255};
+      case ctq::dtype::qint32:
+        return {dtype_traits<ctq::dtype::qint32>::quant_min, dtype_traits<ctq::dtype::qint32>::quant_max};
       default: return {0, 15};
     }
   }
@@ -117,10 +123,25 @@ struct check_per_tensor_scheme {
 
 template <UniformArgs U>
 struct check_per_channel_scheme {
-  static_assert(is_per_channel(U.qscheme),
-                "ctq: observer: this observer is per channel: qscheme must be per_channel_affine, per_channel_symmetric "
-                "or per_channel_affine_float_qparams");
+  static_assert(
+      is_per_channel(U.qscheme),
+      "ctq: observer: this observer is per channel: qscheme must be per_channel_affine, per_channel_symmetric "
+      "or per_channel_affine_float_qparams");
   static constexpr bool ok = true;
+};
+
+// The compile-time facts every uniform observer exposes, checked once: its arguments, dtype,
+// qscheme and effective quant range. Observers derive from it.
+template <auto Args, bool PerChannel>
+struct uniform_observer {
+  static constexpr UniformArgs U = uniform_args(Args);
+  static_assert(check_uniform_args<U>::ok &&
+                std::conditional_t<PerChannel, check_per_channel_scheme<U>, check_per_tensor_scheme<U>>::ok);
+  static constexpr auto args = Args;
+  static constexpr ctq::dtype dtype = Args.dtype;
+  static constexpr ctq::qscheme qscheme = Args.qscheme;
+  static constexpr std::int64_t quant_min = U.qmin();
+  static constexpr std::int64_t quant_max = U.qmax();
 };
 
 [[noreturn]] inline void raise_not_finite(std::string_view observer) {

@@ -64,8 +64,8 @@ inline void check_same_channels(const ChannelRanges& a, const ChannelRanges& b, 
 
 inline void check_channel_ranges(const ChannelRanges& s, std::string_view observer) {
   if (s.min_val.size() != s.max_val.size()) {
-    raise(message() << "ctq: " << observer << ": state has " << s.min_val.size() << " minima and "
-                    << s.max_val.size() << " maxima");
+    raise(message() << "ctq: " << observer << ": state has " << s.min_val.size() << " minima and " << s.max_val.size()
+                    << " maxima");
   }
   for (std::size_t c = 0; c < s.min_val.size(); ++c) {
     if (!(std::isfinite(s.min_val[c]) && std::isfinite(s.max_val[c]) && s.min_val[c] <= s.max_val[c])) {
@@ -156,18 +156,13 @@ qparams_for<S> per_channel_qparams(const UniformArgs& u, const ChannelRanges& s,
 /// PerChannelQParams (float zero points for per_channel_affine_float_qparams) with axis ch_axis.
 /// merge(other) is exactly observing both inputs.
 template <PerChannelMinMaxObserverArgs Args = PerChannelMinMaxObserverArgs{}>
-class PerChannelMinMaxObserver {
-  static constexpr UniformArgs U = detail::uniform_args(Args);
-  static_assert(detail::check_uniform_args<U>::ok && detail::check_per_channel_scheme<U>::ok);
+class PerChannelMinMaxObserver : public detail::uniform_observer<Args, true> {
+  using base = detail::uniform_observer<Args, true>;
+  static constexpr UniformArgs U = base::U;
 
-public:
+ public:
   static constexpr std::string_view name = "PerChannelMinMaxObserver";
-  static constexpr PerChannelMinMaxObserverArgs args = Args;
-  static constexpr ctq::dtype dtype = Args.dtype;
-  static constexpr ctq::qscheme qscheme = Args.qscheme;
   static constexpr int ch_axis = Args.ch_axis;
-  static constexpr std::int64_t quant_min = U.qmin();
-  static constexpr std::int64_t quant_max = U.qmax();
   using State = detail::ChannelRanges;
   using qparams_type = qparams_for<Args.qscheme>;
 
@@ -191,7 +186,7 @@ public:
     impl_.ranges = std::move(s);
   }
 
-private:
+ private:
   detail::PerChannelImpl impl_;
 };
 

@@ -15,7 +15,7 @@ struct PlaceholderObserverArgs {
 /// dynamic compute dtype). calculate_qparams raises ctq::error, as PyTorch's raises.
 template <PlaceholderObserverArgs Args = PlaceholderObserverArgs{}>
 class PlaceholderObserver {
-public:
+ public:
   static constexpr std::string_view name = "PlaceholderObserver";
   static constexpr ctq::dtype dtype = Args.dtype;
   static constexpr ctq::dtype compute_dtype = Args.compute_dtype;

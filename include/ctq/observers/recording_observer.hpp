@@ -15,7 +15,7 @@ struct RecordingObserverArgs {
 /// merge appends the other observer's recordings after this one's.
 template <RecordingObserverArgs Args = RecordingObserverArgs{}>
 class RecordingObserver {
-public:
+ public:
   static constexpr std::string_view name = "RecordingObserver";
   static constexpr ctq::dtype dtype = Args.dtype;
   struct Recorded {
@@ -36,7 +36,7 @@ public:
   }
   const std::vector<Recorded>& get_tensor_value() const { return tensor_val_; }
 
-private:
+ private:
   std::vector<Recorded> tensor_val_;
 };
 

@@ -55,17 +55,28 @@ struct quant_info {
   static constexpr bool computes_qparams = requires { typename T::qparams_type; };
   static constexpr bool has_dtype = requires { T::dtype; };
   static constexpr dtype dtype_value = [] {
-    if constexpr (requires { T::dtype; }) return T::dtype; else return dtype::float32;
+    if constexpr (requires { T::dtype; })
+      return T::dtype;
+    else
+      return dtype::float32;
   }();
   static constexpr qscheme qscheme_value = [] {
-    if constexpr (requires { T::qscheme; }) return T::qscheme; else return qscheme::per_tensor_affine;
+    if constexpr (requires { T::qscheme; })
+      return T::qscheme;
+    else
+      return qscheme::per_tensor_affine;
   }();
   static constexpr std::int64_t range = [] {
-    if constexpr (requires { T::quant_max; }) return T::quant_max - T::quant_min + 1; else return std::int64_t{0};
+    if constexpr (requires { T::quant_max; })
+      return T::quant_max - T::quant_min + 1;
+    else
+      return std::int64_t{0};
   }();
   static constexpr bool dynamic_marker = [] {
-    if constexpr (requires { T::compute_dtype; }) return T::compute_dtype == dtype::quint8 || T::compute_dtype == dtype::qint8;
-    else return false;
+    if constexpr (requires { T::compute_dtype; })
+      return T::compute_dtype == dtype::quint8 || T::compute_dtype == dtype::qint8;
+    else
+      return false;
   }();
 };
 

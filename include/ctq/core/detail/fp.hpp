@@ -36,8 +36,8 @@ inline float torch_sum(const float* x, std::int64_t n) {
     for (int k = 1; k < ilp; ++k) partial[0] += partial[k];
     return 0.0f + partial[0];
   }
-  const std::int64_t vecs = n / lanes;     // whole 8-float vectors
-  const std::int64_t rows = vecs / ilp;    // rows of ilp vectors
+  const std::int64_t vecs = n / lanes;   // whole 8-float vectors
+  const std::int64_t rows = vecs / ilp;  // rows of ilp vectors
   int ceil_log2 = 0;
   while ((std::int64_t{1} << ceil_log2) < rows) ++ceil_log2;
   const int level_power = ceil_log2 / levels > 4 ? ceil_log2 / levels : 4;
