@@ -7,33 +7,19 @@ Run with Debian's interpreter, which has python3-torch:  /usr/bin/python3 tools/
 The output is deterministic (fixed seeds); see tools/reference/README.md.
 """
 import json
-import math
 import os
 import sys
 
 import numpy as np
 import torch
 
+from refdata import flist
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "..", "tests", "data", "core_reference.json")
 
 DTYPES = {"quint8": torch.quint8, "qint8": torch.qint8, "qint32": torch.qint32, "quint4x2": torch.quint4x2}
 RANGES = {"quint8": (0, 255), "qint8": (-128, 127), "qint32": (-(2**31), 2**31 - 1), "quint4x2": (0, 15)}
-
-
-def f32(v):
-    """A float32 value as JSON: a number (exact: float32 fits in a double), or a string for
-    non-finite values."""
-    v = float(np.float32(v))
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return v
-
-
-def flist(t):
-    return [f32(v) for v in t.detach().reshape(-1).tolist()]
 
 
 def ilist(t):

@@ -12,7 +12,6 @@ and combinations whose constructor raises (here: symmetric + reduce_range + quin
 min/max observers; HistogramObserver accepts it) are skipped, as are cases whose zero point would
 leave the int32 range (see zp_overflows). Inputs are stored as base64 of little-endian float32 bytes (row-major).
 """
-import base64
 import json
 import math
 import os
@@ -21,6 +20,8 @@ import warnings
 
 import numpy as np
 import torch
+
+from refdata import b64, f32, state_value
 from torch.ao.quantization.observer import (HistogramObserver, MinMaxObserver, MovingAverageMinMaxObserver,
                                             MovingAveragePerChannelMinMaxObserver, PerChannelMinMaxObserver)
 
@@ -53,29 +54,6 @@ RANGES = {
 # A shorter list for the per-channel observers.
 PC_RANGES = {"quint8": [None, (0, 127)], "qint8": [None, (-127, 127)], "qint32": [None, (-32768, 32767)],
              "quint4x2": [None, (0, 7)]}
-
-
-def f32(v):
-    """A float32 value as JSON: a number (exact in a double), or a string for non-finite values."""
-    v = float(np.float32(v))
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return v
-
-
-def b64(t):
-    """Base64 of the little-endian float32 bytes of a tensor, flattened row-major."""
-    a = np.ascontiguousarray(t.detach().numpy().reshape(-1), dtype="<f4")
-    return base64.b64encode(a.tobytes()).decode("ascii")
-
-
-def state_value(t):
-    """min_val / max_val buffers: a scalar for per-tensor observers, a list for per-channel ones."""
-    if t.dim() == 0:
-        return f32(t.item())
-    return [f32(v) for v in t.reshape(-1).tolist()]
 
 
 cases = []
