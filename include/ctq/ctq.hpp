@@ -7,3 +7,4 @@
 #include "nn/identity.hpp"
 #include "observers.hpp"
 #include "qconfig.hpp"
+#include "tensor_quant.hpp"

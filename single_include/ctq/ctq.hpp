@@ -3890,4 +3890,774 @@ using get_default_qat_qconfig = typename detail::default_qat_qconfig_for<Backend
 }  // namespace ctq
 // ----- end ctq/qconfig/default_qconfigs.hpp -----
 // ----- end ctq/qconfig.hpp -----
+// ----- begin ctq/tensor_quant.hpp -----
+// The amax toolkit (NVIDIA pytorch_quantization style): tensor_quant, QuantDescriptor,
+// TensorQuantizer, calibrators.
+
+// ----- begin ctq/tensor_quant/calibrators.hpp -----
+// Calibrators of the amax toolkit (NVIDIA pytorch_quantization's calib/max.py and
+// calib/histogram.py): MaxCalibrator (global or per-axis amax) and HistogramCalibrator with the
+// entropy (KL divergence), percentile and MSE methods, and merge for parallel calibration.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+#include <vector>
+
+// ----- begin ctq/tensor_quant/tensor_quant.hpp -----
+// tensor_quant / fake_tensor_quant: amax-based symmetric quantization (NVIDIA pytorch_quantization's
+// tensor_quant.py), per tensor or with one amax per kept axis, and its straight-through gradient.
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+// ----- begin ctq/tensor_quant/quant_descriptor.hpp -----
+// QuantDescriptor: how a TensorQuantizer quantizes (NVIDIA pytorch_quantization's
+// ScaledQuantDescriptor), as a structural type used as a template argument, and the predefined
+// descriptors.
+
+#include <cstdint>
+#include <initializer_list>
+
+namespace ctq {
+
+/// A set of tensor axes (at most 8; negative counts from the last). NVIDIA's `axis`: the axes
+/// that KEEP their own amax; every other axis is reduced. Empty: one amax for the whole tensor.
+struct AxisSet {
+  int count = 0;
+  int values[8] = {};
+  constexpr bool empty() const { return count == 0; }
+  constexpr bool contains(int axis, int rank) const {
+    for (int i = 0; i < count; ++i) {
+      if ((values[i] < 0 ? values[i] + rank : values[i]) == axis) return true;
+    }
+    return false;
+  }
+  friend constexpr bool operator==(const AxisSet&, const AxisSet&) = default;
+};
+
+/// The axes a descriptor keeps: `ctq::axes(0)`, `ctq::axes(0, 1)`.
+template <class... I>
+constexpr AxisSet axes(I... axis) {
+  static_assert(sizeof...(I) <= 8, "ctq: axes: at most 8 axes");
+  AxisSet s;
+  ((s.values[s.count++] = static_cast<int>(axis)), ...);
+  return s;
+}
+
+/// How to calibrate amax when none is given.
+enum class calib_method : std::uint8_t { max, histogram };
+
+/// "No amax given": the quantizer computes or calibrates it.
+inline constexpr float no_amax = -1.0f;
+
+/// NVIDIA's QuantDescriptor fields and defaults (`unsigned` is `is_unsigned`, a C++ keyword).
+struct QuantDescriptor {
+  int num_bits = 8;
+  bool fake_quant = true;
+  AxisSet axis = {};  // kept axes; empty: per tensor
+  float amax = no_amax;
+  bool learn_amax = false;
+  float scale_amax = 1.0f;  // amax is multiplied by it when used (None in NVIDIA: 1)
+  ctq::calib_method calib_method = ctq::calib_method::max;
+  bool is_unsigned = false;
+  bool narrow_range = false;
+  friend constexpr bool operator==(const QuantDescriptor&, const QuantDescriptor&) = default;
+};
+
+namespace detail {
+template <QuantDescriptor D>
+struct check_quant_descriptor {
+  static_assert(D.num_bits >= 2 && D.num_bits <= 16, "ctq: QuantDescriptor: num_bits must be in 2..16");
+  static_assert(D.amax == no_amax || D.amax >= 0.0f, "ctq: QuantDescriptor: amax must not be negative");
+  static_assert(!D.learn_amax || D.amax != no_amax, "ctq: QuantDescriptor: learn_amax needs an initial amax");
+  static_assert(D.scale_amax > 0.0f, "ctq: QuantDescriptor: scale_amax must be positive");
+  static constexpr bool ok = true;
+};
+}  // namespace detail
+
+inline constexpr QuantDescriptor QUANT_DESC_8BIT_PER_TENSOR{.num_bits = 8};
+inline constexpr QuantDescriptor QUANT_DESC_UNSIGNED_8BIT_PER_TENSOR{.num_bits = 8, .is_unsigned = true};
+inline constexpr QuantDescriptor QUANT_DESC_8BIT_CONV1D_WEIGHT_PER_CHANNEL{.num_bits = 8, .axis = axes(0)};
+inline constexpr QuantDescriptor QUANT_DESC_8BIT_CONV2D_WEIGHT_PER_CHANNEL{.num_bits = 8, .axis = axes(0)};
+inline constexpr QuantDescriptor QUANT_DESC_8BIT_CONV3D_WEIGHT_PER_CHANNEL{.num_bits = 8, .axis = axes(0)};
+inline constexpr QuantDescriptor QUANT_DESC_8BIT_LINEAR_WEIGHT_PER_ROW{.num_bits = 8, .axis = axes(0)};
+
+}  // namespace ctq
+// ----- end ctq/tensor_quant/quant_descriptor.hpp -----
+
+namespace ctq {
+
+/// amax values broadcast against a tensor of rank R: `shape` is 1 on the reduced axes and the
+/// tensor's size on the kept ones; `values` is row-major over `shape`.
+template <int R>
+struct Amax {
+  Shape<R> shape{};
+  std::vector<float> values;
+
+  static Amax per_tensor(float amax) {
+    Amax a;
+    a.shape.fill(1);
+    a.values = {amax};
+    return a;
+  }
+  index_t size() const { return static_cast<index_t>(values.size()); }
+};
+
+namespace detail {
+
+// Calls f(flat_index, amax_index) for every element of a tensor of `shape`, where amax_index is
+// the element's position in an Amax broadcast over it.
+template <int R, class F>
+void for_each_broadcast(const Shape<R>& shape, const Shape<R>& amax_shape, F&& f) {
+  index_t stride[R > 0 ? R : 1] = {};
+  index_t s = 1;
+  for (int d = R - 1; d >= 0; --d) {
+    const auto ds = static_cast<std::size_t>(d);
+    if (amax_shape[ds] != 1 && amax_shape[ds] != shape[ds]) {
+      raise(message() << "ctq: tensor_quant: amax of size " << amax_shape[ds] << " on axis " << d
+                      << " does not broadcast against size " << shape[ds]);
+    }
+    stride[d] = amax_shape[ds] == 1 ? 0 : s;
+    s *= amax_shape[ds];
+  }
+  const index_t n = checked_numel(shape, "tensor_quant");
+  if (n == 0) return;
+  index_t coord[R > 0 ? R : 1] = {};
+  index_t a = 0;
+  for (index_t i = 0; i < n; ++i) {
+    f(i, a);
+    for (int d = R - 1; d >= 0; --d) {  // advance the odometer
+      const auto ds = static_cast<std::size_t>(d);
+      if (++coord[d] < shape[ds]) {
+        a += stride[d];
+        break;
+      }
+      a -= stride[d] * (shape[ds] - 1);
+      coord[d] = 0;
+    }
+  }
+}
+
+}  // namespace detail
+
+/// max |x| over every axis not in `keep` (NVIDIA's reduce_amax with keepdims).
+template <int R>
+Amax<R> reduce_amax(const Tensor<float, R>& x, AxisSet keep = {}) {
+  Amax<R> a;
+  for (int d = 0; d < R; ++d) {
+    a.shape[static_cast<std::size_t>(d)] = keep.contains(d, R) ? x.dim(d) : 1;
+  }
+  a.values.assign(static_cast<std::size_t>(detail::checked_numel(a.shape, "reduce_amax")), 0.0f);
+  detail::for_each_broadcast<R>(x.shape(), a.shape, [&](index_t i, index_t k) {
+    const float v = std::fabs(x[i]);
+    float& m = a.values[static_cast<std::size_t>(k)];
+    m = v > m ? v : m;
+  });
+  return a;
+}
+
+/// Integer values (held in float, as NVIDIA returns them) and the scale per amax entry.
+template <int R>
+struct TensorQuantResult {
+  Tensor<float, R> outputs;
+  std::vector<float> scale;
+};
+
+namespace detail {
+
+// (13) scale = max_bound / amax in float32, max_bound = 2^(bits - 1 + unsigned) - 1; an amax at
+// or below 2^-24 quantizes everything to 0 and reports scale 1. outputs = clamp(round(x * scale),
+// min_bound, max_bound) with min_bound = 0 (unsigned), -max_bound (narrow range) or
+// -max_bound - 1; rounding half to even.
+template <int R>
+TensorQuantResult<R> tensor_quant_impl(const Tensor<float, R>& x, const Amax<R>& amax, int num_bits, bool is_unsigned,
+                                       bool narrow_range) {
+  if (num_bits < 2 || num_bits > 16)
+    raise(message() << "ctq: tensor_quant: num_bits " << num_bits << " is not in 2..16");
+  for (float a : amax.values) {
+    if (!(a >= 0.0f) || !std::isfinite(a))
+      raise(message() << "ctq: tensor_quant: amax " << a << " must be finite and >= 0");
+  }
+  for (index_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(x[i])) raise("ctq: tensor_quant: the input contains NaN");
+    if (is_unsigned && x[i] < 0.0f) {
+      raise("ctq: tensor_quant: negative values in unsigned quantization (use a signed descriptor)");
+    }
+  }
+  const float max_bound = static_cast<float>(std::ldexp(1.0, num_bits - 1 + (is_unsigned ? 1 : 0)) - 1.0);
+  const float min_bound = is_unsigned ? 0.0f : (narrow_range ? -max_bound : -max_bound - 1.0f);
+  constexpr float epsilon = 1.0f / static_cast<float>(1 << 24);
+  std::vector<float> scale(amax.values.size());
+  for (std::size_t k = 0; k < scale.size(); ++k) {
+    scale[k] = amax.values[k] <= epsilon ? 0.0f : max_bound / amax.values[k];
+  }
+  Tensor<float, R> out(x.shape());
+  detail::for_each_broadcast<R>(x.shape(), amax.shape, [&](index_t i, index_t k) {
+    const float q = std::nearbyint(x[i] * scale[static_cast<std::size_t>(k)]);
+    out[i] = q < min_bound ? min_bound : (q > max_bound ? max_bound : q);
+  });
+  for (std::size_t k = 0; k < scale.size(); ++k) {
+    if (amax.values[k] <= epsilon) scale[k] = 1.0f;
+  }
+  return {std::move(out), std::move(scale)};
+}
+
+}  // namespace detail
+
+/// NVIDIA's tensor_quant(inputs, amax, num_bits, unsigned, narrow_range): integer values (as
+/// floats) and the scale. Raises ctq::error on NaN input, a negative or non-finite amax, negative
+/// input with is_unsigned, or an amax that does not broadcast.
+template <int R>
+TensorQuantResult<R> tensor_quant(const Tensor<float, R>& x, const Amax<R>& amax, int num_bits = 8,
+                                  bool is_unsigned = false, bool narrow_range = true) {
+  return detail::tensor_quant_impl(x, amax, num_bits, is_unsigned, narrow_range);
+}
+template <int R>
+TensorQuantResult<R> tensor_quant(const Tensor<float, R>& x, float amax, int num_bits = 8, bool is_unsigned = false,
+                                  bool narrow_range = true) {
+  return tensor_quant(x, Amax<R>::per_tensor(amax), num_bits, is_unsigned, narrow_range);
+}
+
+/// NVIDIA's fake_tensor_quant: tensor_quant's outputs divided by the scale, in float32.
+template <int R>
+Tensor<float, R> fake_tensor_quant(const Tensor<float, R>& x, const Amax<R>& amax, int num_bits = 8,
+                                   bool is_unsigned = false, bool narrow_range = true) {
+  auto r = detail::tensor_quant_impl(x, amax, num_bits, is_unsigned, narrow_range);
+  detail::for_each_broadcast<R>(x.shape(), amax.shape, [&](index_t i, index_t k) {
+    r.outputs[i] = r.outputs[i] / r.scale[static_cast<std::size_t>(k)];
+  });
+  return std::move(r.outputs);
+}
+template <int R>
+Tensor<float, R> fake_tensor_quant(const Tensor<float, R>& x, float amax, int num_bits = 8, bool is_unsigned = false,
+                                   bool narrow_range = true) {
+  return fake_tensor_quant(x, Amax<R>::per_tensor(amax), num_bits, is_unsigned, narrow_range);
+}
+
+/// The straight-through estimator of both: grad where |x| <= amax, +0 elsewhere.
+template <int R>
+Tensor<float, R> tensor_quant_backward(const Tensor<float, R>& grad_output, const Tensor<float, R>& x,
+                                       const Amax<R>& amax) {
+  if (grad_output.shape() != x.shape()) raise("ctq: tensor_quant_backward: gradient and input shapes differ");
+  Tensor<float, R> g(x.shape());
+  detail::for_each_broadcast<R>(x.shape(), amax.shape, [&](index_t i, index_t k) {
+    g[i] = std::fabs(x[i]) <= amax.values[static_cast<std::size_t>(k)] ? grad_output[i] : 0.0f;
+  });
+  return g;
+}
+
+}  // namespace ctq
+// ----- end ctq/tensor_quant/tensor_quant.hpp -----
+
+namespace ctq {
+
+/// An amax of any rank: values row-major over `shape` (1 on reduced axes).
+struct AmaxData {
+  std::vector<index_t> shape;
+  std::vector<float> values;
+  bool empty() const { return values.empty(); }
+  template <int R>
+  Amax<R> as() const {
+    Amax<R> a;
+    if (shape.empty()) {  // a scalar amax broadcasts over any rank
+      a.shape.fill(1);
+    } else {
+      if (static_cast<int>(shape.size()) != R) raise("ctq: amax: rank differs from the tensor's");
+      std::copy(shape.begin(), shape.end(), a.shape.begin());
+    }
+    a.values = values;
+    return a;
+  }
+  friend bool operator==(const AmaxData&, const AmaxData&) = default;
+};
+
+/// Running maximum of |x| (per kept axis): NVIDIA's MaxCalibrator. merge is exact (max of maxima).
+class MaxCalibrator {
+ public:
+  explicit MaxCalibrator(AxisSet axis = {}, int num_bits = 8, bool is_unsigned = false, bool track_amax = false)
+      : axis_(axis), num_bits_(num_bits), is_unsigned_(is_unsigned), track_amax_(track_amax) {}
+
+  template <int R>
+  void collect(const Tensor<float, R>& x) {
+    for (auto v : x.values()) {
+      if (!std::isfinite(v)) raise("ctq: MaxCalibrator: the data contains NaN or Inf");
+    }
+    const auto local = reduce_amax(x, axis_);
+    AmaxData a;
+    if (!axis_.empty()) a.shape.assign(local.shape.begin(), local.shape.end());
+    a.values = local.values;
+    if (track_amax_) amaxs_.push_back(a);
+    fold(a);
+  }
+
+  /// The calibrated amax; empty before any data (NVIDIA returns None).
+  const AmaxData& compute_amax() const { return amax_; }
+  const std::vector<AmaxData>& amaxs() const { return amaxs_; }
+  void reset() {
+    amax_ = {};
+    amaxs_.clear();
+  }
+  void merge(const MaxCalibrator& other) {
+    if (!other.amax_.empty()) fold(other.amax_);
+  }
+  int num_bits() const { return num_bits_; }
+  bool is_unsigned() const { return is_unsigned_; }
+
+ private:
+  void fold(const AmaxData& a) {
+    if (amax_.empty()) {
+      amax_ = a;
+      return;
+    }
+    if (a.shape != amax_.shape || a.values.size() != amax_.values.size()) {
+      raise("ctq: MaxCalibrator: amax shape changed between batches");
+    }
+    for (std::size_t i = 0; i < a.values.size(); ++i) amax_.values[i] = std::max(amax_.values[i], a.values[i]);
+  }
+
+  AxisSet axis_;
+  int num_bits_;
+  bool is_unsigned_, track_amax_;
+  AmaxData amax_;
+  std::vector<AmaxData> amaxs_;
+};
+
+namespace detail {
+
+// torch.linspace(0, end, n) in float32 as PyTorch 1.13's portable CPU kernel computes it: the
+// first half counts up from 0, the second down from `end`; groups of 8 within the first
+// floor(n / 16) * 16 elements add k * step to the group's first element.
+inline std::vector<float> torch_linspace(float end, std::int64_t n) {
+  std::vector<float> out(static_cast<std::size_t>(n));
+  const float step = end / static_cast<float>(n - 1);
+  const std::int64_t halfway = n / 2;
+  auto element = [&](std::int64_t i) {
+    return i < halfway ? step * static_cast<float>(i) : end - no_contract(step * static_cast<float>(n - i - 1));
+  };
+  const std::int64_t vec_end = n / 16 * 16;
+  for (std::int64_t g = 0; g < vec_end; g += 8) {
+    const float base = element(g);
+    for (std::int64_t k = 0; k < 8; ++k)
+      out[static_cast<std::size_t>(g + k)] = base + no_contract(static_cast<float>(k) * step);
+  }
+  for (std::int64_t i = vec_end; i < n; ++i) out[static_cast<std::size_t>(i)] = element(i);
+  return out;
+}
+
+// torch.arange(0, end, step) in float32 (PyTorch 1.13's CPU kernel): length ceil(end / step) in
+// double; element i = float(step * i) in double; within vectors of 8, float(double(base) + k * step).
+inline std::vector<float> torch_arange(double end, double step) {
+  const auto n = static_cast<std::int64_t>(std::ceil(end / step));
+  std::vector<float> out(static_cast<std::size_t>(n));
+  const std::int64_t vec_end = n / 16 * 16;
+  for (std::int64_t g = 0; g < vec_end; g += 8) {
+    const auto base = static_cast<float>(step * static_cast<double>(g));
+    for (std::int64_t k = 0; k < 8; ++k) {
+      out[static_cast<std::size_t>(g + k)] =
+          static_cast<float>(static_cast<double>(base) + static_cast<double>(k) * step);
+    }
+  }
+  for (std::int64_t i = vec_end; i < n; ++i)
+    out[static_cast<std::size_t>(i)] = static_cast<float>(step * static_cast<double>(i));
+  return out;
+}
+
+// numpy's pairwise summation of float64 (np.sum): blocks of 128 with eight accumulators.
+inline double numpy_pairwise_sum(const double* a, std::int64_t n) {
+  if (n < 8) {
+    double s = 0.0;  // numpy starts from -0.0 and adds; +0 and -0 only differ for all-zero input
+    for (std::int64_t i = 0; i < n; ++i) s += a[i];
+    return s;
+  }
+  if (n <= 128) {
+    double r[8];
+    for (int k = 0; k < 8; ++k) r[k] = a[k];
+    std::int64_t i = 8;
+    for (; i < n - n % 8; i += 8)
+      for (int k = 0; k < 8; ++k) r[k] += a[i + k];
+    double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; ++i) res += a[i];
+    return res;
+  }
+  std::int64_t n2 = n / 2;
+  n2 -= n2 % 8;
+  return numpy_pairwise_sum(a, n2) + numpy_pairwise_sum(a + n2, n - n2);
+}
+
+}  // namespace detail
+
+/// Histogram of |x| from 0, NVIDIA's HistogramCalibrator (torch_hist path): the first batch sets
+/// the bin width (num_bins over [0, max]); later batches that exceed the range append bins of the
+/// same width. compute_amax picks amax by entropy, percentile or MSE (docs/numerics.md (14)).
+class HistogramCalibrator {
+ public:
+  explicit HistogramCalibrator(int num_bits = 8, bool is_unsigned = false, int num_bins = 2048, bool skip_zeros = false)
+      : num_bits_(num_bits), is_unsigned_(is_unsigned), num_bins_(num_bins), skip_zeros_(skip_zeros) {
+    if (num_bins < 1) raise("ctq: HistogramCalibrator: num_bins must be positive");
+  }
+
+  template <int R>
+  void collect(const Tensor<float, R>& x) {
+    std::vector<float> v;
+    v.reserve(static_cast<std::size_t>(x.size()));
+    for (float e : x.values()) {
+      if (!std::isfinite(e)) raise("ctq: HistogramCalibrator: the data contains NaN or Inf");
+      if (skip_zeros_ && e == 0.0f) continue;
+      v.push_back(std::fabs(e));
+    }
+    add(v);
+  }
+
+  /// Folds in another calibrator's statistics: its histogram is added bin by bin when both have
+  /// the same bin width (the same first batch range); otherwise its counts are re-binned by bin
+  /// centre into this calibrator's bins, growing them as collect does.
+  void merge(const HistogramCalibrator& other) {
+    if (other.hist_.empty()) return;
+    if (hist_.empty()) {
+      hist_ = other.hist_;
+      edges_ = other.edges_;
+      return;
+    }
+    const float width = edges_[1] - edges_[0];
+    if (other.edges_[1] - other.edges_[0] == width) {
+      grow_to(other.edges_.back());
+      for (std::size_t i = 0; i < other.hist_.size(); ++i) hist_[i] += other.hist_[i];
+      return;
+    }
+    grow_to(other.edges_.back());
+    for (std::size_t i = 0; i < other.hist_.size(); ++i) {
+      const float centre = 0.5f * (other.edges_[i] + other.edges_[i + 1]);
+      auto b = static_cast<std::size_t>(centre / width);
+      hist_[std::min(b, hist_.size() - 1)] += other.hist_[i];
+    }
+  }
+
+  const std::vector<float>& histogram() const { return hist_; }
+  const std::vector<float>& bin_edges() const { return edges_; }
+  void reset() {
+    hist_.clear();
+    edges_.clear();
+  }
+
+  /// Percentile method: the left edge of the first bin whose cumulative share reaches p / 100.
+  float compute_amax_percentile(double percentile) const {
+    require_data("percentile");
+    if (!(percentile >= 0.0 && percentile <= 100.0)) {
+      raise(detail::message() << "ctq: HistogramCalibrator: percentile " << percentile << " is not in [0, 100]");
+    }
+    double total = 0.0;
+    for (float c : hist_) total += static_cast<double>(static_cast<std::int64_t>(c));
+    double cdf = 0.0;
+    std::size_t idx = 0;
+    for (; idx < hist_.size(); ++idx) {
+      cdf += static_cast<double>(static_cast<std::int64_t>(hist_[idx])) / total;
+      if (cdf >= percentile / 100.0) break;
+    }
+    return edges_[idx];
+  }
+
+  /// Entropy method (TensorRT's KL-divergence calibration): for each candidate clip bin i from
+  /// start_bin, the reference distribution (tail folded into bin i - 1) against its quantization
+  /// to 2^(bits - 1 + unsigned) levels; the last minimum of the divergence wins.
+  float compute_amax_entropy(int stride = 1, int start_bin = 128) const {
+    require_data("entropy");
+    const auto n = static_cast<std::int64_t>(hist_.size());
+    std::vector<std::int64_t> bins(hist_.size());
+    for (std::size_t i = 0; i < bins.size(); ++i) bins[i] = static_cast<std::int64_t>(hist_[i]);
+    bins[0] = bins.size() > 1 ? bins[1] : bins[0];
+    const std::int64_t nbins = std::int64_t{1} << (num_bits_ - 1 + (is_unsigned_ ? 1 : 0));
+    std::vector<double> q, terms;
+    std::vector<double> q_sum(static_cast<std::size_t>(nbins)), q_count(static_cast<std::size_t>(nbins));
+    std::vector<double> divergences;
+    std::vector<std::int64_t> suffix(bins.size() + 1, 0);
+    for (std::int64_t i = n - 1; i >= 0; --i)
+      suffix[static_cast<std::size_t>(i)] = suffix[static_cast<std::size_t>(i) + 1] + bins[static_cast<std::size_t>(i)];
+    for (std::int64_t i = start_bin; i <= n; i += stride) {
+      const auto iu = static_cast<std::size_t>(i);
+      // reference distribution P: the first i bins, the rest folded into the last
+      std::vector<double> ref(iu);
+      for (std::size_t x = 0; x < iu; ++x) ref[x] = static_cast<double>(bins[x]);
+      ref[iu - 1] += static_cast<double>(suffix[iu]);
+      // quantized distribution Q: bins merged into nbins levels, spread over their non-zero bins
+      std::fill(q_sum.begin(), q_sum.end(), 0.0);
+      std::fill(q_count.begin(), q_count.end(), 0.0);
+      for (std::size_t x = 0; x < iu; ++x) {
+        if (bins[x] == 0) continue;
+        const auto level = static_cast<std::size_t>(static_cast<std::int64_t>(x) * nbins / i);
+        q_sum[level] += static_cast<double>(bins[x]);
+        q_count[level] += 1.0;
+      }
+      q.assign(iu, 0.0);
+      for (std::size_t x = 0; x < iu; ++x) {
+        if (bins[x] == 0) continue;
+        const auto level = static_cast<std::size_t>(static_cast<std::int64_t>(x) * nbins / i);
+        q[x] = q_sum[level] / q_count[level];
+      }
+      divergences.push_back(kl_divergence(ref, q, terms));
+    }
+    // last argmin; a NaN counts as the minimum (numpy's argmin on the reversed array)
+    std::size_t best = divergences.size() - 1;
+    for (std::size_t k = divergences.size(); k-- > 0;) {
+      if (std::isnan(divergences[k])) {
+        best = k;
+        break;
+      }
+      if (divergences[k] < divergences[best]) best = k;
+    }
+    return edges_[best * static_cast<std::size_t>(stride) + static_cast<std::size_t>(start_bin)];
+  }
+
+  /// MSE method: for each candidate amax = a bin centre from start_bin, the count-weighted mean
+  /// squared error of fake-quantizing the bin centres (narrow range); the first minimum wins.
+  float compute_amax_mse(int stride = 1, int start_bin = 128) const {
+    require_data("mse");
+    const std::size_t nc = hist_.size();
+    std::vector<float> centers(nc), err(nc);
+    for (std::size_t i = 0; i < nc; ++i) centers[i] = (edges_[i + 1] + edges_[i]) / 2.0f;
+    const float max_bound = static_cast<float>(std::ldexp(1.0, num_bits_ - 1 + (is_unsigned_ ? 1 : 0)) - 1.0);
+    const float min_bound = is_unsigned_ ? 0.0f : -max_bound;
+    constexpr float epsilon = 1.0f / static_cast<float>(1 << 24);
+    float best_mse = std::numeric_limits<float>::infinity();
+    std::size_t best = static_cast<std::size_t>(start_bin);
+    for (std::size_t i = static_cast<std::size_t>(start_bin); i < nc; i += static_cast<std::size_t>(stride)) {
+      const float amax = centers[i];
+      const float scale = amax <= epsilon ? 0.0f : max_bound / amax;
+      const float out_scale = amax <= epsilon ? 1.0f : scale;
+      for (std::size_t k = 0; k < nc; ++k) {
+        float qv = std::nearbyint(centers[k] * scale);
+        qv = qv < min_bound ? min_bound : (qv > max_bound ? max_bound : qv);
+        const float d = qv / out_scale - centers[k];
+        err[k] = detail::no_contract(d * d) * hist_[k];
+      }
+      const float mse = detail::torch_sum(err.data(), static_cast<std::int64_t>(nc)) / static_cast<float>(nc);
+      if (mse < best_mse) {
+        best_mse = mse;
+        best = i;
+      }
+    }
+    return centers[best];
+  }
+
+ private:
+  void require_data(std::string_view method) const {
+    if (hist_.empty()) {
+      raise(detail::message() << "ctq: HistogramCalibrator: compute_amax(" << method << ") before any data");
+    }
+  }
+
+  // scipy.stats.entropy(p, q): both normalised, sum of p log(p / q) (0 where p is 0, inf where only
+  // q is 0), with numpy's pairwise sums.
+  static double kl_divergence(const std::vector<double>& p_counts, const std::vector<double>& q_counts,
+                              std::vector<double>& terms) {
+    const auto n = static_cast<std::int64_t>(p_counts.size());
+    const double p_total = detail::numpy_pairwise_sum(p_counts.data(), n);
+    const double q_total = detail::numpy_pairwise_sum(q_counts.data(), n);
+    terms.resize(p_counts.size());
+    for (std::size_t k = 0; k < p_counts.size(); ++k) {
+      const double p = 1.0 * p_counts[k] / p_total, q = q_counts[k] / q_total;
+      if (std::isnan(p) || std::isnan(q)) {
+        terms[k] = std::numeric_limits<double>::quiet_NaN();
+      } else if (p > 0.0 && q > 0.0) {
+        terms[k] = p * std::log(p / q);
+      } else if (p == 0.0 && q >= 0.0) {
+        terms[k] = 0.0;
+      } else {
+        terms[k] = std::numeric_limits<double>::infinity();
+      }
+    }
+    return detail::numpy_pairwise_sum(terms.data(), n);
+  }
+
+  void add(const std::vector<float>& v) {
+    if (v.empty()) return;
+    float x_max = v[0];
+    for (float e : v) x_max = e > x_max ? e : x_max;
+    std::vector<float> hist;
+    if (hist_.empty()) {
+      hist.assign(static_cast<std::size_t>(num_bins_), 0.0f);
+      detail::histc(v.data(), static_cast<index_t>(v.size()), num_bins_, 0.0, x_max, hist.data());
+      edges_ = detail::torch_linspace(x_max, num_bins_ + 1);
+    } else {
+      grow_to(x_max);
+      hist.assign(hist_.size(), 0.0f);
+      detail::histc(v.data(), static_cast<index_t>(v.size()), static_cast<int>(hist_.size()), 0.0, edges_.back(),
+                    hist.data());
+      for (std::size_t i = 0; i < hist_.size(); ++i) hist[i] += hist_[i];
+    }
+    hist_ = std::move(hist);
+  }
+
+  // Appends bins of the current width until the last edge reaches x_max (NVIDIA: arange).
+  void grow_to(float x_max) {
+    if (!(x_max > edges_.back())) return;
+    const float width = edges_[1] - edges_[0];
+    const auto bins = static_cast<std::size_t>(std::ceil(x_max / width));
+    edges_ = detail::torch_arange(static_cast<double>(x_max + width), static_cast<double>(width));
+    if (edges_.size() != bins + 1) {
+      raise(detail::message() << "ctq: HistogramCalibrator: " << edges_.size() << " bin edges for " << bins << " bins");
+    }
+    hist_.resize(bins, 0.0f);
+  }
+
+  int num_bits_;
+  bool is_unsigned_;
+  int num_bins_;
+  bool skip_zeros_;
+  std::vector<float> hist_;
+  std::vector<float> edges_;
+};
+
+}  // namespace ctq
+// ----- end ctq/tensor_quant/calibrators.hpp -----
+// ----- begin ctq/tensor_quant/tensor_quantizer.hpp -----
+// TensorQuantizer<Descriptor>: NVIDIA pytorch_quantization's TensorQuantizer as a type: amax
+// from the descriptor, from calibration (load_calib_amax) or from the data itself, then fake or
+// real quantization, or PyTorch-compatible fake quantization (use_fb_fake_quant).
+
+#include <cmath>
+#include <string_view>
+#include <variant>
+
+
+namespace ctq {
+
+namespace detail {
+
+// The scale/zero-point fake quantization NVIDIA's use_fb_fake_quant path runs: bound =
+// 2^(bits - 1 + unsigned) - 1, zero point 0, range [-bound - 1, bound] ([0, bound] unsigned);
+// per tensor the scale is amax / bound in double, rounded to float; per channel in float32.
+template <int R>
+Tensor<float, R> fb_fake_quant(const Tensor<float, R>& x, const Amax<R>& amax, int num_bits, bool is_unsigned) {
+  const std::int64_t bound = (std::int64_t{1} << (num_bits - 1 + (is_unsigned ? 1 : 0))) - 1;
+  const std::int64_t qmin = is_unsigned ? 0 : -bound - 1;
+  if (amax.size() == 1) {
+    const auto scale = static_cast<float>(static_cast<double>(amax.values[0]) / static_cast<double>(bound));
+    return fake_quantize_per_tensor_affine(x, scale, 0, qmin, bound);
+  }
+  int axis = -1;
+  for (int d = 0; d < R; ++d) {
+    if (amax.shape[static_cast<std::size_t>(d)] != 1) {
+      if (axis >= 0) raise("ctq: TensorQuantizer: use_fb_fake_quant supports one quantization axis");
+      axis = d;
+    }
+  }
+  std::vector<float> scales(amax.values.size());
+  for (std::size_t c = 0; c < scales.size(); ++c) scales[c] = amax.values[c] / static_cast<float>(bound);
+  const std::vector<std::int32_t> zero_points(scales.size(), 0);
+  return fake_quantize_per_channel_affine(x, scales, zero_points, axis, qmin, bound);
+}
+
+}  // namespace detail
+
+/// Quantizes tensors as the descriptor D says:
+///   forward(x): disabled -> x; calibrating -> the calibrator collects x; quantizing -> amax is
+///   the loaded/descriptor amax (times scale_amax) or reduce_amax(x) over the axes D does not keep,
+///   then fake_tensor_quant (fake_quant, D.narrow_range), tensor_quant (real, always narrow range,
+///   as NVIDIA's) or the PyTorch-compatible scale/zero-point fake quant (use_fb_fake_quant).
+/// Calibrator: MaxCalibrator for calib_method::max, HistogramCalibrator for histogram.
+template <QuantDescriptor D = QUANT_DESC_8BIT_PER_TENSOR>
+class TensorQuantizer {
+  static_assert(detail::check_quant_descriptor<D>::ok);
+  static_assert(!D.learn_amax, "ctq: TensorQuantizer: learn_amax (training amax by gradient) is not implemented yet");
+  static_assert(
+      D.calib_method == calib_method::max || D.axis.empty(),
+      "ctq: TensorQuantizer: histogram calibration is per tensor (NVIDIA's HistogramCalibrator takes no axis)");
+
+ public:
+  static constexpr std::string_view name = "TensorQuantizer";
+  static constexpr QuantDescriptor descriptor = D;
+  using calibrator_type = std::conditional_t<D.calib_method == calib_method::max, MaxCalibrator, HistogramCalibrator>;
+
+  TensorQuantizer() : calibrator_(make_calibrator()) {
+    if (D.amax != no_amax) amax_.values = {D.amax};
+  }
+
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) {
+    if (disabled_) return x;
+    if (calib_) calibrator_.collect(x);
+    if (!quant_) return x;
+    const Amax<R> amax = get_amax(x);
+    if (fb_fake_quant_) return detail::fb_fake_quant(x, amax, D.num_bits, D.is_unsigned);
+    if constexpr (D.fake_quant) {
+      return fake_tensor_quant(x, amax, D.num_bits, D.is_unsigned, D.narrow_range);
+    } else {
+      auto r = tensor_quant(x, amax, D.num_bits, D.is_unsigned);
+      scale_ = std::move(r.scale);
+      return std::move(r.outputs);
+    }
+  }
+
+  /// The amax that quantization uses: [-amax, amax] keeps its gradient (tensor_quant_backward).
+  template <int R>
+  Amax<R> get_amax(const Tensor<float, R>& x) const {
+    Amax<R> a = amax_.empty() ? reduce_amax(x, D.axis) : amax_.template as<R>();
+    if (D.scale_amax != 1.0f) {
+      for (auto& v : a.values) v *= D.scale_amax;
+    }
+    return a;
+  }
+
+  /// Sets amax from the calibrator: max (no arguments), or for a histogram "entropy",
+  /// "percentile" (with the percentile) or "mse". Raises ctq::error when nothing was collected.
+  void load_calib_amax(std::string_view method = "max", double percentile = 99.99) {
+    if constexpr (D.calib_method == calib_method::max) {
+      if (method != "max") raise("ctq: TensorQuantizer: a max calibrator computes amax only by \"max\"");
+      if (calibrator_.compute_amax().empty())
+        raise("ctq: TensorQuantizer: load_calib_amax before any calibration data");
+      amax_ = calibrator_.compute_amax();
+    } else {
+      float a;
+      if (method == "entropy") {
+        a = calibrator_.compute_amax_entropy();
+      } else if (method == "percentile") {
+        a = calibrator_.compute_amax_percentile(percentile);
+      } else if (method == "mse") {
+        a = calibrator_.compute_amax_mse();
+      } else {
+        raise("ctq: TensorQuantizer: histogram calibration methods are \"entropy\", \"percentile\" and \"mse\"");
+      }
+      amax_ = {{}, {a}};
+    }
+  }
+
+  const AmaxData& amax() const { return amax_; }
+  void set_amax(AmaxData a) { amax_ = std::move(a); }
+  const std::vector<float>& scale() const { return scale_; }  // of the last real quantization
+  calibrator_type& calibrator() { return calibrator_; }
+  const calibrator_type& calibrator() const { return calibrator_; }
+
+  void enable() { disabled_ = false; }
+  void disable() { disabled_ = true; }
+  void enable_quant() { quant_ = true; }
+  void disable_quant() { quant_ = false; }
+  void enable_calib() { calib_ = true; }
+  void disable_calib() { calib_ = false; }
+  void use_fb_fake_quant(bool enabled = true) { fb_fake_quant_ = enabled; }
+  bool is_enabled() const { return !disabled_; }
+  bool is_calibrating() const { return calib_; }
+  bool is_quantizing() const { return quant_; }
+
+ private:
+  static calibrator_type make_calibrator() {
+    if constexpr (D.calib_method == calib_method::max) {
+      return MaxCalibrator(D.axis, D.num_bits, D.is_unsigned);
+    } else {
+      return HistogramCalibrator(D.num_bits, D.is_unsigned);
+    }
+  }
+
+  calibrator_type calibrator_;
+  AmaxData amax_;
+  std::vector<float> scale_;
+  bool disabled_ = false, calib_ = false, quant_ = true, fb_fake_quant_ = false;
+};
+
+}  // namespace ctq
+// ----- end ctq/tensor_quant/tensor_quantizer.hpp -----
+// ----- end ctq/tensor_quant.hpp -----
 // ----- end ctq/ctq.hpp -----

@@ -1,0 +1,8 @@
+// The amax toolkit (NVIDIA pytorch_quantization style): tensor_quant, QuantDescriptor,
+// TensorQuantizer, calibrators.
+#pragma once
+
+#include "tensor_quant/calibrators.hpp"
+#include "tensor_quant/quant_descriptor.hpp"
+#include "tensor_quant/tensor_quant.hpp"
+#include "tensor_quant/tensor_quantizer.hpp"
