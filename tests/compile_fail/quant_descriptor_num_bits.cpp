@@ -2,8 +2,10 @@
 #include <ctq/ctq.hpp>
 int main() {
 #ifdef CTQ_SHOULD_FAIL
-  ctq::TensorQuantizer<ctq::QuantDescriptor{.num_bits = 17}> q; (void)q;
+  ctq::TensorQuantizer<ctq::QuantDescriptor{.num_bits = 17}> q;
+  (void)q;
 #else
-  ctq::TensorQuantizer<ctq::QuantDescriptor{.num_bits = 16}> q; (void)q;
+  ctq::TensorQuantizer<ctq::QuantDescriptor{.num_bits = 16}> q;
+  (void)q;
 #endif
 }

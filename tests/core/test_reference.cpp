@@ -49,16 +49,7 @@ void for_each_path(F&& f) {
 
 std::map<std::string, int> checked_cases;
 
-void check_floats(const std::vector<float>& expected, const float* got, std::size_t n, const std::string& what) {
-  REQUIRE(expected.size() == n);
-  int wrong = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!ctq_test::same_float(expected[i], got[i])) {
-      if (++wrong <= 3) MESSAGE(what << " [" << i << "]: PyTorch " << expected[i] << ", ctq " << got[i]);
-    }
-  }
-  CHECK_MESSAGE(wrong == 0, what << ": " << wrong << " of " << n << " floats differ");
-}
+using ctq_test::check_bits;
 
 }  // namespace
 
@@ -103,7 +94,7 @@ TEST_CASE("quantize_per_tensor and dequantize match PyTorch") {
                                     x.shape(), {scale, zp},
                                     std::span<const ctq::storage_t<D>>(ctq_test::ints<ctq::storage_t<D>>(c.at("q")))),
                                 path);
-            check_floats(ctq_test::floats(c.at("dq")), y.data(), static_cast<std::size_t>(y.size()), "dequantize");
+            check_bits(ctq_test::floats(c.at("dq")), y.data(), static_cast<std::size_t>(y.size()), "dequantize");
           }
         };
         check(ctq::arch::scalar{});
@@ -141,7 +132,7 @@ TEST_CASE("quantize_per_channel and dequantize match PyTorch") {
                                                                                    << " element " << i);
             }
             const auto y = ctq::dequantize(q, path);
-            check_floats(ctq_test::floats(c.at("dq")), y.data(), static_cast<std::size_t>(y.size()), "dequantize");
+            check_bits(ctq_test::floats(c.at("dq")), y.data(), static_cast<std::size_t>(y.size()), "dequantize");
           }
         };
         for_each_path<void>([&](auto path) {
@@ -181,11 +172,11 @@ TEST_CASE("fake_quantize forward and straight-through gradient match PyTorch") {
           r = ctq::fake_quantize_per_channel_affine_cachemask(x, scales, zps, c.at("axis").get<int>(), qmin, qmax,
                                                               path);
         }
-        check_floats(ctq_test::floats(c.at("y")), r.output.data(), static_cast<std::size_t>(r.output.size()),
-                     std::string(path.name()) + " fake_quantize output");
+        check_bits(ctq_test::floats(c.at("y")), r.output.data(), static_cast<std::size_t>(r.output.size()),
+                   std::string(path.name()) + " fake_quantize output");
         const auto gi = ctq::fake_quantize_backward(g, r.mask);
-        check_floats(ctq_test::floats(c.at("grad_input")), gi.data(), static_cast<std::size_t>(gi.size()),
-                     std::string(path.name()) + " fake_quantize gradient");
+        check_bits(ctq_test::floats(c.at("grad_input")), gi.data(), static_cast<std::size_t>(gi.size()),
+                   std::string(path.name()) + " fake_quantize gradient");
       });
       ++checked_cases[op];
     });

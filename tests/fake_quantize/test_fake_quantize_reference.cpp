@@ -30,16 +30,7 @@ Tensor<float, R> tensor(const json& step, const char* key) {
 
 using ctq_test::with_rank;
 
-void check_bits(const std::vector<float>& expected, const float* got, std::size_t n, const std::string& what) {
-  REQUIRE(expected.size() == n);
-  int wrong = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!ctq_test::same_float(expected[i], got[i]) && ++wrong <= 3) {
-      MESSAGE(what << " [" << i << "]: PyTorch " << expected[i] << ", ctq " << got[i]);
-    }
-  }
-  CHECK_MESSAGE(wrong == 0, what << ": " << wrong << " of " << n << " differ");
-}
+using ctq_test::check_bits;
 
 template <class QP>
 void check_qparams(const json& step, const QP& qp) {

@@ -138,3 +138,20 @@ ctq::Tensor<float, R> make_tensor(const nlohmann::json& shape, const std::vector
 }
 
 }  // namespace ctq_test
+
+namespace ctq_test {
+
+// Checks that got[0, n) equals `expected` bitwise (NaN equal to NaN, -0 distinct from +0),
+// reporting the first three differences.
+inline void check_bits(const std::vector<float>& expected, const float* got, std::size_t n, const std::string& what) {
+  REQUIRE(expected.size() == n);
+  int wrong = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!same_float(expected[i], got[i]) && ++wrong <= 3) {
+      MESSAGE(what << " [" << i << "]: reference " << expected[i] << ", ctq " << got[i]);
+    }
+  }
+  CHECK_MESSAGE(wrong == 0, what << ": " << wrong << " of " << n << " differ");
+}
+
+}  // namespace ctq_test

@@ -30,16 +30,7 @@ void check_values(const std::vector<float>& expected, const float* got, std::siz
   CHECK_MESSAGE(wrong == 0, what << ": " << wrong << " of " << n << " differ");
 }
 
-void check_bits(const std::vector<float>& expected, const float* got, std::size_t n, const std::string& what) {
-  REQUIRE(expected.size() == n);
-  int wrong = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!ctq_test::same_float(expected[i], got[i]) && ++wrong <= 3) {
-      MESSAGE(what << " [" << i << "]: reference " << expected[i] << ", ctq " << got[i]);
-    }
-  }
-  CHECK_MESSAGE(wrong == 0, what << ": " << wrong << " of " << n << " differ");
-}
+using ctq_test::check_bits;
 
 AxisSet axis_set(const json& axis) {
   AxisSet s;

@@ -31,12 +31,12 @@ os.environ["ATEN_CPU_CAPABILITY"] = "default"  # must precede `import torch`
 import base64  # noqa: E402
 import copy  # noqa: E402
 import json  # noqa: E402
-import math  # noqa: E402
 import sys  # noqa: E402
 import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from refdata import b64, f32, flist, state_value  # noqa: E402
 import torch.ao.quantization.fake_quantize as fq  # noqa: E402
 from torch.ao.quantization._learnable_fake_quantize import _LearnableFakeQuantize  # noqa: E402
 from torch.ao.quantization.observer import (MovingAverageMinMaxObserver,  # noqa: E402
@@ -60,38 +60,11 @@ TOGGLES = {"disable_observer", "enable_observer", "disable_fake_quant", "enable_
            "enable_param_learning", "enable_static_estimate", "enable_static_observation"}
 
 
-def f32(v):
-    """A float32 value as JSON: a number (exact in a double), or a string for non-finite values."""
-    v = float(np.float32(v))
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return v
-
-
-def flist(t):
-    return [f32(v) for v in t.detach().reshape(-1).tolist()]
-
-
 def qlist(t):
     """Zero points: integers for integer tensors, float32 values for float ones."""
     if t.is_floating_point():
         return flist(t)
     return [int(v) for v in t.reshape(-1).tolist()]
-
-
-def state_value(t):
-    """min_val / max_val buffers: a scalar for per-tensor observers, a list for per-channel ones."""
-    if t.dim() == 0:
-        return f32(t.item())
-    return [f32(v) for v in t.reshape(-1).tolist()]
-
-
-def b64(t):
-    """Base64 of the little-endian float32 bytes of a tensor, flattened row-major."""
-    a = np.ascontiguousarray(t.detach().numpy().reshape(-1), dtype="<f4")
-    return base64.b64encode(a.tobytes()).decode("ascii")
 
 
 def unb64(text, shape):
