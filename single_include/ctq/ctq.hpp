@@ -3115,16 +3115,13 @@ inline void histc(const float* x, index_t n, int bins, double lo, double hi, flo
 // Python's int(float): truncation toward zero.
 inline double py_int(float v) { return std::trunc(static_cast<double>(v)); }
 
-// PyTorch's floor division of float32 values (c10::div_floor_floating).
+// PyTorch's floor division of float32 values (c10::div_floor_floating: fmod, divide, round to the
+// nearest integer) returns the exact floor of a / b whenever that is below 2^21 in magnitude. So
+// does floor(double(a) / double(b)): a float quotient that is not an integer lies at least a
+// relative 2^-24 from one, far more than the double division's error. Beyond 2^21 both are
+// clamped to [0, dst_nbins - 1] by the caller, so the results always agree after clamping.
 inline float div_floor(float a, float b) {
-  if (b == 0.0f) return a / b;
-  const float mod = std::fmod(a, b);
-  float div = (a - mod) / b;
-  if (mod != 0.0f && (b < 0.0f) != (mod < 0.0f)) div -= 1.0f;
-  if (div == 0.0f) return std::copysign(0.0f, a / b);
-  float floordiv = std::floor(div);
-  if (div - floordiv > 0.5f) floordiv += 1.0f;
-  return floordiv;
+  return static_cast<float>(std::floor(static_cast<double>(a) / static_cast<double>(b)));
 }
 
 struct HistogramState {
