@@ -4067,9 +4067,27 @@ struct TensorQuantResult {
 namespace detail {
 
 // (13) scale = max_bound / amax in float32, max_bound = 2^(bits - 1 + unsigned) - 1; an amax at
-// or below 2^-24 quantizes everything to 0 and reports scale 1. outputs = clamp(round(x * scale),
+// or below 2^-24 quantizes everything to 0 and reports scale 1. q = clamp(round(x * scale),
 // min_bound, max_bound) with min_bound = 0 (unsigned), -max_bound (narrow range) or
-// -max_bound - 1; rounding half to even.
+// -max_bound - 1; rounding half to even. Shared by tensor_quant and the MSE calibrator.
+struct amax_quantizer {
+  static constexpr float epsilon = 1.0f / static_cast<float>(1 << 24);
+  float max_bound, min_bound;
+
+  amax_quantizer(int num_bits, bool is_unsigned, bool narrow_range)
+      : max_bound(static_cast<float>(std::ldexp(1.0, num_bits - 1 + (is_unsigned ? 1 : 0)) - 1.0)),
+        min_bound(is_unsigned ? 0.0f : (narrow_range ? -max_bound : -max_bound - 1.0f)) {}
+
+  // The scale used while quantizing, and the one reported (and divided by in fake quantization).
+  float quant_scale(float amax) const { return amax <= epsilon ? 0.0f : max_bound / amax; }
+  static float reported_scale(float amax, float quant_scale) { return amax <= epsilon ? 1.0f : quant_scale; }
+
+  float quantize(float x, float scale) const {
+    const float q = std::nearbyint(x * scale);
+    return q < min_bound ? min_bound : (q > max_bound ? max_bound : q);
+  }
+};
+
 template <int R>
 TensorQuantResult<R> tensor_quant_impl(const Tensor<float, R>& x, const Amax<R>& amax, int num_bits, bool is_unsigned,
                                        bool narrow_range) {
@@ -4085,21 +4103,14 @@ TensorQuantResult<R> tensor_quant_impl(const Tensor<float, R>& x, const Amax<R>&
       raise("ctq: tensor_quant: negative values in unsigned quantization (use a signed descriptor)");
     }
   }
-  const float max_bound = static_cast<float>(std::ldexp(1.0, num_bits - 1 + (is_unsigned ? 1 : 0)) - 1.0);
-  const float min_bound = is_unsigned ? 0.0f : (narrow_range ? -max_bound : -max_bound - 1.0f);
-  constexpr float epsilon = 1.0f / static_cast<float>(1 << 24);
+  const amax_quantizer quantizer(num_bits, is_unsigned, narrow_range);
   std::vector<float> scale(amax.values.size());
-  for (std::size_t k = 0; k < scale.size(); ++k) {
-    scale[k] = amax.values[k] <= epsilon ? 0.0f : max_bound / amax.values[k];
-  }
+  for (std::size_t k = 0; k < scale.size(); ++k) scale[k] = quantizer.quant_scale(amax.values[k]);
   Tensor<float, R> out(x.shape());
   detail::for_each_broadcast<R>(x.shape(), amax.shape, [&](index_t i, index_t k) {
-    const float q = std::nearbyint(x[i] * scale[static_cast<std::size_t>(k)]);
-    out[i] = q < min_bound ? min_bound : (q > max_bound ? max_bound : q);
+    out[i] = quantizer.quantize(x[i], scale[static_cast<std::size_t>(k)]);
   });
-  for (std::size_t k = 0; k < scale.size(); ++k) {
-    if (amax.values[k] <= epsilon) scale[k] = 1.0f;
-  }
+  for (std::size_t k = 0; k < scale.size(); ++k) scale[k] = amax_quantizer::reported_scale(amax.values[k], scale[k]);
   return {std::move(out), std::move(scale)};
 }
 
@@ -4415,19 +4426,15 @@ class HistogramCalibrator {
     const std::size_t nc = hist_.size();
     std::vector<float> centers(nc), err(nc);
     for (std::size_t i = 0; i < nc; ++i) centers[i] = (edges_[i + 1] + edges_[i]) / 2.0f;
-    const float max_bound = static_cast<float>(std::ldexp(1.0, num_bits_ - 1 + (is_unsigned_ ? 1 : 0)) - 1.0);
-    const float min_bound = is_unsigned_ ? 0.0f : -max_bound;
-    constexpr float epsilon = 1.0f / static_cast<float>(1 << 24);
+    const detail::amax_quantizer quantizer(num_bits_, is_unsigned_, /*narrow_range=*/true);
     float best_mse = std::numeric_limits<float>::infinity();
     std::size_t best = static_cast<std::size_t>(start_bin);
     for (std::size_t i = static_cast<std::size_t>(start_bin); i < nc; i += static_cast<std::size_t>(stride)) {
       const float amax = centers[i];
-      const float scale = amax <= epsilon ? 0.0f : max_bound / amax;
-      const float out_scale = amax <= epsilon ? 1.0f : scale;
+      const float scale = quantizer.quant_scale(amax);
+      const float out_scale = detail::amax_quantizer::reported_scale(amax, scale);
       for (std::size_t k = 0; k < nc; ++k) {
-        float qv = std::nearbyint(centers[k] * scale);
-        qv = qv < min_bound ? min_bound : (qv > max_bound ? max_bound : qv);
-        const float d = qv / out_scale - centers[k];
+        const float d = quantizer.quantize(centers[k], scale) / out_scale - centers[k];
         err[k] = detail::no_contract(d * d) * hist_[k];
       }
       const float mse = detail::torch_sum(err.data(), static_cast<std::int64_t>(nc)) / static_cast<float>(nc);

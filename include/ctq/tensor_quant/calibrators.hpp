@@ -279,19 +279,15 @@ class HistogramCalibrator {
     const std::size_t nc = hist_.size();
     std::vector<float> centers(nc), err(nc);
     for (std::size_t i = 0; i < nc; ++i) centers[i] = (edges_[i + 1] + edges_[i]) / 2.0f;
-    const float max_bound = static_cast<float>(std::ldexp(1.0, num_bits_ - 1 + (is_unsigned_ ? 1 : 0)) - 1.0);
-    const float min_bound = is_unsigned_ ? 0.0f : -max_bound;
-    constexpr float epsilon = 1.0f / static_cast<float>(1 << 24);
+    const detail::amax_quantizer quantizer(num_bits_, is_unsigned_, /*narrow_range=*/true);
     float best_mse = std::numeric_limits<float>::infinity();
     std::size_t best = static_cast<std::size_t>(start_bin);
     for (std::size_t i = static_cast<std::size_t>(start_bin); i < nc; i += static_cast<std::size_t>(stride)) {
       const float amax = centers[i];
-      const float scale = amax <= epsilon ? 0.0f : max_bound / amax;
-      const float out_scale = amax <= epsilon ? 1.0f : scale;
+      const float scale = quantizer.quant_scale(amax);
+      const float out_scale = detail::amax_quantizer::reported_scale(amax, scale);
       for (std::size_t k = 0; k < nc; ++k) {
-        float qv = std::nearbyint(centers[k] * scale);
-        qv = qv < min_bound ? min_bound : (qv > max_bound ? max_bound : qv);
-        const float d = qv / out_scale - centers[k];
+        const float d = quantizer.quantize(centers[k], scale) / out_scale - centers[k];
         err[k] = detail::no_contract(d * d) * hist_[k];
       }
       const float mse = detail::torch_sum(err.data(), static_cast<std::int64_t>(nc)) / static_cast<float>(nc);
