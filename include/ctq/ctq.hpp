@@ -4,6 +4,7 @@
 #include "core.hpp"
 #include "core/visit.hpp"
 #include "fake_quantize.hpp"
+#include "kernels.hpp"
 #include "nn/identity.hpp"
 #include "observers.hpp"
 #include "qconfig.hpp"

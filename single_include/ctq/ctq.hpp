@@ -2963,6 +2963,914 @@ class LearnableFakeQuantize : public detail::fake_quantizer_base<Obs> {
 }  // namespace ctq
 // ----- end ctq/fake_quantize/learnable_fake_quantize.hpp -----
 // ----- end ctq/fake_quantize.hpp -----
+// ----- begin ctq/kernels.hpp -----
+// ctq's int8 compute kernels: packed GEMM with a fused output pipeline, per architecture.
+
+// ----- begin ctq/kernels/arch.hpp -----
+// The architectures ctq's int8 kernels are written for, as tag types. A kernel is selected by an
+// `Arch` template parameter; `kernels::arch::best` is the best one the compiler targets.
+//
+// xsimd 8.1 has no int8 dot product (no vpdpbusd, vpmaddwd on bytes, sdot): each tag names the
+// xsimd architecture its epilogue uses and the microkernel uses native intrinsics for the
+// multiply-accumulate.
+
+
+#if CTQ_HAS_XSIMD
+#include <xsimd/xsimd.hpp>
+#endif
+
+namespace ctq::kernels::arch {
+
+/// Portable C++: the reference every other kernel is tested against; compiles everywhere.
+struct scalar {
+  static constexpr const char* name() { return "scalar"; }
+};
+
+#if CTQ_HAS_XSIMD && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
+#define CTQ_KERNEL_AVX512VNNI 1
+/// AVX-512 with VNNI: `vpdpbusd` multiplies unsigned activations by signed weights, four at a
+/// time, into int32 lanes without intermediate saturation.
+struct avx512vnni {
+  static constexpr const char* name() { return "avx512vnni"; }
+  using xsimd_arch = xsimd::avx512bw;
+};
+#endif
+
+#if CTQ_HAS_XSIMD && defined(__AVX2__)
+#define CTQ_KERNEL_AVX2 1
+/// AVX2: bytes widened to int16 and multiplied with `vpmaddwd`, exact for every input (see
+/// docs/kernels.md for why ctq does not use the saturating `vpmaddubsw`).
+struct avx2 {
+  static constexpr const char* name() { return "avx2"; }
+  using xsimd_arch = xsimd::avx2;
+};
+#endif
+
+#if CTQ_HAS_XSIMD && defined(__ARM_NEON) && defined(__aarch64__)
+#define CTQ_KERNEL_NEON 1
+/// AArch64 NEON without the dot-product extension: `smull` + `sadalp`.
+struct neon {
+  static constexpr const char* name() { return "neon"; }
+  using xsimd_arch = xsimd::neon64;
+};
+#if defined(__ARM_FEATURE_DOTPROD)
+#define CTQ_KERNEL_NEON_DOT 1
+/// AArch64 NEON with the dot-product extension (Armv8.2-A+dotprod): `sdot`.
+struct neon_dot {
+  static constexpr const char* name() { return "neon_dot"; }
+  using xsimd_arch = xsimd::neon64;
+};
+#endif
+#endif
+
+/// The best kernel architecture the compiler targets.
+#if defined(CTQ_KERNEL_AVX512VNNI)
+using best = avx512vnni;
+#elif defined(CTQ_KERNEL_AVX2)
+using best = avx2;
+#elif defined(CTQ_KERNEL_NEON_DOT)
+using best = neon_dot;
+#elif defined(CTQ_KERNEL_NEON)
+using best = neon;
+#else
+using best = scalar;
+#endif
+
+}  // namespace ctq::kernels::arch
+// ----- end ctq/kernels/arch.hpp -----
+// ----- begin ctq/kernels/gemm.hpp -----
+// ctq's int8 GEMM: C = requantize(A x W^T), A uint8 activations (M x K, row stride lda, one
+// zero point), W int8 weights (N x K as PyTorch's Linear stores them, per-tensor or per-channel
+// zero points) packed once for the kernel architecture, int32 accumulation, and an output
+// pipeline (output_pipeline.hpp) fused into the store.
+//
+//   kernels::PackedWeights<> w(weights, N, K, K, zero_points);          // at convert time
+//   std::vector<std::int32_t> scratch(kernels::gemm_scratch_size(w, M)); // or any buffer
+//   kernels::gemm(a, M, K, a_zero_point, w, pipeline, scratch);          // no allocation
+//
+// Zero points: sum_k (a - za)(w - zw) = sum_k a w - za sum_k w - zw sum_k a + K za zw. The
+// kernels compute the first sum; the column terms come from column sums made at packing time,
+// the row term (only when some zw != 0) from row sums of A. Integer arithmetic wraps modulo 2^32
+// as the instructions do: results are exact whenever the true dot product fits in int32, which
+// holds for K <= 65793 with any data (255 * 128 * K < 2^31).
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <vector>
+
+// ----- begin ctq/kernels/arch/avx2/gemm.hpp -----
+// The AVX2 GEMM microkernel: 6 rows x 8 columns. Bytes are widened to int16 and multiplied with
+// `vpmaddwd`, which sums pairs of int16 products into int32 exactly. The faster `vpmaddubsw`
+// sums pairs of u8 x s8 products into a saturating int16 (255 * 127 * 2 > 32767), which would
+// make results depend on the data; ctq keeps every result exact instead.
+//
+// Per group of four k, the 32 weight bytes of the panel (8 columns x 4) widen to two registers
+// of int16 (columns 0-3 and 4-7), the row's four activations to four int16 repeated; each
+// `vpmaddwd` leaves two partial sums per column, added together once at the end.
+
+
+#if defined(CTQ_KERNEL_AVX2)
+#include <immintrin.h>
+
+#include <cstdint>
+
+// ----- begin ctq/kernels/gemm_ukernel.hpp -----
+// The contract between ctq's GEMM driver and the per-architecture microkernels.
+//
+// Packed weights: N output columns in panels of `nr` columns; inside a panel, K in groups of four
+// (K padded with zeros to a multiple of 4), and for each group the four int8 weights of every
+// column side by side:  panel[g][col][0..3] = w[col][4g .. 4g+3].  Every architecture uses this
+// layout with its own `nr`, so one packing routine serves all.
+//
+// A microkernel computes a tile of up to `mr` rows and `nr` columns of raw dot products
+// sum_k (a[m][k] - a_shift) * w[n][k] (a_shift is 0 for kernels that multiply unsigned
+// activations, 128 for kernels that multiply signed bytes), adds the per-column offset and the
+// row term that turn it into sum_k (a - a_zp) * (w - w_zp), and hands each vector of
+// accumulators to the output pipeline.
+
+#include <cstdint>
+#include <cstring>
+
+
+#if CTQ_HAS_XSIMD
+#include <xsimd/xsimd.hpp>
+#endif
+
+namespace ctq::kernels {
+
+/// One microkernel call: `rows` rows of A from `a` (row stride lda), K columns; one panel of
+/// packed weights; the tile's place in the output.
+struct ukernel_args {
+  const std::uint8_t* a;
+  index_t lda;
+  index_t rows;  // 1 .. mr (the kernel is instantiated for this count)
+  index_t k;
+  const std::int8_t* b;            // the panel
+  index_t cols;                    // valid columns of the panel, 1 .. nr
+  const std::int32_t* col_offset;  // nr entries: (a_shift - a_zp) * colsum + k * a_zp * w_zp
+  const std::int32_t* row_sum;     // rows entries of sum_k a[m][k], or nullptr when w_zp == 0
+  const std::int32_t* w_zp;        // nr entries (used with row_sum)
+  index_t row, col;                // the tile's first output row and column
+};
+
+/// Specialised per kernel architecture: static constexpr index_t mr, nr; static constexpr
+/// std::int32_t a_shift; template <index_t Rows, class Out> static void run(const ukernel_args&,
+/// const Out&).
+template <class Arch>
+struct gemm_ukernel;
+
+namespace detail {
+
+// The four activation bytes of group g of a row, zero beyond k (the weights there are zero too;
+// reading them from memory could cross the end of the buffer).
+inline std::uint32_t load_group(const std::uint8_t* row, index_t g, index_t k) {
+  std::uint32_t v = 0;
+  const index_t first = 4 * g;
+  const index_t n = k - first < 4 ? k - first : 4;
+  std::memcpy(&v, row + first, static_cast<std::size_t>(n));
+  return v;
+}
+
+// Calls f.template operator()<R>() with R = rows (1 <= rows <= MaxRows), so each row count has
+// its own fully unrolled kernel.
+template <index_t MaxRows, class F>
+inline void dispatch_rows(index_t rows, F&& f) {
+  [&]<index_t... I>(std::integer_sequence<index_t, I...>) {
+    ((rows == I + 1 ? (f.template operator()<I + 1>(), true) : false) || ...);
+  }
+  (std::make_integer_sequence<index_t, MaxRows>{});
+}
+
+#if CTQ_HAS_XSIMD
+// Finishes one vector of accumulators of a vector kernel: row r of the tile, panel columns c0 ..
+// c0 + lanes - 1. Adds the column offsets and the row term, then hands the lanes to the output
+// pipeline; columns past the panel's valid ones are dropped, and a partial vector goes through
+// the pipeline lane by lane (its scalar form gives the same bits), so per-column parameter
+// arrays need only N entries.
+template <class A, class Out>
+inline void finish_lanes(xsimd::batch<std::int32_t, A> acc, const ukernel_args& p, index_t r, index_t c0,
+                         const Out& out) {
+  using B = xsimd::batch<std::int32_t, A>;
+  constexpr auto lanes = static_cast<index_t>(B::size);
+  const index_t valid = p.cols - c0;
+  if (valid <= 0) return;
+  acc += B::load_unaligned(p.col_offset + c0);
+  if (p.row_sum) acc -= B::load_unaligned(p.w_zp + c0) * B(p.row_sum[r]);
+  if (valid >= lanes) {
+    out(acc, p.row + r, p.col + c0, lanes);
+  } else {
+    alignas(64) std::int32_t buf[lanes];
+    acc.store_aligned(buf);
+    for (index_t j = 0; j < valid; ++j) out(buf[j], p.row + r, p.col + c0 + j, index_t{1});
+  }
+}
+#endif
+
+}  // namespace detail
+
+}  // namespace ctq::kernels
+// ----- end ctq/kernels/gemm_ukernel.hpp -----
+
+namespace ctq::kernels {
+
+template <>
+struct gemm_ukernel<arch::avx2> {
+  static constexpr index_t mr = 6;
+  static constexpr index_t nr = 8;
+  static constexpr std::int32_t a_shift = 0;
+
+  template <index_t Rows, class Out>
+  static void run(const ukernel_args& p, const Out& out) {
+    __m256i lo[Rows], hi[Rows];
+#pragma GCC unroll 6
+    for (index_t r = 0; r < Rows; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
+    const std::int8_t* w = p.b;
+    const index_t groups = (p.k + 3) / 4;
+    const index_t whole = p.k / 4;
+    for (index_t g = 0; g < groups; ++g, w += 32) {
+      const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
+      const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 16)));
+#pragma GCC unroll 6
+      for (index_t r = 0; r < Rows; ++r) {
+        std::int32_t four;
+        if (g < whole) {
+          std::memcpy(&four, p.a + r * p.lda + 4 * g, 4);
+        } else {
+          four = static_cast<std::int32_t>(detail::load_group(p.a + r * p.lda, g, p.k));
+        }
+        const __m128i x16 = _mm_cvtepu8_epi16(_mm_cvtsi32_si128(four));
+        const __m256i x = _mm256_broadcastq_epi64(x16);
+        lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(x, w0));
+        hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(x, w1));
+      }
+    }
+    using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
+    for (index_t r = 0; r < Rows; ++r) {
+      // lo = [c0 c0 c1 c1 | c2 c2 c3 c3], hi = [c4 c4 c5 c5 | c6 c6 c7 c7] (two partials each):
+      // hadd -> [c0 c1 c4 c5 | c2 c3 c6 c7], then the 64-bit lanes reordered to c0..c7.
+      const __m256i sums = _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo[r], hi[r]), 0xd8);
+      detail::finish_lanes(B(sums), p, r, 0, out);
+    }
+  }
+};
+
+}  // namespace ctq::kernels
+#endif
+// ----- end ctq/kernels/arch/avx2/gemm.hpp -----
+// ----- begin ctq/kernels/arch/avx512vnni/gemm.hpp -----
+// The AVX-512 VNNI GEMM microkernel: 12 rows x 32 columns of int32 accumulators in 24 zmm
+// registers. Per group of four k: two 64-byte weight loads, one 4-byte broadcast per row and
+// `vpdpbusd` (unsigned activations x signed weights, four products summed into each int32 lane,
+// no intermediate saturation).
+
+
+#if defined(CTQ_KERNEL_AVX512VNNI)
+#include <immintrin.h>
+
+#include <cstdint>
+
+
+namespace ctq::kernels {
+
+template <>
+struct gemm_ukernel<arch::avx512vnni> {
+  static constexpr index_t mr = 12;
+  static constexpr index_t nr = 32;
+  static constexpr std::int32_t a_shift = 0;
+
+  template <index_t Rows, class Out>
+  static void run(const ukernel_args& p, const Out& out) {
+    __m512i acc[Rows][2];
+#pragma GCC unroll 12
+    for (index_t r = 0; r < Rows; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+    const std::uint8_t* a[Rows];
+#pragma GCC unroll 12
+    for (index_t r = 0; r < Rows; ++r) a[r] = p.a + r * p.lda;
+    const std::int8_t* w = p.b;
+    const index_t whole = p.k / 4;
+    for (index_t g = 0; g < whole; ++g, w += 128) {
+      const __m512i w0 = _mm512_loadu_si512(w);
+      const __m512i w1 = _mm512_loadu_si512(w + 64);
+#pragma GCC unroll 12
+      for (index_t r = 0; r < Rows; ++r) {
+        std::int32_t four;
+        std::memcpy(&four, a[r] + 4 * g, 4);
+        const __m512i x = _mm512_set1_epi32(four);
+        acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], x, w0);
+        acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], x, w1);
+      }
+    }
+    if (whole * 4 < p.k) {
+      const __m512i w0 = _mm512_loadu_si512(w);
+      const __m512i w1 = _mm512_loadu_si512(w + 64);
+#pragma GCC unroll 12
+      for (index_t r = 0; r < Rows; ++r) {
+        const __m512i x = _mm512_set1_epi32(static_cast<std::int32_t>(detail::load_group(a[r], whole, p.k)));
+        acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], x, w0);
+        acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], x, w1);
+      }
+    }
+    using B = xsimd::batch<std::int32_t, arch::avx512vnni::xsimd_arch>;
+    for (index_t r = 0; r < Rows; ++r) {
+      detail::finish_lanes(B(acc[r][0]), p, r, 0, out);
+      detail::finish_lanes(B(acc[r][1]), p, r, 16, out);
+    }
+  }
+};
+
+}  // namespace ctq::kernels
+#endif
+// ----- end ctq/kernels/arch/avx512vnni/gemm.hpp -----
+// ----- begin ctq/kernels/arch/neon/gemm.hpp -----
+// The AArch64 NEON GEMM microkernel without the dot-product extension: 4 rows x 8 columns.
+// Activations are shifted to signed bytes (a - 128; the driver adds 128 * colsum back), `smull`
+// multiplies eight byte pairs into int16 (exact: |product| <= 128 * 128) and `sadalp` adds
+// adjacent pairs into int32 accumulators, two partial sums per column until the end.
+
+
+#if defined(CTQ_KERNEL_NEON)
+#include <arm_neon.h>
+
+#include <cstdint>
+
+
+namespace ctq::kernels {
+
+template <>
+struct gemm_ukernel<arch::neon> {
+  static constexpr index_t mr = 4;
+  static constexpr index_t nr = 8;
+  static constexpr std::int32_t a_shift = 128;
+
+  template <index_t Rows, class Out>
+  static void run(const ukernel_args& p, const Out& out) {
+    int32x4_t acc[Rows][4];
+    for (index_t r = 0; r < Rows; ++r)
+      for (int h = 0; h < 4; ++h) acc[r][h] = vdupq_n_s32(0);
+    const std::int8_t* w = p.b;
+    const index_t groups = (p.k + 3) / 4;
+    const index_t whole = p.k / 4;
+    for (index_t g = 0; g < groups; ++g, w += 32) {
+      const int8x16_t wa = vld1q_s8(w), wb = vld1q_s8(w + 16);
+      const int8x8_t half[4] = {vget_low_s8(wa), vget_high_s8(wa), vget_low_s8(wb), vget_high_s8(wb)};
+      for (index_t r = 0; r < Rows; ++r) {
+        std::uint32_t four;
+        if (g < whole) {
+          std::memcpy(&four, p.a + r * p.lda + 4 * g, 4);
+        } else {
+          four = detail::load_group(p.a + r * p.lda, g, p.k);
+        }
+        const int8x8_t x = vreinterpret_s8_u32(vdup_n_u32(four ^ 0x80808080u));
+        for (int h = 0; h < 4; ++h) acc[r][h] = vpadalq_s16(acc[r][h], vmull_s8(half[h], x));
+      }
+    }
+    using B = xsimd::batch<std::int32_t, arch::neon::xsimd_arch>;
+    for (index_t r = 0; r < Rows; ++r) {
+      // acc[h] = [c k01, c k23, c+1 k01, c+1 k23] for columns 2h, 2h+1: add the pairs.
+      detail::finish_lanes(B(vpaddq_s32(acc[r][0], acc[r][1])), p, r, 0, out);
+      detail::finish_lanes(B(vpaddq_s32(acc[r][2], acc[r][3])), p, r, 4, out);
+    }
+  }
+};
+
+}  // namespace ctq::kernels
+#endif
+// ----- end ctq/kernels/arch/neon/gemm.hpp -----
+// ----- begin ctq/kernels/arch/neon_dot/gemm.hpp -----
+// The AArch64 dot-product GEMM microkernel: 4 rows x 16 columns. `sdot` multiplies signed bytes,
+// so activations are shifted to signed (a - 128, an exclusive-or with 0x80); the driver adds
+// 128 * colsum back through the column offsets.
+
+
+#if defined(CTQ_KERNEL_NEON_DOT)
+#include <arm_neon.h>
+
+#include <cstdint>
+
+
+namespace ctq::kernels {
+
+template <>
+struct gemm_ukernel<arch::neon_dot> {
+  static constexpr index_t mr = 4;
+  static constexpr index_t nr = 16;
+  static constexpr std::int32_t a_shift = 128;
+
+  template <index_t Rows, class Out>
+  static void run(const ukernel_args& p, const Out& out) {
+    int32x4_t acc[Rows][4];
+    for (index_t r = 0; r < Rows; ++r)
+      for (int v = 0; v < 4; ++v) acc[r][v] = vdupq_n_s32(0);
+    const std::int8_t* w = p.b;
+    const index_t groups = (p.k + 3) / 4;
+    const index_t whole = p.k / 4;
+    for (index_t g = 0; g < groups; ++g, w += 64) {
+      const int8x16_t w0 = vld1q_s8(w), w1 = vld1q_s8(w + 16), w2 = vld1q_s8(w + 32), w3 = vld1q_s8(w + 48);
+      for (index_t r = 0; r < Rows; ++r) {
+        std::uint32_t four;
+        if (g < whole) {
+          std::memcpy(&four, p.a + r * p.lda + 4 * g, 4);
+        } else {
+          four = detail::load_group(p.a + r * p.lda, g, p.k);
+        }
+        const int8x16_t x = vreinterpretq_s8_u32(vdupq_n_u32(four ^ 0x80808080u));
+        acc[r][0] = vdotq_s32(acc[r][0], w0, x);
+        acc[r][1] = vdotq_s32(acc[r][1], w1, x);
+        acc[r][2] = vdotq_s32(acc[r][2], w2, x);
+        acc[r][3] = vdotq_s32(acc[r][3], w3, x);
+      }
+    }
+    using B = xsimd::batch<std::int32_t, arch::neon_dot::xsimd_arch>;
+    for (index_t r = 0; r < Rows; ++r)
+      for (int v = 0; v < 4; ++v) detail::finish_lanes(B(acc[r][v]), p, r, 4 * v, out);
+  }
+};
+
+}  // namespace ctq::kernels
+#endif
+// ----- end ctq/kernels/arch/neon_dot/gemm.hpp -----
+// ----- begin ctq/kernels/arch/scalar/gemm.hpp -----
+// The scalar GEMM microkernel: the reference every vector kernel is tested against, and the
+// kernel of targets without a vector unit ctq knows. Integer arithmetic wraps modulo 2^32 like
+// the vector instructions (unsigned, so it is defined), which keeps results exact whenever the
+// true dot product fits in int32.
+
+#include <cstdint>
+
+
+namespace ctq::kernels {
+
+template <>
+struct gemm_ukernel<arch::scalar> {
+  static constexpr index_t mr = 4;
+  static constexpr index_t nr = 8;
+  static constexpr std::int32_t a_shift = 0;
+
+  template <index_t Rows, class Out>
+  static void run(const ukernel_args& p, const Out& out) {
+    std::uint32_t acc[Rows][nr] = {};
+    const index_t groups = (p.k + 3) / 4;
+    for (index_t g = 0; g < groups; ++g) {
+      const std::int8_t* w = p.b + g * nr * 4;
+      for (index_t r = 0; r < Rows; ++r) {
+        const std::uint32_t four = detail::load_group(p.a + r * p.lda, g, p.k);
+        for (index_t c = 0; c < nr; ++c) {
+          std::uint32_t sum = 0;
+          for (int j = 0; j < 4; ++j) {
+            const auto a = static_cast<std::int32_t>((four >> (8 * j)) & 0xffu);
+            sum += static_cast<std::uint32_t>(a * static_cast<std::int32_t>(w[c * 4 + j]));
+          }
+          acc[r][c] += sum;
+        }
+      }
+    }
+    for (index_t r = 0; r < Rows; ++r) {
+      for (index_t c = 0; c < p.cols; ++c) {
+        std::uint32_t v = acc[r][c] + static_cast<std::uint32_t>(p.col_offset[c]);
+        if (p.row_sum) v -= static_cast<std::uint32_t>(p.w_zp[c]) * static_cast<std::uint32_t>(p.row_sum[r]);
+        out(static_cast<std::int32_t>(v), p.row + r, p.col + c, 1);
+      }
+    }
+  }
+};
+
+}  // namespace ctq::kernels
+// ----- end ctq/kernels/arch/scalar/gemm.hpp -----
+// ----- begin ctq/kernels/output_pipeline.hpp -----
+// The epilogue of ctq's int8 GEMM and convolution: what happens to each int32 accumulator
+// between the multiply-accumulate loop and memory. An output pipeline is a composition of small
+// stage types, applied in order to a vector of accumulators while it is still in registers:
+//
+//   make_output_pipeline(bias_add{b}, multiply_per_channel{m}, round_to_int{},
+//                        add_zero_point{zp}, clamp{lo, hi}, store<std::uint8_t>{dst, ldc})
+//
+// Each stage works on one lane (int32_t / float, the scalar reference) or on an xsimd batch of
+// lanes; both give identical bits. The last stage stores. Per-column parameters are read at the
+// column of the lane, so arrays need exactly N entries.
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+
+#if CTQ_HAS_XSIMD
+#include <xsimd/xsimd.hpp>
+
+#endif
+
+namespace ctq::kernels {
+
+namespace detail {
+
+// Lane operations shared by the scalar and vector forms of each stage.
+template <class V>
+struct lanes;
+
+template <>
+struct lanes<std::int32_t> {
+  using int_type = std::int32_t;
+  using float_type = float;
+  static constexpr index_t size = 1;
+};
+template <>
+struct lanes<float> : lanes<std::int32_t> {};
+
+inline float to_float(std::int32_t v) { return static_cast<float>(v); }
+template <class T>
+inline T load(const T* p, std::type_identity<T>) {
+  return *p;
+}
+inline std::int32_t min(std::int32_t a, std::int32_t b) { return a < b ? a : b; }
+inline std::int32_t max(std::int32_t a, std::int32_t b) { return a < b ? b : a; }
+inline float min(float a, float b) { return a < b ? a : b; }
+inline float max(float a, float b) { return a < b ? b : a; }
+inline std::int32_t nearest_int(float v) { return static_cast<std::int32_t>(std::nearbyint(v)); }
+inline float barrier(float v) { return ctq::detail::no_contract(v); }
+
+#if CTQ_HAS_XSIMD
+template <class T, class A>
+struct lanes<xsimd::batch<T, A>> {
+  using int_type = xsimd::batch<std::int32_t, A>;
+  using float_type = xsimd::batch<float, A>;
+  static constexpr index_t size = static_cast<index_t>(xsimd::batch<T, A>::size);
+};
+
+template <class A>
+inline xsimd::batch<float, A> to_float(const xsimd::batch<std::int32_t, A>& v) {
+  return xsimd::to_float(v);
+}
+template <class T, class A>
+inline xsimd::batch<T, A> load(const T* p, std::type_identity<xsimd::batch<T, A>>) {
+  return xsimd::batch<T, A>::load_unaligned(p);
+}
+template <class T, class A>
+inline xsimd::batch<T, A> min(const xsimd::batch<T, A>& a, const xsimd::batch<T, A>& b) {
+  return xsimd::min(a, b);
+}
+template <class T, class A>
+inline xsimd::batch<T, A> max(const xsimd::batch<T, A>& a, const xsimd::batch<T, A>& b) {
+  return xsimd::max(a, b);
+}
+template <class A>
+inline xsimd::batch<std::int32_t, A> nearest_int(const xsimd::batch<float, A>& v) {
+  return xsimd::nearbyint_as_int(v);
+}
+// A vector result is rounded to float by its own instruction; the asm barrier keeps the compiler
+// from fusing it into a following add.
+template <class A>
+inline xsimd::batch<float, A> barrier(xsimd::batch<float, A> v) {
+  auto r = static_cast<typename xsimd::batch<float, A>::register_type>(v);
+#if defined(__SSE2__)
+  __asm__("" : "+v"(r));
+#elif defined(__aarch64__)
+  __asm__("" : "+w"(r));
+#endif
+  return xsimd::batch<float, A>(r);
+}
+#endif
+
+template <class V>
+using int_lanes = typename lanes<V>::int_type;
+template <class V>
+using float_lanes = typename lanes<V>::float_type;
+
+template <class V, class T>
+inline V load_lanes(const T* p) {
+  return load(p, std::type_identity<V>{});
+}
+
+template <class V, class T>
+inline V broadcast(T value) {
+  return V(value);
+}
+
+// The largest float below 2^31 and -2^31: clamping there first makes the float -> int32
+// conversion exact for every input (x86 returns INT_MIN for out-of-range values of either sign).
+inline constexpr float int32_float_max = 2147483520.0f;
+inline constexpr float int32_float_min = -2147483648.0f;
+
+}  // namespace detail
+
+/// acc + bias[col]: a bias already quantized to int32 with scale input_scale * weight_scale.
+struct bias_add {
+  const std::int32_t* bias;
+  template <class V>
+  V operator()(const V& v, index_t col) const {
+    return v + detail::load_lanes<V>(bias + col);
+  }
+};
+
+/// float(acc) * multiplier: one requantization multiplier for every column (per-tensor weights).
+struct multiply_per_tensor {
+  float multiplier;
+  template <class V>
+  detail::float_lanes<V> operator()(const V& v, index_t) const {
+    using F = detail::float_lanes<V>;
+    if constexpr (std::is_same_v<V, F>) {
+      return v * detail::broadcast<F>(multiplier);
+    } else {
+      return detail::to_float(v) * detail::broadcast<F>(multiplier);
+    }
+  }
+};
+
+/// float(acc) * multiplier[col]: one multiplier per output column (per-channel weights).
+struct multiply_per_channel {
+  const float* multiplier;
+  template <class V>
+  detail::float_lanes<V> operator()(const V& v, index_t col) const {
+    using F = detail::float_lanes<V>;
+    if constexpr (std::is_same_v<V, F>) {
+      return v * detail::load_lanes<F>(multiplier + col);
+    } else {
+      return detail::to_float(v) * detail::load_lanes<F>(multiplier + col);
+    }
+  }
+};
+
+/// value + bias[col] in float: the float bias of a dynamically quantized layer, added after the
+/// product above has been rounded (never fused into it).
+struct bias_add_float {
+  const float* bias;
+  template <class V>
+  V operator()(const V& v, index_t col) const {
+    static_assert(std::is_same_v<V, detail::float_lanes<V>>, "bias_add_float: place it after a multiply stage");
+    return detail::barrier(v) + detail::load_lanes<V>(bias + col);
+  }
+};
+
+/// The nearest integer, ties to even (as std::nearbyint), saturated to the int32 range.
+struct round_to_int {
+  template <class V>
+  detail::int_lanes<V> operator()(const V& v, index_t) const {
+    static_assert(std::is_same_v<V, detail::float_lanes<V>>, "round_to_int: place it after a multiply stage");
+    const V lo = detail::broadcast<V>(detail::int32_float_min);
+    const V hi = detail::broadcast<V>(detail::int32_float_max);
+    return detail::nearest_int(detail::min(detail::max(v, lo), hi));
+  }
+};
+
+/// value + zero_point (integers; a rounded value plus the output's zero point).
+struct add_zero_point {
+  std::int32_t zero_point;
+  template <class V>
+  V operator()(const V& v, index_t) const {
+    static_assert(std::is_same_v<V, detail::int_lanes<V>>, "add_zero_point: place it after round_to_int");
+    return v + detail::broadcast<V>(zero_point);
+  }
+};
+
+/// min(max(value, lo), hi): the output range, and ReLU / ReLU6 / hardtanh in the quantized
+/// domain (ReLU: lo = the output zero point).
+struct clamp {
+  std::int32_t lo, hi;
+  template <class V>
+  V operator()(const V& v, index_t) const {
+    static_assert(std::is_same_v<V, detail::int_lanes<V>>, "clamp: place it after round_to_int");
+    return detail::min(detail::max(v, detail::broadcast<V>(lo)), detail::broadcast<V>(hi));
+  }
+};
+
+/// The terminal stage: writes the lanes of row `row` from column `col` on, `count` of them, to
+/// dst[row * ld + col]. For 8-bit T the values saturate to T's range; int32_t and float are
+/// stored as they are.
+template <class T>
+struct store {
+  static_assert(std::is_same_v<T, std::uint8_t> || std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::int32_t> ||
+                    std::is_same_v<T, float>,
+                "store<T>: T must be std::uint8_t, std::int8_t, std::int32_t or float");
+  T* dst;
+  index_t ld;
+
+  template <class V>
+  void operator()(const V& v, index_t row, index_t col, index_t count) const {
+    T* out = dst + row * ld + col;
+    constexpr bool is_float = std::is_same_v<T, float>;
+    static_assert(std::is_same_v<V, std::conditional_t<is_float, detail::float_lanes<V>, detail::int_lanes<V>>>,
+                  "store<T>: a float store takes floats and an integer store integers");
+    if constexpr (std::is_arithmetic_v<V>) {
+      if constexpr (sizeof(T) == 1) {
+        constexpr std::int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+        *out = static_cast<T>(detail::min(detail::max(v, lo), hi));
+      } else {
+        *out = v;
+      }
+    } else {
+#if CTQ_HAS_XSIMD
+      constexpr index_t n = detail::lanes<V>::size;
+      if constexpr (sizeof(T) == 1) {
+        constexpr std::int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+        const V s = detail::min(detail::max(v, V(lo)), V(hi));
+        if (count == n) {
+          ctq::detail::store_narrow(s, out);
+        } else {
+          alignas(64) T buf[n];
+          ctq::detail::store_narrow(s, buf);
+          std::memcpy(out, buf, static_cast<std::size_t>(count));
+        }
+      } else {
+        if (count == n) {
+          v.store_unaligned(out);
+        } else {
+          alignas(64) T buf[n];
+          v.store_aligned(buf);
+          std::memcpy(out, buf, static_cast<std::size_t>(count) * sizeof(T));
+        }
+      }
+#endif
+    }
+  }
+};
+
+/// Stages applied in order; the last one stores.
+template <class... Stages>
+struct output_pipeline {
+  static_assert(sizeof...(Stages) >= 1, "output_pipeline: it needs at least a store stage");
+  std::tuple<Stages...> stages;
+
+  /// Runs the lanes v (accumulators of row `row`, columns col .. col + count - 1) through every
+  /// stage.
+  template <class V>
+  void operator()(const V& v, index_t row, index_t col, index_t count) const {
+    apply<0>(v, row, col, count);
+  }
+
+ private:
+  template <std::size_t I, class V>
+  void apply(const V& v, index_t row, index_t col, index_t count) const {
+    if constexpr (I + 1 == sizeof...(Stages)) {
+      std::get<I>(stages)(v, row, col, count);
+    } else {
+      apply<I + 1>(std::get<I>(stages)(v, col), row, col, count);
+    }
+  }
+};
+
+template <class... Stages>
+output_pipeline<Stages...> make_output_pipeline(Stages... stages) {
+  return output_pipeline<Stages...>{std::tuple<Stages...>(stages...)};
+}
+
+/// The usual epilogue of a quantized Linear or Conv with uint8 / int8 output, as PyTorch computes
+/// it: bias in int32, float(acc) * (input_scale * weight_scale / output_scale), rounded to
+/// nearest-even, plus the output zero point, clamped to [lo, hi] (the dtype's range, or
+/// narrower for a fused ReLU).
+template <class T, class Multiply>
+using requantize_pipeline = output_pipeline<bias_add, Multiply, round_to_int, add_zero_point, clamp, store<T>>;
+
+}  // namespace ctq::kernels
+// ----- end ctq/kernels/output_pipeline.hpp -----
+
+namespace ctq::kernels {
+
+/// Int8 weights (N output columns x K) in the layout of Arch's microkernel, with the column sums
+/// and zero points the GEMM needs. Made once, used by every call.
+template <class Arch = arch::best>
+class PackedWeights {
+ public:
+  using arch_type = Arch;
+  static constexpr index_t nr = gemm_ukernel<Arch>::nr;
+
+  PackedWeights() = default;
+
+  /// Packs w[n * ldw + k] (n < N, k < K). `zero_points` holds one value (per-tensor weights) or
+  /// N values (per-channel), each in [-128, 127].
+  PackedWeights(const std::int8_t* w, index_t n, index_t k, index_t ldw, std::span<const std::int32_t> zero_points)
+      : n_(n), k_(k) {
+    if (n < 1 || k < 1 || ldw < k) {
+      raise(ctq::detail::message() << "ctq: PackedWeights: need N >= 1, K >= 1 and ldw >= K; got N = " << n
+                                   << ", K = " << k << ", ldw = " << ldw);
+    }
+    const auto zps = static_cast<index_t>(zero_points.size());
+    if (zps != 1 && zps != n) {
+      raise(ctq::detail::message() << "ctq: PackedWeights: " << zps << " zero points for " << n
+                                   << " columns; give one (per-tensor) or one per column (per-channel)");
+    }
+    const index_t groups = (k + 3) / 4, padded = padded_n();
+    data_.assign(static_cast<std::size_t>(padded * groups * 4), 0);
+    colsum_.assign(static_cast<std::size_t>(padded), 0);
+    zero_point_.assign(static_cast<std::size_t>(padded), 0);
+    for (index_t c = 0; c < n; ++c) {
+      const std::int32_t zp = zero_points[static_cast<std::size_t>(zps == 1 ? 0 : c)];
+      if (zp < -128 || zp > 127) {
+        raise(ctq::detail::message() << "ctq: PackedWeights: weight zero point " << zp << " of column " << c
+                                     << " is outside the int8 range [-128, 127]");
+      }
+      zero_point_[static_cast<std::size_t>(c)] = zp;
+      if (zp != 0) has_zero_point_ = true;
+      std::int32_t sum = 0;
+      std::int8_t* panel = data_.data() + (c / nr) * groups * nr * 4;
+      for (index_t i = 0; i < k; ++i) {
+        const std::int8_t v = w[c * ldw + i];
+        sum += v;
+        panel[(i / 4) * nr * 4 + (c % nr) * 4 + i % 4] = v;
+      }
+      colsum_[static_cast<std::size_t>(c)] = sum;
+    }
+  }
+
+  index_t n() const { return n_; }
+  index_t k() const { return k_; }
+  /// N rounded up to whole panels: the length of the per-column arrays below.
+  index_t padded_n() const { return (n_ + nr - 1) / nr * nr; }
+  index_t panels() const { return padded_n() / nr; }
+  const std::int8_t* panel(index_t p) const { return data_.data() + p * ((k_ + 3) / 4) * nr * 4; }
+  const std::int32_t* column_sums() const { return colsum_.data(); }
+  const std::int32_t* zero_points() const { return zero_point_.data(); }
+  bool has_zero_point() const { return has_zero_point_; }
+  /// Bytes of packed weights (the int8 model size; column sums and zero points not counted).
+  std::size_t bytes() const { return data_.size(); }
+  bool empty() const { return n_ == 0; }
+
+ private:
+  index_t n_ = 0, k_ = 0;
+  std::vector<std::int8_t> data_;
+  std::vector<std::int32_t> colsum_, zero_point_;
+  bool has_zero_point_ = false;
+};
+
+/// The int32 scratch a gemm() call with M rows needs: the column offsets, and the row sums when
+/// the weights have a non-zero zero point.
+template <class Arch>
+index_t gemm_scratch_size(const PackedWeights<Arch>& b, index_t m) {
+  return b.padded_n() + (b.has_zero_point() ? m : 0);
+}
+
+/// out(C) for C[m][n] = sum_k (a[m * lda + k] - a_zero_point) * (w[n][k] - w_zp[n]), m < M,
+/// n < N, with b the packed w. `out` is an output_pipeline; `scratch` has at least
+/// gemm_scratch_size(b, M) entries. No allocation.
+template <class Arch, class Out>
+void gemm(const std::uint8_t* a, index_t m, index_t lda, std::int32_t a_zero_point, const PackedWeights<Arch>& b,
+          const Out& out, std::span<std::int32_t> scratch) {
+  using U = gemm_ukernel<Arch>;
+  if (b.empty()) raise("ctq: gemm: the packed weights are empty");
+  if (m < 0 || lda < b.k()) {
+    raise(ctq::detail::message() << "ctq: gemm: need M >= 0 and lda >= K; got M = " << m << ", lda = " << lda
+                                 << ", K = " << b.k());
+  }
+  if (a_zero_point < 0 || a_zero_point > 255) {
+    raise(ctq::detail::message() << "ctq: gemm: activation zero point " << a_zero_point
+                                 << " is outside the uint8 range [0, 255]");
+  }
+  if (static_cast<index_t>(scratch.size()) < gemm_scratch_size(b, m)) {
+    raise(ctq::detail::message() << "ctq: gemm: scratch holds " << scratch.size() << " int32, the call needs "
+                                 << gemm_scratch_size(b, m) << " (gemm_scratch_size)");
+  }
+  if (m == 0) return;
+  const index_t k = b.k(), padded = b.padded_n();
+  // Column offsets: (a_shift - za) * colsum + K * za * zw, computed in 64 bits and wrapped.
+  std::int32_t* col_offset = scratch.data();
+  const std::int32_t* colsum = b.column_sums();
+  const std::int32_t* zw = b.zero_points();
+  for (index_t c = 0; c < padded; ++c) {
+    const std::int64_t v = std::int64_t{U::a_shift - a_zero_point} * colsum[c] + std::int64_t{k} * a_zero_point * zw[c];
+    col_offset[c] = static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(v)));
+  }
+  std::int32_t* row_sum = nullptr;
+  if (b.has_zero_point()) {
+    row_sum = scratch.data() + padded;
+    for (index_t r = 0; r < m; ++r) {
+      std::uint32_t s = 0;
+      for (index_t i = 0; i < k; ++i) s += a[r * lda + i];
+      row_sum[r] = static_cast<std::int32_t>(s);
+    }
+  }
+  for (index_t p = 0; p < b.panels(); ++p) {
+    const index_t col = p * U::nr;
+    const index_t cols = b.n() - col < U::nr ? b.n() - col : U::nr;
+    for (index_t row = 0; row < m; row += U::mr) {
+      const index_t rows = m - row < U::mr ? m - row : U::mr;
+      const ukernel_args args{
+          a + row * lda, lda, rows, k, b.panel(p), cols, col_offset + col, row_sum ? row_sum + row : nullptr,
+          zw + col,      row, col};
+      detail::dispatch_rows<U::mr>(rows, [&]<index_t R>() { U::template run<R>(args, out); });
+    }
+  }
+}
+
+/// The plain definition, for tests: C[m][n] = sum_k (a - a_zp)(w[n][k] - w_zp[n]) in 64-bit
+/// integers, wrapped to int32, then through `out` lane by lane.
+template <class Out>
+void gemm_reference(const std::uint8_t* a, index_t m, index_t lda, std::int32_t a_zero_point, const std::int8_t* w,
+                    index_t n, index_t k, index_t ldw, std::span<const std::int32_t> w_zero_points, const Out& out) {
+  for (index_t r = 0; r < m; ++r) {
+    for (index_t c = 0; c < n; ++c) {
+      const std::int64_t zw = w_zero_points[w_zero_points.size() == 1 ? 0 : static_cast<std::size_t>(c)];
+      std::int64_t s = 0;
+      for (index_t i = 0; i < k; ++i) s += (std::int64_t{a[r * lda + i]} - a_zero_point) * (w[c * ldw + i] - zw);
+      out(static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(s))), r, c, index_t{1});
+    }
+  }
+}
+
+}  // namespace ctq::kernels
+// ----- end ctq/kernels/gemm.hpp -----
+// ----- end ctq/kernels.hpp -----
 // ----- begin ctq/nn/identity.hpp -----
 // nn::Identity: returns its input (PyTorch's torch.nn.Identity); also the "no observer" of a
 // qconfig that quantizes only weights.

@@ -1,0 +1,64 @@
+// The AVX2 GEMM microkernel: 6 rows x 8 columns. Bytes are widened to int16 and multiplied with
+// `vpmaddwd`, which sums pairs of int16 products into int32 exactly. The faster `vpmaddubsw`
+// sums pairs of u8 x s8 products into a saturating int16 (255 * 127 * 2 > 32767), which would
+// make results depend on the data; ctq keeps every result exact instead.
+//
+// Per group of four k, the 32 weight bytes of the panel (8 columns x 4) widen to two registers
+// of int16 (columns 0-3 and 4-7), the row's four activations to four int16 repeated; each
+// `vpmaddwd` leaves two partial sums per column, added together once at the end.
+#pragma once
+
+#include "../../arch.hpp"
+
+#if defined(CTQ_KERNEL_AVX2)
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "../../gemm_ukernel.hpp"
+
+namespace ctq::kernels {
+
+template <>
+struct gemm_ukernel<arch::avx2> {
+  static constexpr index_t mr = 6;
+  static constexpr index_t nr = 8;
+  static constexpr std::int32_t a_shift = 0;
+
+  template <index_t Rows, class Out>
+  static void run(const ukernel_args& p, const Out& out) {
+    __m256i lo[Rows], hi[Rows];
+#pragma GCC unroll 6
+    for (index_t r = 0; r < Rows; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
+    const std::int8_t* w = p.b;
+    const index_t groups = (p.k + 3) / 4;
+    const index_t whole = p.k / 4;
+    for (index_t g = 0; g < groups; ++g, w += 32) {
+      const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
+      const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 16)));
+#pragma GCC unroll 6
+      for (index_t r = 0; r < Rows; ++r) {
+        std::int32_t four;
+        if (g < whole) {
+          std::memcpy(&four, p.a + r * p.lda + 4 * g, 4);
+        } else {
+          four = static_cast<std::int32_t>(detail::load_group(p.a + r * p.lda, g, p.k));
+        }
+        const __m128i x16 = _mm_cvtepu8_epi16(_mm_cvtsi32_si128(four));
+        const __m256i x = _mm256_broadcastq_epi64(x16);
+        lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(x, w0));
+        hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(x, w1));
+      }
+    }
+    using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
+    for (index_t r = 0; r < Rows; ++r) {
+      // lo = [c0 c0 c1 c1 | c2 c2 c3 c3], hi = [c4 c4 c5 c5 | c6 c6 c7 c7] (two partials each):
+      // hadd -> [c0 c1 c4 c5 | c2 c3 c6 c7], then the 64-bit lanes reordered to c0..c7.
+      const __m256i sums = _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo[r], hi[r]), 0xd8);
+      detail::finish_lanes(B(sums), p, r, 0, out);
+    }
+  }
+};
+
+}  // namespace ctq::kernels
+#endif

@@ -1,0 +1,175 @@
+// ctq's int8 GEMM: C = requantize(A x W^T), A uint8 activations (M x K, row stride lda, one
+// zero point), W int8 weights (N x K as PyTorch's Linear stores them, per-tensor or per-channel
+// zero points) packed once for the kernel architecture, int32 accumulation, and an output
+// pipeline (output_pipeline.hpp) fused into the store.
+//
+//   kernels::PackedWeights<> w(weights, N, K, K, zero_points);          // at convert time
+//   std::vector<std::int32_t> scratch(kernels::gemm_scratch_size(w, M)); // or any buffer
+//   kernels::gemm(a, M, K, a_zero_point, w, pipeline, scratch);          // no allocation
+//
+// Zero points: sum_k (a - za)(w - zw) = sum_k a w - za sum_k w - zw sum_k a + K za zw. The
+// kernels compute the first sum; the column terms come from column sums made at packing time,
+// the row term (only when some zw != 0) from row sums of A. Integer arithmetic wraps modulo 2^32
+// as the instructions do: results are exact whenever the true dot product fits in int32, which
+// holds for K <= 65793 with any data (255 * 128 * K < 2^31).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <vector>
+
+#include "../core/error.hpp"
+#include "../core/qparams.hpp"
+#include "arch.hpp"
+#include "arch/avx2/gemm.hpp"
+#include "arch/avx512vnni/gemm.hpp"
+#include "arch/neon/gemm.hpp"
+#include "arch/neon_dot/gemm.hpp"
+#include "arch/scalar/gemm.hpp"
+#include "gemm_ukernel.hpp"
+#include "output_pipeline.hpp"
+
+namespace ctq::kernels {
+
+/// Int8 weights (N output columns x K) in the layout of Arch's microkernel, with the column sums
+/// and zero points the GEMM needs. Made once, used by every call.
+template <class Arch = arch::best>
+class PackedWeights {
+ public:
+  using arch_type = Arch;
+  static constexpr index_t nr = gemm_ukernel<Arch>::nr;
+
+  PackedWeights() = default;
+
+  /// Packs w[n * ldw + k] (n < N, k < K). `zero_points` holds one value (per-tensor weights) or
+  /// N values (per-channel), each in [-128, 127].
+  PackedWeights(const std::int8_t* w, index_t n, index_t k, index_t ldw, std::span<const std::int32_t> zero_points)
+      : n_(n), k_(k) {
+    if (n < 1 || k < 1 || ldw < k) {
+      raise(ctq::detail::message() << "ctq: PackedWeights: need N >= 1, K >= 1 and ldw >= K; got N = " << n
+                                   << ", K = " << k << ", ldw = " << ldw);
+    }
+    const auto zps = static_cast<index_t>(zero_points.size());
+    if (zps != 1 && zps != n) {
+      raise(ctq::detail::message() << "ctq: PackedWeights: " << zps << " zero points for " << n
+                                   << " columns; give one (per-tensor) or one per column (per-channel)");
+    }
+    const index_t groups = (k + 3) / 4, padded = padded_n();
+    data_.assign(static_cast<std::size_t>(padded * groups * 4), 0);
+    colsum_.assign(static_cast<std::size_t>(padded), 0);
+    zero_point_.assign(static_cast<std::size_t>(padded), 0);
+    for (index_t c = 0; c < n; ++c) {
+      const std::int32_t zp = zero_points[static_cast<std::size_t>(zps == 1 ? 0 : c)];
+      if (zp < -128 || zp > 127) {
+        raise(ctq::detail::message() << "ctq: PackedWeights: weight zero point " << zp << " of column " << c
+                                     << " is outside the int8 range [-128, 127]");
+      }
+      zero_point_[static_cast<std::size_t>(c)] = zp;
+      if (zp != 0) has_zero_point_ = true;
+      std::int32_t sum = 0;
+      std::int8_t* panel = data_.data() + (c / nr) * groups * nr * 4;
+      for (index_t i = 0; i < k; ++i) {
+        const std::int8_t v = w[c * ldw + i];
+        sum += v;
+        panel[(i / 4) * nr * 4 + (c % nr) * 4 + i % 4] = v;
+      }
+      colsum_[static_cast<std::size_t>(c)] = sum;
+    }
+  }
+
+  index_t n() const { return n_; }
+  index_t k() const { return k_; }
+  /// N rounded up to whole panels: the length of the per-column arrays below.
+  index_t padded_n() const { return (n_ + nr - 1) / nr * nr; }
+  index_t panels() const { return padded_n() / nr; }
+  const std::int8_t* panel(index_t p) const { return data_.data() + p * ((k_ + 3) / 4) * nr * 4; }
+  const std::int32_t* column_sums() const { return colsum_.data(); }
+  const std::int32_t* zero_points() const { return zero_point_.data(); }
+  bool has_zero_point() const { return has_zero_point_; }
+  /// Bytes of packed weights (the int8 model size; column sums and zero points not counted).
+  std::size_t bytes() const { return data_.size(); }
+  bool empty() const { return n_ == 0; }
+
+ private:
+  index_t n_ = 0, k_ = 0;
+  std::vector<std::int8_t> data_;
+  std::vector<std::int32_t> colsum_, zero_point_;
+  bool has_zero_point_ = false;
+};
+
+/// The int32 scratch a gemm() call with M rows needs: the column offsets, and the row sums when
+/// the weights have a non-zero zero point.
+template <class Arch>
+index_t gemm_scratch_size(const PackedWeights<Arch>& b, index_t m) {
+  return b.padded_n() + (b.has_zero_point() ? m : 0);
+}
+
+/// out(C) for C[m][n] = sum_k (a[m * lda + k] - a_zero_point) * (w[n][k] - w_zp[n]), m < M,
+/// n < N, with b the packed w. `out` is an output_pipeline; `scratch` has at least
+/// gemm_scratch_size(b, M) entries. No allocation.
+template <class Arch, class Out>
+void gemm(const std::uint8_t* a, index_t m, index_t lda, std::int32_t a_zero_point, const PackedWeights<Arch>& b,
+          const Out& out, std::span<std::int32_t> scratch) {
+  using U = gemm_ukernel<Arch>;
+  if (b.empty()) raise("ctq: gemm: the packed weights are empty");
+  if (m < 0 || lda < b.k()) {
+    raise(ctq::detail::message() << "ctq: gemm: need M >= 0 and lda >= K; got M = " << m << ", lda = " << lda
+                                 << ", K = " << b.k());
+  }
+  if (a_zero_point < 0 || a_zero_point > 255) {
+    raise(ctq::detail::message() << "ctq: gemm: activation zero point " << a_zero_point
+                                 << " is outside the uint8 range [0, 255]");
+  }
+  if (static_cast<index_t>(scratch.size()) < gemm_scratch_size(b, m)) {
+    raise(ctq::detail::message() << "ctq: gemm: scratch holds " << scratch.size() << " int32, the call needs "
+                                 << gemm_scratch_size(b, m) << " (gemm_scratch_size)");
+  }
+  if (m == 0) return;
+  const index_t k = b.k(), padded = b.padded_n();
+  // Column offsets: (a_shift - za) * colsum + K * za * zw, computed in 64 bits and wrapped.
+  std::int32_t* col_offset = scratch.data();
+  const std::int32_t* colsum = b.column_sums();
+  const std::int32_t* zw = b.zero_points();
+  for (index_t c = 0; c < padded; ++c) {
+    const std::int64_t v = std::int64_t{U::a_shift - a_zero_point} * colsum[c] + std::int64_t{k} * a_zero_point * zw[c];
+    col_offset[c] = static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(v)));
+  }
+  std::int32_t* row_sum = nullptr;
+  if (b.has_zero_point()) {
+    row_sum = scratch.data() + padded;
+    for (index_t r = 0; r < m; ++r) {
+      std::uint32_t s = 0;
+      for (index_t i = 0; i < k; ++i) s += a[r * lda + i];
+      row_sum[r] = static_cast<std::int32_t>(s);
+    }
+  }
+  for (index_t p = 0; p < b.panels(); ++p) {
+    const index_t col = p * U::nr;
+    const index_t cols = b.n() - col < U::nr ? b.n() - col : U::nr;
+    for (index_t row = 0; row < m; row += U::mr) {
+      const index_t rows = m - row < U::mr ? m - row : U::mr;
+      const ukernel_args args{
+          a + row * lda, lda, rows, k, b.panel(p), cols, col_offset + col, row_sum ? row_sum + row : nullptr,
+          zw + col,      row, col};
+      detail::dispatch_rows<U::mr>(rows, [&]<index_t R>() { U::template run<R>(args, out); });
+    }
+  }
+}
+
+/// The plain definition, for tests: C[m][n] = sum_k (a - a_zp)(w[n][k] - w_zp[n]) in 64-bit
+/// integers, wrapped to int32, then through `out` lane by lane.
+template <class Out>
+void gemm_reference(const std::uint8_t* a, index_t m, index_t lda, std::int32_t a_zero_point, const std::int8_t* w,
+                    index_t n, index_t k, index_t ldw, std::span<const std::int32_t> w_zero_points, const Out& out) {
+  for (index_t r = 0; r < m; ++r) {
+    for (index_t c = 0; c < n; ++c) {
+      const std::int64_t zw = w_zero_points[w_zero_points.size() == 1 ? 0 : static_cast<std::size_t>(c)];
+      std::int64_t s = 0;
+      for (index_t i = 0; i < k; ++i) s += (std::int64_t{a[r * lda + i]} - a_zero_point) * (w[c * ldw + i] - zw);
+      out(static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(s))), r, c, index_t{1});
+    }
+  }
+}
+
+}  // namespace ctq::kernels
