@@ -1,4 +1,4 @@
-// The AVX2 GEMM microkernel: 6 rows x 8 columns. Bytes are widened to int16 and multiplied with
+// The AVX2 GEMM microkernel: 4 rows x 8 columns. Bytes are widened to int16 and multiplied with
 // `vpmaddwd`, which sums pairs of int16 products into int32 exactly. The faster `vpmaddubsw`
 // sums pairs of u8 x s8 products into a saturating int16 (255 * 127 * 2 > 32767), which would
 // make results depend on the data; ctq keeps every result exact instead.
@@ -21,34 +21,38 @@ namespace ctq::kernels {
 
 template <>
 struct gemm_ukernel<arch::avx2> {
-  static constexpr index_t mr = 6;
+  static constexpr index_t mr = 4;
   static constexpr index_t nr = 8;
   static constexpr std::int32_t a_shift = 0;
 
   template <index_t Rows, class Out>
   static void run(const ukernel_args& p, const Out& out) {
     __m256i lo[Rows], hi[Rows];
-#pragma GCC unroll 6
+#pragma GCC unroll 4
     for (index_t r = 0; r < Rows; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
-    const std::int8_t* w = p.b;
-    const index_t groups = (p.k + 3) / 4;
     const index_t whole = p.k / 4;
-    for (index_t g = 0; g < groups; ++g, w += 32) {
+    auto step = [&](const std::int8_t* w, const std::int32_t(&four)[Rows]) {
       const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
       const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 16)));
-#pragma GCC unroll 6
+#pragma GCC unroll 4
       for (index_t r = 0; r < Rows; ++r) {
-        std::int32_t four;
-        if (g < whole) {
-          std::memcpy(&four, p.a + r * p.lda + 4 * g, 4);
-        } else {
-          four = static_cast<std::int32_t>(detail::load_group(p.a + r * p.lda, g, p.k));
-        }
-        const __m128i x16 = _mm_cvtepu8_epi16(_mm_cvtsi32_si128(four));
-        const __m256i x = _mm256_broadcastq_epi64(x16);
+        const __m256i x = _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(four[r])));
         lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(x, w0));
         hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(x, w1));
       }
+    };
+    const std::int8_t* w = p.b;
+    for (index_t g = 0; g < whole; ++g, w += 32) {
+      std::int32_t four[Rows];
+#pragma GCC unroll 4
+      for (index_t r = 0; r < Rows; ++r) std::memcpy(&four[r], p.a + r * p.lda + 4 * g, 4);
+      step(w, four);
+    }
+    if (whole * 4 < p.k) {
+      std::int32_t four[Rows];
+      for (index_t r = 0; r < Rows; ++r)
+        four[r] = static_cast<std::int32_t>(detail::load_group(p.a + r * p.lda, whole, p.k));
+      step(w, four);
     }
     using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
     for (index_t r = 0; r < Rows; ++r) {
