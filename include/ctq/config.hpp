@@ -21,6 +21,14 @@
 #define CTQ_HAS_XSIMD 0
 #endif
 
+// Kernel epilogues are small functions called once per vector of results: they must be inlined
+// into the loop, where the compiler also hoists their constants.
+#if defined(__GNUC__) || defined(__clang__)
+#define CTQ_ALWAYS_INLINE [[gnu::always_inline]] inline
+#else
+#define CTQ_ALWAYS_INLINE inline
+#endif
+
 #define CTQ_VERSION_MAJOR 0
 #define CTQ_VERSION_MINOR 1
 #define CTQ_VERSION_PATCH 0

@@ -2,5 +2,8 @@
 #pragma once
 
 #include "kernels/arch.hpp"
+#include "kernels/conv.hpp"
+#include "kernels/depthwise.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/output_pipeline.hpp"
+#include "kernels/requantize.hpp"

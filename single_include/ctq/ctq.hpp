@@ -31,6 +31,14 @@
 #define CTQ_HAS_XSIMD 0
 #endif
 
+// Kernel epilogues are small functions called once per vector of results: they must be inlined
+// into the loop, where the compiler also hoists their constants.
+#if defined(__GNUC__) || defined(__clang__)
+#define CTQ_ALWAYS_INLINE [[gnu::always_inline]] inline
+#else
+#define CTQ_ALWAYS_INLINE inline
+#endif
+
 #define CTQ_VERSION_MAJOR 0
 #define CTQ_VERSION_MINOR 1
 #define CTQ_VERSION_PATCH 0
@@ -3038,42 +3046,45 @@ using best = scalar;
 
 }  // namespace ctq::kernels::arch
 // ----- end ctq/kernels/arch.hpp -----
-// ----- begin ctq/kernels/gemm.hpp -----
-// ctq's int8 GEMM: C = requantize(A x W^T), A uint8 activations (M x K, row stride lda, one
-// zero point), W int8 weights (N x K as PyTorch's Linear stores them, per-tensor or per-channel
-// zero points) packed once for the kernel architecture, int32 accumulation, and an output
-// pipeline (output_pipeline.hpp) fused into the store.
+// ----- begin ctq/kernels/conv.hpp -----
+// ctq's int8 convolution, channels last (NWC, NHWC, NDHWC), 1, 2 or 3 spatial dimensions, with
+// stride, padding, dilation and groups, and the same output pipeline as the GEMM:
 //
-//   kernels::PackedWeights<> w(weights, N, K, K, zero_points);          // at convert time
-//   std::vector<std::int32_t> scratch(kernels::gemm_scratch_size(w, M)); // or any buffer
-//   kernels::gemm(a, M, K, a_zero_point, w, pipeline, scratch);          // no allocation
+//   kernels::ConvGeometry<2> g{.batch = 1, .input = {56, 56}, .in_channels = 64, .out_channels = 64,
+//                              .kernel = {3, 3}, .padding = {1, 1}};
+//   kernels::PackedConvWeights<> w(g, weights_ohwi, zero_points);                 // at convert time
+//   std::vector<std::byte> scratch(kernels::conv_scratch_size(w));               // or any buffer
+//   kernels::conv(g, x, x_zero_point, w, pipeline, scratch);                      // no allocation
 //
-// Zero points: sum_k (a - za)(w - zw) = sum_k a w - za sum_k w - zw sum_k a + K za zw. The
-// kernels compute the first sum; the column terms come from column sums made at packing time,
-// the row term (only when some zw != 0) from row sums of A. Integer arithmetic wraps modulo 2^32
-// as the instructions do: results are exact whenever the true dot product fits in int32, which
-// holds for K <= 65793 with any data (255 * 128 * K < 2^31).
+// The pipeline sees one row per output pixel (batch-major, then the spatial dimensions in order)
+// and one column per output channel: store<std::uint8_t>{y, out_channels} writes NHWC.
+//
+// Two paths. A depthwise convolution (groups == in_channels == out_channels) runs a kernel that
+// vectorises across channels (depthwise.hpp). Everything else is a GEMM per group: rows of the
+// im2col matrix (the receptive field of one output pixel, padding filled with the input's zero
+// point, which contributes nothing after the zero-point correction) built block by block in the
+// scratch buffer, or read in place for a 1x1 convolution with stride 1 and no padding.
 
+#include <algorithm>
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <span>
 #include <vector>
 
-// ----- begin ctq/kernels/arch/avx2/gemm.hpp -----
-// The AVX2 GEMM microkernel: 4 rows x 8 columns. Bytes are widened to int16 and multiplied with
-// `vpmaddwd`, which sums pairs of int16 products into int32 exactly. The faster `vpmaddubsw`
-// sums pairs of u8 x s8 products into a saturating int16 (255 * 127 * 2 > 32767), which would
-// make results depend on the data; ctq keeps every result exact instead.
-//
-// Per group of four k, the 32 weight bytes of the panel (8 columns x 4) widen to two registers
-// of int16 (columns 0-3 and 4-7), the row's four activations to four int16 repeated; each
-// `vpmaddwd` leaves two partial sums per column, added together once at the end.
+// ----- begin ctq/kernels/depthwise.hpp -----
+// Depthwise convolution (groups == in_channels == out_channels), channels last: each output
+// channel is a sum over the kernel's taps of one input channel, so the kernel vectorises across
+// channels. Weights are stored as int16 (w - w_zp), two taps of a channel side by side, so one
+// `vpmaddwd` adds two taps of 16 channels exactly (|x * w'| <= 255 * 255); the input's zero point
+// comes back through a per-channel offset, and padding reads a row filled with that zero point.
 
-
-#if defined(CTQ_KERNEL_AVX2)
-#include <immintrin.h>
-
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <span>
+#include <vector>
 
 // ----- begin ctq/kernels/gemm_ukernel.hpp -----
 // The contract between ctq's GEMM driver and the per-architecture microkernels.
@@ -3149,8 +3160,8 @@ inline void dispatch_rows(index_t rows, F&& f) {
 // the pipeline lane by lane (its scalar form gives the same bits), so per-column parameter
 // arrays need only N entries.
 template <class A, class Out>
-inline void finish_lanes(xsimd::batch<std::int32_t, A> acc, const ukernel_args& p, index_t r, index_t c0,
-                         const Out& out) {
+CTQ_ALWAYS_INLINE void finish_lanes(xsimd::batch<std::int32_t, A> acc, const ukernel_args& p, index_t r, index_t c0,
+                                    const Out& out) {
   using B = xsimd::batch<std::int32_t, A>;
   constexpr auto lanes = static_cast<index_t>(B::size);
   const index_t valid = p.cols - c0;
@@ -3171,6 +3182,261 @@ inline void finish_lanes(xsimd::batch<std::int32_t, A> acc, const ukernel_args& 
 
 }  // namespace ctq::kernels
 // ----- end ctq/kernels/gemm_ukernel.hpp -----
+
+#if defined(CTQ_KERNEL_AVX512VNNI)
+#include <immintrin.h>
+#endif
+
+namespace ctq::kernels {
+
+namespace detail {
+
+// A convolution's geometry as three spatial dimensions (leading ones of size 1).
+struct conv3d {
+  index_t batch, in_c, out_c, groups;
+  index_t in[3], out[3], k[3], s[3], p[3], d[3];
+  index_t taps() const { return k[0] * k[1] * k[2]; }
+  index_t out_pixels() const { return batch * out[0] * out[1] * out[2]; }
+};
+
+inline constexpr index_t depthwise_block = 16;  // channels per vector
+
+}  // namespace detail
+
+/// Depthwise weights: [tap pair][channel (padded to 16)][2] int16 of w - w_zp, and per-channel
+/// sums of w - w_zp.
+class DepthwiseWeights {
+ public:
+  DepthwiseWeights() = default;
+  /// weights[c][tap] (OHWI with one input channel per group), zero points: 1 or `channels`.
+  DepthwiseWeights(index_t channels, index_t taps, const std::int8_t* weights,
+                   std::span<const std::int32_t> zero_points)
+      : channels_(channels), taps_(taps) {
+    const index_t padded = padded_channels(), pairs = (taps + 1) / 2;
+    w_.assign(static_cast<std::size_t>(pairs * padded * 2), 0);
+    sum_.assign(static_cast<std::size_t>(padded), 0);
+    bool all_zero_points_zero = true;
+    for (index_t c = 0; c < channels; ++c) {
+      const std::int32_t zp = zero_points[zero_points.size() == 1 ? 0 : static_cast<std::size_t>(c)];
+      if (zp < -128 || zp > 127) {
+        raise(ctq::detail::message() << "ctq: PackedConvWeights: weight zero point " << zp << " of channel " << c
+                                     << " is outside the int8 range [-128, 127]");
+      }
+      std::int32_t s = 0;
+      for (index_t t = 0; t < taps; ++t) {
+        const auto v = static_cast<std::int16_t>(weights[c * taps + t] - zp);
+        w_[static_cast<std::size_t>(((t / 2) * padded + c) * 2 + t % 2)] = v;
+        s += v;
+      }
+      sum_[static_cast<std::size_t>(c)] = s;
+      if (zp != 0) all_zero_points_zero = false;
+    }
+    if (all_zero_points_zero) {
+      // [tap group of 4][channel block of 64][vector j][128-bit lane L][channel i][tap b]: channel
+      // c0 + 16 L + 4 j + i, tap 4 q + b. That is the order in which two rounds of byte and word
+      // unpacking put four taps of 64 input channels (see depthwise_pixel).
+      const index_t groups = (taps + 3) / 4, padded64 = (channels + 63) / 64 * 64;
+      w8_.assign(static_cast<std::size_t>(groups * padded64 * 4), 0);
+      for (index_t c = 0; c < channels; ++c) {
+        const index_t c0 = c / 64 * 64, in = c - c0, lane = in / 16, j = in % 16 / 4, i = in % 4;
+        for (index_t t = 0; t < taps; ++t) {
+          w8_[static_cast<std::size_t>((t / 4 * padded64 + c0) * 4 + j * 64 + lane * 16 + i * 4 + t % 4)] =
+              weights[c * taps + t];
+        }
+      }
+    }
+  }
+  index_t channels() const { return channels_; }
+  index_t taps() const { return taps_; }
+  index_t padded_channels() const {
+    return (channels_ + detail::depthwise_block - 1) / detail::depthwise_block * detail::depthwise_block;
+  }
+  const std::int16_t* data() const { return w_.data(); }
+  /// The int8 layout for `vpdpbusd` (four taps per lane), made when every zero point is 0.
+  const std::int8_t* data8() const { return w8_.empty() ? nullptr : w8_.data(); }
+  const std::int32_t* sums() const { return sum_.data(); }
+  bool empty() const { return channels_ == 0; }
+  /// Bytes of packed weights.
+  std::size_t bytes() const { return w8_.empty() ? w_.size() * sizeof(std::int16_t) : w8_.size(); }
+
+ private:
+  index_t channels_ = 0, taps_ = 0;
+  std::vector<std::int16_t> w_;
+  std::vector<std::int8_t> w8_;
+  std::vector<std::int32_t> sum_;
+};
+
+/// Scratch bytes of a depthwise convolution: a row of zero points for the padding, the
+/// per-channel offsets and the taps' row pointers.
+inline std::size_t depthwise_scratch_size(const detail::conv3d& c) {
+  const auto padded = static_cast<std::size_t>((c.in_c + 63) / 64 * 64);
+  return padded + padded * sizeof(std::int32_t) +
+         static_cast<std::size_t>((c.taps() + 3) / 4 * 4) * sizeof(const std::uint8_t*);
+}
+
+namespace detail {
+
+// The per-pixel work: the taps' input rows (nullptr-free: padding points at the zero-point row),
+// then every channel.
+template <class Arch, class Out>
+CTQ_ALWAYS_INLINE void depthwise_pixel(const std::uint8_t* const* rows, index_t taps, const DepthwiseWeights& w,
+                                       const std::int32_t* offset, index_t pixel, const Out& out) {
+  const index_t channels = w.channels(), padded = w.padded_channels(), pairs = (taps + 1) / 2;
+  const std::int16_t* wd = w.data();
+#if defined(CTQ_KERNEL_AVX512VNNI)
+  if constexpr (std::is_same_v<Arch, arch::avx512vnni>) {
+    using B = xsimd::batch<std::int32_t, arch::avx512vnni::xsimd_arch>;
+    auto finish = [&](__m512i acc, index_t c, index_t valid) __attribute__((always_inline)) {
+      if (valid <= 0) return;
+      B v = B(acc) + B::load_unaligned(offset + c);
+      if (valid >= depthwise_block) {
+        out(v, pixel, c, depthwise_block);
+      } else {
+        alignas(64) std::int32_t buf[depthwise_block];
+        v.store_aligned(buf);
+        for (index_t j = 0; j < valid; ++j) out(buf[j], pixel, c + j, index_t{1});
+      }
+    };
+    if (const std::int8_t* w8 = w.data8()) {
+      // 64 channels at a time, four taps per vpdpbusd: the taps' bytes are interleaved by two
+      // rounds of unpacking (within 128-bit lanes), which leaves channel 16 L + 4 j + i in lane L,
+      // element i of accumulator j; the weights were packed in that order, and four 128-bit
+      // shuffles per accumulator pair put the sums back in channel order.
+      const index_t groups = (taps + 3) / 4, padded64 = (channels + 63) / 64 * 64;
+      for (index_t c = 0; c < channels; c += 64) {
+        const index_t valid = channels - c < 64 ? channels - c : 64;
+        const __mmask64 mask = valid == 64 ? ~__mmask64{0} : ((__mmask64{1} << valid) - 1);
+        __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                          _mm512_setzero_si512()};
+        const std::int8_t* wq = w8 + c * 4;
+        for (index_t q = 0; q < groups; ++q, wq += padded64 * 4) {
+          const __m512i x0 = _mm512_maskz_loadu_epi8(mask, rows[4 * q] + c);
+          const __m512i x1 = _mm512_maskz_loadu_epi8(mask, rows[4 * q + 1] + c);
+          const __m512i x2 = _mm512_maskz_loadu_epi8(mask, rows[4 * q + 2] + c);
+          const __m512i x3 = _mm512_maskz_loadu_epi8(mask, rows[4 * q + 3] + c);
+          const __m512i ab_lo = _mm512_unpacklo_epi8(x0, x1), ab_hi = _mm512_unpackhi_epi8(x0, x1);
+          const __m512i cd_lo = _mm512_unpacklo_epi8(x2, x3), cd_hi = _mm512_unpackhi_epi8(x2, x3);
+          acc[0] = _mm512_dpbusd_epi32(acc[0], _mm512_unpacklo_epi16(ab_lo, cd_lo), _mm512_loadu_si512(wq));
+          acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_unpackhi_epi16(ab_lo, cd_lo), _mm512_loadu_si512(wq + 64));
+          acc[2] = _mm512_dpbusd_epi32(acc[2], _mm512_unpacklo_epi16(ab_hi, cd_hi), _mm512_loadu_si512(wq + 128));
+          acc[3] = _mm512_dpbusd_epi32(acc[3], _mm512_unpackhi_epi16(ab_hi, cd_hi), _mm512_loadu_si512(wq + 192));
+        }
+        const __m512i t0 = _mm512_shuffle_i32x4(acc[0], acc[1], 0x44), t1 = _mm512_shuffle_i32x4(acc[2], acc[3], 0x44);
+        const __m512i t2 = _mm512_shuffle_i32x4(acc[0], acc[1], 0xEE), t3 = _mm512_shuffle_i32x4(acc[2], acc[3], 0xEE);
+        finish(_mm512_shuffle_i32x4(t0, t1, 0x88), c, valid);
+        finish(_mm512_shuffle_i32x4(t0, t1, 0xDD), c + 16, valid - 16);
+        finish(_mm512_shuffle_i32x4(t2, t3, 0x88), c + 32, valid - 32);
+        finish(_mm512_shuffle_i32x4(t2, t3, 0xDD), c + 48, valid - 48);
+      }
+      return;
+    }
+    for (index_t c = 0; c < channels; c += depthwise_block) {
+      const index_t valid = channels - c < depthwise_block ? channels - c : depthwise_block;
+      const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1u);
+      __m512i acc = _mm512_setzero_si512();
+      for (index_t tp = 0; tp < pairs; ++tp) {
+        const std::uint8_t* r0 = rows[2 * tp];
+        const std::uint8_t* r1 = rows[2 * tp + 1 < taps ? 2 * tp + 1 : 2 * tp];
+        const __m128i x0 = _mm_maskz_loadu_epi8(mask, r0 + c), x1 = _mm_maskz_loadu_epi8(mask, r1 + c);
+        const __m256i pairs16 = _mm256_set_m128i(_mm_unpackhi_epi8(x0, x1), _mm_unpacklo_epi8(x0, x1));
+        const __m512i wv = _mm512_loadu_si512(wd + (tp * padded + c) * 2);
+        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_cvtepu8_epi16(pairs16), wv));
+      }
+      finish(acc, c, valid);
+    }
+    return;
+  }
+#endif
+  for (index_t c = 0; c < channels; ++c) {
+    std::uint32_t s = static_cast<std::uint32_t>(offset[c]);
+    for (index_t t = 0; t < taps; ++t) {
+      s += static_cast<std::uint32_t>(std::int32_t{rows[t][c]} * wd[((t / 2) * padded + c) * 2 + t % 2]);
+    }
+    out(static_cast<std::int32_t>(s), pixel, c, index_t{1});
+  }
+}
+
+}  // namespace detail
+
+/// The depthwise convolution of x (geometry c, normalised to three spatial dimensions); scratch
+/// has depthwise_scratch_size(c) bytes.
+template <class Arch, class Out>
+void depthwise_conv(const detail::conv3d& c, const std::uint8_t* x, std::int32_t x_zero_point,
+                    const DepthwiseWeights& w, const Out& pipeline, std::span<std::byte> scratch) {
+  // A local copy: the 8-bit stores cannot alias it, so its parameters stay in registers.
+  const Out out = pipeline;
+  const index_t channels = c.in_c, padded = (channels + 63) / 64 * 64, taps = c.taps();
+  auto* zero_row = reinterpret_cast<std::uint8_t*>(scratch.data());
+  auto* offset = reinterpret_cast<std::int32_t*>(scratch.data() + padded);
+  auto** rows = reinterpret_cast<const std::uint8_t**>(scratch.data() + padded + padded * 4);
+  std::memset(zero_row, x_zero_point, static_cast<std::size_t>(padded));
+  for (index_t t = taps; t < (taps + 3) / 4 * 4; ++t) rows[t] = zero_row;  // the last group's unused taps
+  const std::int32_t* sums = w.sums();
+  for (index_t ch = 0; ch < w.padded_channels(); ++ch) {
+    offset[ch] =
+        static_cast<std::int32_t>(0u - static_cast<std::uint32_t>(x_zero_point) * static_cast<std::uint32_t>(sums[ch]));
+  }
+  index_t pixel = 0;
+  for (index_t n = 0; n < c.batch; ++n)
+    for (index_t od = 0; od < c.out[0]; ++od)
+      for (index_t oh = 0; oh < c.out[1]; ++oh)
+        for (index_t ow = 0; ow < c.out[2]; ++ow, ++pixel) {
+          index_t t = 0;
+          for (index_t kd = 0; kd < c.k[0]; ++kd) {
+            const index_t id = od * c.s[0] - c.p[0] + kd * c.d[0];
+            for (index_t kh = 0; kh < c.k[1]; ++kh) {
+              const index_t ih = oh * c.s[1] - c.p[1] + kh * c.d[1];
+              const bool in = id >= 0 && id < c.in[0] && ih >= 0 && ih < c.in[1];
+              const std::uint8_t* base = in ? x + ((n * c.in[0] + id) * c.in[1] + ih) * c.in[2] * channels : nullptr;
+              for (index_t kw = 0; kw < c.k[2]; ++kw, ++t) {
+                const index_t iw = ow * c.s[2] - c.p[2] + kw * c.d[2];
+                rows[t] = in && iw >= 0 && iw < c.in[2] ? base + iw * channels : zero_row;
+              }
+            }
+          }
+          detail::depthwise_pixel<Arch>(rows, taps, w, offset, pixel, out);
+        }
+}
+
+}  // namespace ctq::kernels
+// ----- end ctq/kernels/depthwise.hpp -----
+// ----- begin ctq/kernels/gemm.hpp -----
+// ctq's int8 GEMM: C = requantize(A x W^T), A uint8 activations (M x K, row stride lda, one
+// zero point), W int8 weights (N x K as PyTorch's Linear stores them, per-tensor or per-channel
+// zero points) packed once for the kernel architecture, int32 accumulation, and an output
+// pipeline (output_pipeline.hpp) fused into the store.
+//
+//   kernels::PackedWeights<> w(weights, N, K, K, zero_points);          // at convert time
+//   std::vector<std::int32_t> scratch(kernels::gemm_scratch_size(w, M)); // or any buffer
+//   kernels::gemm(a, M, K, a_zero_point, w, pipeline, scratch);          // no allocation
+//
+// Zero points: sum_k (a - za)(w - zw) = sum_k a w - za sum_k w - zw sum_k a + K za zw. The
+// kernels compute the first sum; the column terms come from column sums made at packing time,
+// the row term (only when some zw != 0) from row sums of A. Integer arithmetic wraps modulo 2^32
+// as the instructions do: results are exact whenever the true dot product fits in int32, which
+// holds for K <= 65793 with any data (255 * 128 * K < 2^31).
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <vector>
+
+// ----- begin ctq/kernels/arch/avx2/gemm.hpp -----
+// The AVX2 GEMM microkernel: 4 rows x 8 columns. Bytes are widened to int16 and multiplied with
+// `vpmaddwd`, which sums pairs of int16 products into int32 exactly. The faster `vpmaddubsw`
+// sums pairs of u8 x s8 products into a saturating int16 (255 * 127 * 2 > 32767), which would
+// make results depend on the data; ctq keeps every result exact instead.
+//
+// Per group of four k, the 32 weight bytes of the panel (8 columns x 4) widen to two registers
+// of int16 (columns 0-3 and 4-7), the row's four activations to four int16 repeated; each
+// `vpmaddwd` leaves two partial sums per column, added together once at the end.
+
+
+#if defined(CTQ_KERNEL_AVX2)
+#include <immintrin.h>
+
+#include <cstdint>
+
 
 namespace ctq::kernels {
 
@@ -3876,11 +4142,20 @@ inline constexpr float int32_float_min = -2147483648.0f;
 
 }  // namespace detail
 
+/// float(acc), exactly (|acc| < 2^24) or rounded to nearest.
+struct convert_to_float {
+  template <class V>
+  CTQ_ALWAYS_INLINE detail::float_lanes<V> operator()(const V& v, index_t) const {
+    static_assert(std::is_same_v<V, detail::int_lanes<V>>, "convert_to_float: it takes the int32 accumulators");
+    return detail::to_float(v);
+  }
+};
+
 /// acc + bias[col]: a bias already quantized to int32 with scale input_scale * weight_scale.
 struct bias_add {
   const std::int32_t* bias;
   template <class V>
-  V operator()(const V& v, index_t col) const {
+  CTQ_ALWAYS_INLINE V operator()(const V& v, index_t col) const {
     return v + detail::load_lanes<V>(bias + col);
   }
 };
@@ -3889,7 +4164,7 @@ struct bias_add {
 struct multiply_per_tensor {
   float multiplier;
   template <class V>
-  detail::float_lanes<V> operator()(const V& v, index_t) const {
+  CTQ_ALWAYS_INLINE detail::float_lanes<V> operator()(const V& v, index_t) const {
     using F = detail::float_lanes<V>;
     if constexpr (std::is_same_v<V, F>) {
       return v * detail::broadcast<F>(multiplier);
@@ -3903,7 +4178,7 @@ struct multiply_per_tensor {
 struct multiply_per_channel {
   const float* multiplier;
   template <class V>
-  detail::float_lanes<V> operator()(const V& v, index_t col) const {
+  CTQ_ALWAYS_INLINE detail::float_lanes<V> operator()(const V& v, index_t col) const {
     using F = detail::float_lanes<V>;
     if constexpr (std::is_same_v<V, F>) {
       return v * detail::load_lanes<F>(multiplier + col);
@@ -3918,8 +4193,9 @@ struct multiply_per_channel {
 struct bias_add_float {
   const float* bias;
   template <class V>
-  V operator()(const V& v, index_t col) const {
-    static_assert(std::is_same_v<V, detail::float_lanes<V>>, "bias_add_float: place it after a multiply stage");
+  CTQ_ALWAYS_INLINE V operator()(const V& v, index_t col) const {
+    static_assert(std::is_same_v<V, detail::float_lanes<V>>,
+                  "bias_add_float: it takes float values (after convert_to_float or a multiply stage)");
     return detail::barrier(v) + detail::load_lanes<V>(bias + col);
   }
 };
@@ -3927,7 +4203,7 @@ struct bias_add_float {
 /// The nearest integer, ties to even (as std::nearbyint), saturated to the int32 range.
 struct round_to_int {
   template <class V>
-  detail::int_lanes<V> operator()(const V& v, index_t) const {
+  CTQ_ALWAYS_INLINE detail::int_lanes<V> operator()(const V& v, index_t) const {
     static_assert(std::is_same_v<V, detail::float_lanes<V>>, "round_to_int: place it after a multiply stage");
     const V lo = detail::broadcast<V>(detail::int32_float_min);
     const V hi = detail::broadcast<V>(detail::int32_float_max);
@@ -3935,13 +4211,17 @@ struct round_to_int {
   }
 };
 
-/// value + zero_point (integers; a rounded value plus the output's zero point).
+/// value + zero_point: in integers after round_to_int (as QNNPACK), or in float before it (as
+/// oneDNN; the sum is rounded on its own, never fused with a preceding product).
 struct add_zero_point {
   std::int32_t zero_point;
   template <class V>
-  V operator()(const V& v, index_t) const {
-    static_assert(std::is_same_v<V, detail::int_lanes<V>>, "add_zero_point: place it after round_to_int");
-    return v + detail::broadcast<V>(zero_point);
+  CTQ_ALWAYS_INLINE V operator()(const V& v, index_t) const {
+    if constexpr (std::is_same_v<V, detail::int_lanes<V>>) {
+      return v + detail::broadcast<V>(zero_point);
+    } else {
+      return detail::barrier(v) + detail::broadcast<V>(static_cast<float>(zero_point));
+    }
   }
 };
 
@@ -3950,7 +4230,7 @@ struct add_zero_point {
 struct clamp {
   std::int32_t lo, hi;
   template <class V>
-  V operator()(const V& v, index_t) const {
+  CTQ_ALWAYS_INLINE V operator()(const V& v, index_t) const {
     static_assert(std::is_same_v<V, detail::int_lanes<V>>, "clamp: place it after round_to_int");
     return detail::min(detail::max(v, detail::broadcast<V>(lo)), detail::broadcast<V>(hi));
   }
@@ -3968,7 +4248,7 @@ struct store {
   index_t ld;
 
   template <class V>
-  void operator()(const V& v, index_t row, index_t col, index_t count) const {
+  CTQ_ALWAYS_INLINE void operator()(const V& v, index_t row, index_t col, index_t count) const {
     T* out = dst + row * ld + col;
     constexpr bool is_float = std::is_same_v<T, float>;
     static_assert(std::is_same_v<V, std::conditional_t<is_float, detail::float_lanes<V>, detail::int_lanes<V>>>,
@@ -4016,13 +4296,13 @@ struct output_pipeline {
   /// Runs the lanes v (accumulators of row `row`, columns col .. col + count - 1) through every
   /// stage.
   template <class V>
-  void operator()(const V& v, index_t row, index_t col, index_t count) const {
+  CTQ_ALWAYS_INLINE void operator()(const V& v, index_t row, index_t col, index_t count) const {
     apply<0>(v, row, col, count);
   }
 
  private:
   template <std::size_t I, class V>
-  void apply(const V& v, index_t row, index_t col, index_t count) const {
+  CTQ_ALWAYS_INLINE void apply(const V& v, index_t row, index_t col, index_t count) const {
     if constexpr (I + 1 == sizeof...(Stages)) {
       std::get<I>(stages)(v, row, col, count);
     } else {
@@ -4190,6 +4470,412 @@ void gemm_reference(const std::uint8_t* a, index_t m, index_t lda, std::int32_t 
 
 }  // namespace ctq::kernels
 // ----- end ctq/kernels/gemm.hpp -----
+
+namespace ctq::kernels {
+
+/// The shape of a convolution with R spatial dimensions (outermost first: D, H, W).
+template <int R>
+struct ConvGeometry {
+  static_assert(R >= 1 && R <= 3, "ConvGeometry<R>: ctq's convolutions have 1, 2 or 3 spatial dimensions");
+  index_t batch = 1;
+  std::array<index_t, R> input{};
+  index_t in_channels = 0, out_channels = 0, groups = 1;
+  std::array<index_t, R> kernel = filled(1), stride = filled(1), padding = filled(0), dilation = filled(1);
+
+  static constexpr std::array<index_t, R> filled(index_t v) {
+    std::array<index_t, R> a{};
+    a.fill(v);
+    return a;
+  }
+  /// floor((in + 2 pad - dilation (kernel - 1) - 1) / stride) + 1 per dimension, as PyTorch.
+  std::array<index_t, R> output() const {
+    std::array<index_t, R> o{};
+    for (int i = 0; i < R; ++i) o[i] = (input[i] + 2 * padding[i] - dilation[i] * (kernel[i] - 1) - 1) / stride[i] + 1;
+    return o;
+  }
+  index_t output_pixels() const {
+    index_t n = batch;
+    for (index_t v : output()) n *= v;
+    return n;
+  }
+  index_t input_pixels() const {
+    index_t n = batch;
+    for (index_t v : input) n *= v;
+    return n;
+  }
+  index_t taps() const {
+    index_t n = 1;
+    for (index_t v : kernel) n *= v;
+    return n;
+  }
+  bool depthwise() const { return groups == in_channels && groups == out_channels && groups > 1; }
+};
+
+namespace detail {
+
+template <int R>
+conv3d normalize(const ConvGeometry<R>& g) {
+  conv3d c{g.batch,   g.in_channels, g.out_channels, g.groups,  {1, 1, 1},
+           {1, 1, 1}, {1, 1, 1},     {1, 1, 1},      {0, 0, 0}, {1, 1, 1}};
+  const auto o = g.output();
+  for (int i = 0; i < R; ++i) {
+    const int j = 3 - R + i;
+    c.in[j] = g.input[i], c.out[j] = o[i], c.k[j] = g.kernel[i], c.s[j] = g.stride[i], c.p[j] = g.padding[i];
+    c.d[j] = g.dilation[i];
+  }
+  return c;
+}
+
+template <int R>
+void check_geometry(const ConvGeometry<R>& g, const char* op) {
+  auto fail = [&](const char* what) { raise(ctq::detail::message() << "ctq: " << op << ": " << what); };
+  if (g.batch < 1 || g.in_channels < 1 || g.out_channels < 1 || g.groups < 1) {
+    fail("batch, channels and groups must be >= 1");
+  }
+  if (g.in_channels % g.groups != 0 || g.out_channels % g.groups != 0) {
+    raise(ctq::detail::message() << "ctq: " << op << ": in_channels (" << g.in_channels << ") and out_channels ("
+                                 << g.out_channels << ") must be divisible by groups (" << g.groups << ")");
+  }
+  for (int i = 0; i < R; ++i) {
+    if (g.input[i] < 1 || g.kernel[i] < 1 || g.stride[i] < 1 || g.dilation[i] < 1 || g.padding[i] < 0) {
+      fail("input sizes, kernel, stride and dilation must be >= 1 and padding >= 0");
+    }
+  }
+  for (index_t o : g.output()) {
+    if (o < 1) {
+      fail("the kernel (with dilation) is larger than the padded input: the output would be empty");
+    }
+  }
+}
+
+// A wrapper that moves a pipeline's rows and columns: rows of a block of output pixels, columns of
+// a group's output channels.
+template <class Out>
+struct shifted {
+  const Out& out;
+  index_t row0, col0;
+  template <class V>
+  void operator()(const V& v, index_t row, index_t col, index_t count) const {
+    out(v, row + row0, col + col0, count);
+  }
+};
+
+}  // namespace detail
+
+/// Convolution weights, packed once: per group a GEMM panel set (N = out_channels / groups, K =
+/// taps * in_channels / groups), or the depthwise layout.
+template <class Arch = arch::best>
+class PackedConvWeights {
+ public:
+  PackedConvWeights() = default;
+
+  /// weights: [out_channels][kernel...][in_channels / groups] (OHWI; PyTorch's OIHW permuted),
+  /// int8; zero_points: one (per-tensor) or out_channels (per-channel) values.
+  template <int R>
+  PackedConvWeights(const ConvGeometry<R>& g, const std::int8_t* weights, std::span<const std::int32_t> zero_points)
+      : geometry_(detail::normalize(g)) {
+    detail::check_geometry(g, "PackedConvWeights");
+    const auto zps = static_cast<index_t>(zero_points.size());
+    if (zps != 1 && zps != g.out_channels) {
+      raise(ctq::detail::message() << "ctq: PackedConvWeights: " << zps << " zero points for " << g.out_channels
+                                   << " output channels; give one or one per output channel");
+    }
+    const index_t cout_g = g.out_channels / g.groups, k = g.taps() * (g.in_channels / g.groups);
+    if (g.depthwise()) {
+      depthwise_ = DepthwiseWeights(g.out_channels, g.taps(), weights, zero_points);
+      return;
+    }
+    for (index_t grp = 0; grp < g.groups; ++grp) {
+      std::span<const std::int32_t> zp = zps == 1 ? zero_points : zero_points.subspan(grp * cout_g, cout_g);
+      groups_.emplace_back(weights + grp * cout_g * k, cout_g, k, k, zp);
+    }
+  }
+
+  bool depthwise() const { return !depthwise_.empty(); }
+  const detail::conv3d& geometry() const { return geometry_; }
+  const PackedWeights<Arch>& group(index_t g) const { return groups_[static_cast<std::size_t>(g)]; }
+  const DepthwiseWeights& depthwise_weights() const { return depthwise_; }
+  bool empty() const { return groups_.empty() && depthwise_.empty(); }
+  /// Bytes of packed weights.
+  std::size_t bytes() const {
+    std::size_t n = depthwise_.bytes();
+    for (const auto& p : groups_) n += p.bytes();
+    return n;
+  }
+
+ private:
+  detail::conv3d geometry_{};
+  std::vector<PackedWeights<Arch>> groups_;
+  DepthwiseWeights depthwise_;
+};
+
+namespace detail {
+
+// Output pixels per im2col block: a multiple of every microkernel's row count.
+inline constexpr index_t conv_block_rows = 96;
+
+inline bool conv_in_place(const conv3d& c) {
+  for (int i = 0; i < 3; ++i)
+    if (c.k[i] != 1 || c.s[i] != 1 || c.p[i] != 0) return false;
+  return true;
+}
+
+}  // namespace detail
+
+/// Scratch bytes conv() needs with these weights.
+template <class Arch>
+std::size_t conv_scratch_size(const PackedConvWeights<Arch>& w) {
+  const auto& c = w.geometry();
+  if (w.depthwise()) return depthwise_scratch_size(c);
+  const index_t cin_g = c.in_c / c.groups;
+  const index_t k = c.taps() * cin_g;
+  const index_t rows = std::min(detail::conv_block_rows, c.out_pixels());
+  const std::size_t im2col = detail::conv_in_place(c) ? 0 : static_cast<std::size_t>(rows * k);
+  const std::size_t ints = static_cast<std::size_t>(gemm_scratch_size(w.group(0), rows));
+  return (im2col + 63) / 64 * 64 + ints * sizeof(std::int32_t);
+}
+
+/// out(y) for the convolution of x (uint8, channels last, zero point x_zero_point) with the
+/// packed weights; `g` must be the geometry the weights were packed for.
+template <class Arch, int R, class Out>
+void conv(const ConvGeometry<R>& g, const std::uint8_t* x, std::int32_t x_zero_point, const PackedConvWeights<Arch>& w,
+          const Out& out, std::span<std::byte> scratch) {
+  if (w.empty()) raise("ctq: conv: the packed weights are empty");
+  detail::check_geometry(g, "conv");
+  const detail::conv3d c = detail::normalize(g);
+  const auto& p = w.geometry();
+  for (int i = 0; i < 3; ++i) {
+    if (c.in[i] != p.in[i] || c.k[i] != p.k[i] || c.s[i] != p.s[i] || c.p[i] != p.p[i] || c.d[i] != p.d[i] ||
+        c.in_c != p.in_c || c.out_c != p.out_c || c.groups != p.groups) {
+      raise("ctq: conv: the geometry differs from the one the weights were packed for");
+    }
+  }
+  if (x_zero_point < 0 || x_zero_point > 255) {
+    raise(ctq::detail::message() << "ctq: conv: input zero point " << x_zero_point
+                                 << " is outside the uint8 range [0, 255]");
+  }
+  if (scratch.size() < conv_scratch_size(w)) {
+    raise(ctq::detail::message() << "ctq: conv: scratch holds " << scratch.size() << " bytes, the call needs "
+                                 << conv_scratch_size(w) << " (conv_scratch_size)");
+  }
+  if (w.depthwise()) {
+    depthwise_conv<Arch>(c, x, x_zero_point, w.depthwise_weights(), out, scratch);
+    return;
+  }
+  const index_t cin_g = c.in_c / c.groups, cout_g = c.out_c / c.groups, k = c.taps() * cin_g;
+  const index_t pixels = c.out_pixels();
+  if (detail::conv_in_place(c)) {
+    // A 1x1 convolution with stride 1 is a GEMM on the input as it lies.
+    const index_t rows = std::min(detail::conv_block_rows, pixels);
+    auto* ints = reinterpret_cast<std::int32_t*>(scratch.data());
+    const std::span<std::int32_t> gs(ints, static_cast<std::size_t>(gemm_scratch_size(w.group(0), rows)));
+    for (index_t grp = 0; grp < c.groups; ++grp) {
+      const detail::shifted<Out> o{out, 0, grp * cout_g};
+      if (w.group(grp).has_zero_point()) {
+        // Row sums scale with M: run in blocks that fit the scratch.
+        for (index_t r0 = 0; r0 < pixels; r0 += rows) {
+          const detail::shifted<Out> ob{out, r0, grp * cout_g};
+          gemm(x + r0 * c.in_c + grp * cin_g, std::min(rows, pixels - r0), c.in_c, x_zero_point, w.group(grp), ob, gs);
+        }
+      } else {
+        gemm(x + grp * cin_g, pixels, c.in_c, x_zero_point, w.group(grp), o, gs);
+      }
+    }
+    return;
+  }
+  const index_t rows = std::min(detail::conv_block_rows, pixels);
+  auto* a = reinterpret_cast<std::uint8_t*>(scratch.data());
+  auto* ints = reinterpret_cast<std::int32_t*>(scratch.data() + (static_cast<std::size_t>(rows * k) + 63) / 64 * 64);
+  const std::span<std::int32_t> gs(ints, static_cast<std::size_t>(gemm_scratch_size(w.group(0), rows)));
+  const auto fill = static_cast<std::uint8_t>(x_zero_point);
+  for (index_t r0 = 0; r0 < pixels; r0 += rows) {
+    const index_t m = std::min(rows, pixels - r0);
+    for (index_t grp = 0; grp < c.groups; ++grp) {
+      // im2col rows r0 .. r0 + m - 1 of this group.
+      for (index_t r = 0; r < m; ++r) {
+        index_t pix = r0 + r;
+        const index_t ow = pix % c.out[2];
+        pix /= c.out[2];
+        const index_t oh = pix % c.out[1];
+        pix /= c.out[1];
+        const index_t od = pix % c.out[0];
+        const index_t n = pix / c.out[0];
+        std::uint8_t* dst = a + r * k;
+        for (index_t kd = 0; kd < c.k[0]; ++kd) {
+          const index_t id = od * c.s[0] - c.p[0] + kd * c.d[0];
+          for (index_t kh = 0; kh < c.k[1]; ++kh) {
+            const index_t ih = oh * c.s[1] - c.p[1] + kh * c.d[1];
+            const bool row_in = id >= 0 && id < c.in[0] && ih >= 0 && ih < c.in[1];
+            const std::uint8_t* src =
+                x + (((n * c.in[0] + (row_in ? id : 0)) * c.in[1] + (row_in ? ih : 0)) * c.in[2]) * c.in_c +
+                grp * cin_g;
+            for (index_t kw = 0; kw < c.k[2]; ++kw, dst += cin_g) {
+              const index_t iw = ow * c.s[2] - c.p[2] + kw * c.d[2];
+              if (row_in && iw >= 0 && iw < c.in[2]) {
+                std::memcpy(dst, src + iw * c.in_c, static_cast<std::size_t>(cin_g));
+              } else {
+                std::memset(dst, fill, static_cast<std::size_t>(cin_g));
+              }
+            }
+          }
+        }
+      }
+      const detail::shifted<Out> o{out, r0, grp * cout_g};
+      gemm(a, m, k, x_zero_point, w.group(grp), o, gs);
+    }
+  }
+}
+
+/// The plain definition, for tests: every output element as a sum over the receptive field in
+/// 64-bit integers (padding contributes nothing), wrapped to int32, then through `out` lane by
+/// lane. weights as for PackedConvWeights.
+template <int R, class Out>
+void conv_reference(const ConvGeometry<R>& g, const std::uint8_t* x, std::int32_t x_zero_point,
+                    const std::int8_t* weights, std::span<const std::int32_t> zero_points, const Out& out) {
+  const detail::conv3d c = detail::normalize(g);
+  const index_t cin_g = c.in_c / c.groups, cout_g = c.out_c / c.groups;
+  for (index_t pix = 0; pix < c.out_pixels(); ++pix) {
+    index_t t = pix;
+    const index_t ow = t % c.out[2];
+    t /= c.out[2];
+    const index_t oh = t % c.out[1];
+    t /= c.out[1];
+    const index_t od = t % c.out[0];
+    const index_t n = t / c.out[0];
+    for (index_t oc = 0; oc < c.out_c; ++oc) {
+      const index_t grp = oc / cout_g;
+      const std::int64_t zw = zero_points[zero_points.size() == 1 ? 0 : static_cast<std::size_t>(oc)];
+      std::int64_t s = 0;
+      for (index_t kd = 0; kd < c.k[0]; ++kd)
+        for (index_t kh = 0; kh < c.k[1]; ++kh)
+          for (index_t kw = 0; kw < c.k[2]; ++kw) {
+            const index_t id = od * c.s[0] - c.p[0] + kd * c.d[0], ih = oh * c.s[1] - c.p[1] + kh * c.d[1],
+                          iw = ow * c.s[2] - c.p[2] + kw * c.d[2];
+            if (id < 0 || id >= c.in[0] || ih < 0 || ih >= c.in[1] || iw < 0 || iw >= c.in[2]) continue;
+            const std::uint8_t* xp = x + (((n * c.in[0] + id) * c.in[1] + ih) * c.in[2] + iw) * c.in_c + grp * cin_g;
+            const std::int8_t* wp = weights + (((oc * c.k[0] + kd) * c.k[1] + kh) * c.k[2] + kw) * cin_g;
+            for (index_t i = 0; i < cin_g; ++i) s += (std::int64_t{xp[i]} - x_zero_point) * (wp[i] - zw);
+          }
+      out(static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(s))), pix, oc, index_t{1});
+    }
+  }
+}
+
+}  // namespace ctq::kernels
+// ----- end ctq/kernels/conv.hpp -----
+// ----- begin ctq/kernels/requantize.hpp -----
+// The requantization of a quantized Linear or Conv (uint8 input x int8 weights -> uint8 or int8
+// output), with the parameters computed once from the scales, exactly as PyTorch 1.13's engines
+// compute them. The two engines round differently; each style reproduces its engine bit for bit
+// (tests/kernels/test_qlinear_reference.cpp, docs/numerics.md (15)):
+//
+//   qnnpack: bias_q = nearbyint(bias * (1 / (w_s x_s)))            int32, float reciprocal
+//            mult   = (w_s x_s) * (1 / y_s)                           float
+//            y      = clamp(nearbyint(float(acc + bias_q) * mult) + y_zp)
+//   onednn:  b_s    = float(1 / x_s) * float(1 / w_s)                reciprocals in double
+//            mult   = float(1 / y_s) / b_s,  bias_f = bias * b_s     float
+//            y      = clamp(nearbyint((float(acc) + bias_f) * mult + y_zp))
+//
+// ReLU clamps at the output zero point in both (the same as clamping the float at 0 first).
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+
+namespace ctq::kernels {
+
+/// Whose rounding a quantized layer reproduces.
+enum class requantize_style { qnnpack, onednn };
+
+/// Per-output-column requantization parameters of one layer.
+class Requantization {
+ public:
+  Requantization() = default;
+
+  /// x_scale: the input's scale; w_scales: one (per-tensor) or n (per-channel); bias: empty or n
+  /// floats; output in [qmin, qmax] with y_scale / y_zero_point; relu fuses a ReLU.
+  Requantization(requantize_style style, index_t n, float x_scale, std::span<const float> w_scales,
+                 std::span<const float> bias, float y_scale, std::int32_t y_zero_point, std::int32_t qmin,
+                 std::int32_t qmax, bool relu)
+      : style_(style), zero_point_(y_zero_point), lo_(relu ? std::max(qmin, y_zero_point) : qmin), hi_(qmax) {
+    const auto ws = static_cast<index_t>(w_scales.size());
+    if (n < 1 || (ws != 1 && ws != n) || (!bias.empty() && static_cast<index_t>(bias.size()) != n)) {
+      raise(ctq::detail::message() << "ctq: Requantization: " << n << " output columns need 1 or " << n
+                                   << " weight scales (got " << ws << ") and 0 or " << n << " biases (got "
+                                   << bias.size() << ")");
+    }
+    auto positive = [](float s) { return std::isfinite(s) && s > 0.0f; };
+    bool ok = positive(x_scale) && positive(y_scale);
+    for (float s : w_scales) ok = ok && positive(s);
+    if (!ok) raise("ctq: Requantization: every scale must be finite and positive");
+    if (y_zero_point < qmin || y_zero_point > qmax) {
+      raise(ctq::detail::message() << "ctq: Requantization: output zero point " << y_zero_point << " is outside ["
+                                   << qmin << ", " << qmax << "]");
+    }
+    multiplier_.resize(static_cast<std::size_t>(n));
+    bias_q_.assign(static_cast<std::size_t>(n), 0);
+    bias_f_.assign(static_cast<std::size_t>(n), 0.0f);
+    for (index_t c = 0; c < n; ++c) {
+      const float w_s = w_scales[static_cast<std::size_t>(ws == 1 ? 0 : c)];
+      const float b = bias.empty() ? 0.0f : bias[static_cast<std::size_t>(c)];
+      const auto i = static_cast<std::size_t>(c);
+      if (style == requantize_style::qnnpack) {
+        const float product = no_contract(w_s * x_scale);
+        multiplier_[i] = product * no_contract(1.0f / y_scale);
+        const float q = b * no_contract(1.0f / product);
+        bias_q_[i] = saturate(q);
+      } else {
+        const auto inv_x = static_cast<float>(1.0 / static_cast<double>(x_scale));
+        const auto inv_w = static_cast<float>(1.0 / static_cast<double>(w_s));
+        const auto inv_y = static_cast<float>(1.0 / static_cast<double>(y_scale));
+        const float b_s = no_contract(inv_x * inv_w);
+        multiplier_[i] = inv_y / b_s;
+        bias_f_[i] = b * b_s;
+      }
+    }
+  }
+
+  requantize_style style() const { return style_; }
+  const float* multipliers() const { return multiplier_.data(); }
+  const std::int32_t* bias_int32() const { return bias_q_.data(); }
+  const float* bias_float() const { return bias_f_.data(); }
+
+  /// Calls f(pipeline) with the output pipeline of this layer's style, storing T (std::uint8_t or
+  /// std::int8_t) at y[row * ld + col].
+  template <class T, class F>
+  void with_pipeline(T* y, index_t ld, F&& f) const {
+    if (style_ == requantize_style::qnnpack) {
+      f(make_output_pipeline(bias_add{bias_q_.data()}, multiply_per_channel{multiplier_.data()}, round_to_int{},
+                             add_zero_point{zero_point_}, clamp{lo_, hi_}, store<T>{y, ld}));
+    } else {
+      f(make_output_pipeline(convert_to_float{}, bias_add_float{bias_f_.data()},
+                             multiply_per_channel{multiplier_.data()}, add_zero_point{zero_point_}, round_to_int{},
+                             clamp{lo_, hi_}, store<T>{y, ld}));
+    }
+  }
+
+ private:
+  static float no_contract(float v) { return ctq::detail::no_contract(v); }
+  static std::int32_t saturate(float q) {
+    const float r = std::nearbyint(q);
+    if (!(r > -2147483648.0f)) return std::numeric_limits<std::int32_t>::min();
+    if (r >= 2147483648.0f) return std::numeric_limits<std::int32_t>::max();
+    return static_cast<std::int32_t>(r);
+  }
+
+  requantize_style style_ = requantize_style::qnnpack;
+  std::int32_t zero_point_ = 0, lo_ = 0, hi_ = 255;
+  std::vector<float> multiplier_, bias_f_;
+  std::vector<std::int32_t> bias_q_;
+};
+
+}  // namespace ctq::kernels
+// ----- end ctq/kernels/requantize.hpp -----
 // ----- end ctq/kernels.hpp -----
 // ----- begin ctq/nn/identity.hpp -----
 // nn::Identity: returns its input (PyTorch's torch.nn.Identity); also the "no observer" of a

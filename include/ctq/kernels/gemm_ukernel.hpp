@@ -74,8 +74,8 @@ inline void dispatch_rows(index_t rows, F&& f) {
 // the pipeline lane by lane (its scalar form gives the same bits), so per-column parameter
 // arrays need only N entries.
 template <class A, class Out>
-inline void finish_lanes(xsimd::batch<std::int32_t, A> acc, const ukernel_args& p, index_t r, index_t c0,
-                         const Out& out) {
+CTQ_ALWAYS_INLINE void finish_lanes(xsimd::batch<std::int32_t, A> acc, const ukernel_args& p, index_t r, index_t c0,
+                                    const Out& out) {
   using B = xsimd::batch<std::int32_t, A>;
   constexpr auto lanes = static_cast<index_t>(B::size);
   const index_t valid = p.cols - c0;

@@ -121,11 +121,20 @@ inline constexpr float int32_float_min = -2147483648.0f;
 
 }  // namespace detail
 
+/// float(acc), exactly (|acc| < 2^24) or rounded to nearest.
+struct convert_to_float {
+  template <class V>
+  CTQ_ALWAYS_INLINE detail::float_lanes<V> operator()(const V& v, index_t) const {
+    static_assert(std::is_same_v<V, detail::int_lanes<V>>, "convert_to_float: it takes the int32 accumulators");
+    return detail::to_float(v);
+  }
+};
+
 /// acc + bias[col]: a bias already quantized to int32 with scale input_scale * weight_scale.
 struct bias_add {
   const std::int32_t* bias;
   template <class V>
-  V operator()(const V& v, index_t col) const {
+  CTQ_ALWAYS_INLINE V operator()(const V& v, index_t col) const {
     return v + detail::load_lanes<V>(bias + col);
   }
 };
@@ -134,7 +143,7 @@ struct bias_add {
 struct multiply_per_tensor {
   float multiplier;
   template <class V>
-  detail::float_lanes<V> operator()(const V& v, index_t) const {
+  CTQ_ALWAYS_INLINE detail::float_lanes<V> operator()(const V& v, index_t) const {
     using F = detail::float_lanes<V>;
     if constexpr (std::is_same_v<V, F>) {
       return v * detail::broadcast<F>(multiplier);
@@ -148,7 +157,7 @@ struct multiply_per_tensor {
 struct multiply_per_channel {
   const float* multiplier;
   template <class V>
-  detail::float_lanes<V> operator()(const V& v, index_t col) const {
+  CTQ_ALWAYS_INLINE detail::float_lanes<V> operator()(const V& v, index_t col) const {
     using F = detail::float_lanes<V>;
     if constexpr (std::is_same_v<V, F>) {
       return v * detail::load_lanes<F>(multiplier + col);
@@ -163,8 +172,9 @@ struct multiply_per_channel {
 struct bias_add_float {
   const float* bias;
   template <class V>
-  V operator()(const V& v, index_t col) const {
-    static_assert(std::is_same_v<V, detail::float_lanes<V>>, "bias_add_float: place it after a multiply stage");
+  CTQ_ALWAYS_INLINE V operator()(const V& v, index_t col) const {
+    static_assert(std::is_same_v<V, detail::float_lanes<V>>,
+                  "bias_add_float: it takes float values (after convert_to_float or a multiply stage)");
     return detail::barrier(v) + detail::load_lanes<V>(bias + col);
   }
 };
@@ -172,7 +182,7 @@ struct bias_add_float {
 /// The nearest integer, ties to even (as std::nearbyint), saturated to the int32 range.
 struct round_to_int {
   template <class V>
-  detail::int_lanes<V> operator()(const V& v, index_t) const {
+  CTQ_ALWAYS_INLINE detail::int_lanes<V> operator()(const V& v, index_t) const {
     static_assert(std::is_same_v<V, detail::float_lanes<V>>, "round_to_int: place it after a multiply stage");
     const V lo = detail::broadcast<V>(detail::int32_float_min);
     const V hi = detail::broadcast<V>(detail::int32_float_max);
@@ -180,13 +190,17 @@ struct round_to_int {
   }
 };
 
-/// value + zero_point (integers; a rounded value plus the output's zero point).
+/// value + zero_point: in integers after round_to_int (as QNNPACK), or in float before it (as
+/// oneDNN; the sum is rounded on its own, never fused with a preceding product).
 struct add_zero_point {
   std::int32_t zero_point;
   template <class V>
-  V operator()(const V& v, index_t) const {
-    static_assert(std::is_same_v<V, detail::int_lanes<V>>, "add_zero_point: place it after round_to_int");
-    return v + detail::broadcast<V>(zero_point);
+  CTQ_ALWAYS_INLINE V operator()(const V& v, index_t) const {
+    if constexpr (std::is_same_v<V, detail::int_lanes<V>>) {
+      return v + detail::broadcast<V>(zero_point);
+    } else {
+      return detail::barrier(v) + detail::broadcast<V>(static_cast<float>(zero_point));
+    }
   }
 };
 
@@ -195,7 +209,7 @@ struct add_zero_point {
 struct clamp {
   std::int32_t lo, hi;
   template <class V>
-  V operator()(const V& v, index_t) const {
+  CTQ_ALWAYS_INLINE V operator()(const V& v, index_t) const {
     static_assert(std::is_same_v<V, detail::int_lanes<V>>, "clamp: place it after round_to_int");
     return detail::min(detail::max(v, detail::broadcast<V>(lo)), detail::broadcast<V>(hi));
   }
@@ -213,7 +227,7 @@ struct store {
   index_t ld;
 
   template <class V>
-  void operator()(const V& v, index_t row, index_t col, index_t count) const {
+  CTQ_ALWAYS_INLINE void operator()(const V& v, index_t row, index_t col, index_t count) const {
     T* out = dst + row * ld + col;
     constexpr bool is_float = std::is_same_v<T, float>;
     static_assert(std::is_same_v<V, std::conditional_t<is_float, detail::float_lanes<V>, detail::int_lanes<V>>>,
@@ -261,13 +275,13 @@ struct output_pipeline {
   /// Runs the lanes v (accumulators of row `row`, columns col .. col + count - 1) through every
   /// stage.
   template <class V>
-  void operator()(const V& v, index_t row, index_t col, index_t count) const {
+  CTQ_ALWAYS_INLINE void operator()(const V& v, index_t row, index_t col, index_t count) const {
     apply<0>(v, row, col, count);
   }
 
  private:
   template <std::size_t I, class V>
-  void apply(const V& v, index_t row, index_t col, index_t count) const {
+  CTQ_ALWAYS_INLINE void apply(const V& v, index_t row, index_t col, index_t count) const {
     if constexpr (I + 1 == sizeof...(Stages)) {
       std::get<I>(stages)(v, row, col, count);
     } else {

@@ -1,0 +1,323 @@
+// ctq's int8 convolution, channels last (NWC, NHWC, NDHWC), 1, 2 or 3 spatial dimensions, with
+// stride, padding, dilation and groups, and the same output pipeline as the GEMM:
+//
+//   kernels::ConvGeometry<2> g{.batch = 1, .input = {56, 56}, .in_channels = 64, .out_channels = 64,
+//                              .kernel = {3, 3}, .padding = {1, 1}};
+//   kernels::PackedConvWeights<> w(g, weights_ohwi, zero_points);                 // at convert time
+//   std::vector<std::byte> scratch(kernels::conv_scratch_size(w));               // or any buffer
+//   kernels::conv(g, x, x_zero_point, w, pipeline, scratch);                      // no allocation
+//
+// The pipeline sees one row per output pixel (batch-major, then the spatial dimensions in order)
+// and one column per output channel: store<std::uint8_t>{y, out_channels} writes NHWC.
+//
+// Two paths. A depthwise convolution (groups == in_channels == out_channels) runs a kernel that
+// vectorises across channels (depthwise.hpp). Everything else is a GEMM per group: rows of the
+// im2col matrix (the receptive field of one output pixel, padding filled with the input's zero
+// point, which contributes nothing after the zero-point correction) built block by block in the
+// scratch buffer, or read in place for a 1x1 convolution with stride 1 and no padding.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <vector>
+
+#include "../core/error.hpp"
+#include "../core/qparams.hpp"
+#include "depthwise.hpp"
+#include "gemm.hpp"
+
+namespace ctq::kernels {
+
+/// The shape of a convolution with R spatial dimensions (outermost first: D, H, W).
+template <int R>
+struct ConvGeometry {
+  static_assert(R >= 1 && R <= 3, "ConvGeometry<R>: ctq's convolutions have 1, 2 or 3 spatial dimensions");
+  index_t batch = 1;
+  std::array<index_t, R> input{};
+  index_t in_channels = 0, out_channels = 0, groups = 1;
+  std::array<index_t, R> kernel = filled(1), stride = filled(1), padding = filled(0), dilation = filled(1);
+
+  static constexpr std::array<index_t, R> filled(index_t v) {
+    std::array<index_t, R> a{};
+    a.fill(v);
+    return a;
+  }
+  /// floor((in + 2 pad - dilation (kernel - 1) - 1) / stride) + 1 per dimension, as PyTorch.
+  std::array<index_t, R> output() const {
+    std::array<index_t, R> o{};
+    for (int i = 0; i < R; ++i) o[i] = (input[i] + 2 * padding[i] - dilation[i] * (kernel[i] - 1) - 1) / stride[i] + 1;
+    return o;
+  }
+  index_t output_pixels() const {
+    index_t n = batch;
+    for (index_t v : output()) n *= v;
+    return n;
+  }
+  index_t input_pixels() const {
+    index_t n = batch;
+    for (index_t v : input) n *= v;
+    return n;
+  }
+  index_t taps() const {
+    index_t n = 1;
+    for (index_t v : kernel) n *= v;
+    return n;
+  }
+  bool depthwise() const { return groups == in_channels && groups == out_channels && groups > 1; }
+};
+
+namespace detail {
+
+template <int R>
+conv3d normalize(const ConvGeometry<R>& g) {
+  conv3d c{g.batch,   g.in_channels, g.out_channels, g.groups,  {1, 1, 1},
+           {1, 1, 1}, {1, 1, 1},     {1, 1, 1},      {0, 0, 0}, {1, 1, 1}};
+  const auto o = g.output();
+  for (int i = 0; i < R; ++i) {
+    const int j = 3 - R + i;
+    c.in[j] = g.input[i], c.out[j] = o[i], c.k[j] = g.kernel[i], c.s[j] = g.stride[i], c.p[j] = g.padding[i];
+    c.d[j] = g.dilation[i];
+  }
+  return c;
+}
+
+template <int R>
+void check_geometry(const ConvGeometry<R>& g, const char* op) {
+  auto fail = [&](const char* what) { raise(ctq::detail::message() << "ctq: " << op << ": " << what); };
+  if (g.batch < 1 || g.in_channels < 1 || g.out_channels < 1 || g.groups < 1) {
+    fail("batch, channels and groups must be >= 1");
+  }
+  if (g.in_channels % g.groups != 0 || g.out_channels % g.groups != 0) {
+    raise(ctq::detail::message() << "ctq: " << op << ": in_channels (" << g.in_channels << ") and out_channels ("
+                                 << g.out_channels << ") must be divisible by groups (" << g.groups << ")");
+  }
+  for (int i = 0; i < R; ++i) {
+    if (g.input[i] < 1 || g.kernel[i] < 1 || g.stride[i] < 1 || g.dilation[i] < 1 || g.padding[i] < 0) {
+      fail("input sizes, kernel, stride and dilation must be >= 1 and padding >= 0");
+    }
+  }
+  for (index_t o : g.output()) {
+    if (o < 1) {
+      fail("the kernel (with dilation) is larger than the padded input: the output would be empty");
+    }
+  }
+}
+
+// A wrapper that moves a pipeline's rows and columns: rows of a block of output pixels, columns of
+// a group's output channels.
+template <class Out>
+struct shifted {
+  const Out& out;
+  index_t row0, col0;
+  template <class V>
+  void operator()(const V& v, index_t row, index_t col, index_t count) const {
+    out(v, row + row0, col + col0, count);
+  }
+};
+
+}  // namespace detail
+
+/// Convolution weights, packed once: per group a GEMM panel set (N = out_channels / groups, K =
+/// taps * in_channels / groups), or the depthwise layout.
+template <class Arch = arch::best>
+class PackedConvWeights {
+ public:
+  PackedConvWeights() = default;
+
+  /// weights: [out_channels][kernel...][in_channels / groups] (OHWI; PyTorch's OIHW permuted),
+  /// int8; zero_points: one (per-tensor) or out_channels (per-channel) values.
+  template <int R>
+  PackedConvWeights(const ConvGeometry<R>& g, const std::int8_t* weights, std::span<const std::int32_t> zero_points)
+      : geometry_(detail::normalize(g)) {
+    detail::check_geometry(g, "PackedConvWeights");
+    const auto zps = static_cast<index_t>(zero_points.size());
+    if (zps != 1 && zps != g.out_channels) {
+      raise(ctq::detail::message() << "ctq: PackedConvWeights: " << zps << " zero points for " << g.out_channels
+                                   << " output channels; give one or one per output channel");
+    }
+    const index_t cout_g = g.out_channels / g.groups, k = g.taps() * (g.in_channels / g.groups);
+    if (g.depthwise()) {
+      depthwise_ = DepthwiseWeights(g.out_channels, g.taps(), weights, zero_points);
+      return;
+    }
+    for (index_t grp = 0; grp < g.groups; ++grp) {
+      std::span<const std::int32_t> zp = zps == 1 ? zero_points : zero_points.subspan(grp * cout_g, cout_g);
+      groups_.emplace_back(weights + grp * cout_g * k, cout_g, k, k, zp);
+    }
+  }
+
+  bool depthwise() const { return !depthwise_.empty(); }
+  const detail::conv3d& geometry() const { return geometry_; }
+  const PackedWeights<Arch>& group(index_t g) const { return groups_[static_cast<std::size_t>(g)]; }
+  const DepthwiseWeights& depthwise_weights() const { return depthwise_; }
+  bool empty() const { return groups_.empty() && depthwise_.empty(); }
+  /// Bytes of packed weights.
+  std::size_t bytes() const {
+    std::size_t n = depthwise_.bytes();
+    for (const auto& p : groups_) n += p.bytes();
+    return n;
+  }
+
+ private:
+  detail::conv3d geometry_{};
+  std::vector<PackedWeights<Arch>> groups_;
+  DepthwiseWeights depthwise_;
+};
+
+namespace detail {
+
+// Output pixels per im2col block: a multiple of every microkernel's row count.
+inline constexpr index_t conv_block_rows = 96;
+
+inline bool conv_in_place(const conv3d& c) {
+  for (int i = 0; i < 3; ++i)
+    if (c.k[i] != 1 || c.s[i] != 1 || c.p[i] != 0) return false;
+  return true;
+}
+
+}  // namespace detail
+
+/// Scratch bytes conv() needs with these weights.
+template <class Arch>
+std::size_t conv_scratch_size(const PackedConvWeights<Arch>& w) {
+  const auto& c = w.geometry();
+  if (w.depthwise()) return depthwise_scratch_size(c);
+  const index_t cin_g = c.in_c / c.groups;
+  const index_t k = c.taps() * cin_g;
+  const index_t rows = std::min(detail::conv_block_rows, c.out_pixels());
+  const std::size_t im2col = detail::conv_in_place(c) ? 0 : static_cast<std::size_t>(rows * k);
+  const std::size_t ints = static_cast<std::size_t>(gemm_scratch_size(w.group(0), rows));
+  return (im2col + 63) / 64 * 64 + ints * sizeof(std::int32_t);
+}
+
+/// out(y) for the convolution of x (uint8, channels last, zero point x_zero_point) with the
+/// packed weights; `g` must be the geometry the weights were packed for.
+template <class Arch, int R, class Out>
+void conv(const ConvGeometry<R>& g, const std::uint8_t* x, std::int32_t x_zero_point, const PackedConvWeights<Arch>& w,
+          const Out& out, std::span<std::byte> scratch) {
+  if (w.empty()) raise("ctq: conv: the packed weights are empty");
+  detail::check_geometry(g, "conv");
+  const detail::conv3d c = detail::normalize(g);
+  const auto& p = w.geometry();
+  for (int i = 0; i < 3; ++i) {
+    if (c.in[i] != p.in[i] || c.k[i] != p.k[i] || c.s[i] != p.s[i] || c.p[i] != p.p[i] || c.d[i] != p.d[i] ||
+        c.in_c != p.in_c || c.out_c != p.out_c || c.groups != p.groups) {
+      raise("ctq: conv: the geometry differs from the one the weights were packed for");
+    }
+  }
+  if (x_zero_point < 0 || x_zero_point > 255) {
+    raise(ctq::detail::message() << "ctq: conv: input zero point " << x_zero_point
+                                 << " is outside the uint8 range [0, 255]");
+  }
+  if (scratch.size() < conv_scratch_size(w)) {
+    raise(ctq::detail::message() << "ctq: conv: scratch holds " << scratch.size() << " bytes, the call needs "
+                                 << conv_scratch_size(w) << " (conv_scratch_size)");
+  }
+  if (w.depthwise()) {
+    depthwise_conv<Arch>(c, x, x_zero_point, w.depthwise_weights(), out, scratch);
+    return;
+  }
+  const index_t cin_g = c.in_c / c.groups, cout_g = c.out_c / c.groups, k = c.taps() * cin_g;
+  const index_t pixels = c.out_pixels();
+  if (detail::conv_in_place(c)) {
+    // A 1x1 convolution with stride 1 is a GEMM on the input as it lies.
+    const index_t rows = std::min(detail::conv_block_rows, pixels);
+    auto* ints = reinterpret_cast<std::int32_t*>(scratch.data());
+    const std::span<std::int32_t> gs(ints, static_cast<std::size_t>(gemm_scratch_size(w.group(0), rows)));
+    for (index_t grp = 0; grp < c.groups; ++grp) {
+      const detail::shifted<Out> o{out, 0, grp * cout_g};
+      if (w.group(grp).has_zero_point()) {
+        // Row sums scale with M: run in blocks that fit the scratch.
+        for (index_t r0 = 0; r0 < pixels; r0 += rows) {
+          const detail::shifted<Out> ob{out, r0, grp * cout_g};
+          gemm(x + r0 * c.in_c + grp * cin_g, std::min(rows, pixels - r0), c.in_c, x_zero_point, w.group(grp), ob, gs);
+        }
+      } else {
+        gemm(x + grp * cin_g, pixels, c.in_c, x_zero_point, w.group(grp), o, gs);
+      }
+    }
+    return;
+  }
+  const index_t rows = std::min(detail::conv_block_rows, pixels);
+  auto* a = reinterpret_cast<std::uint8_t*>(scratch.data());
+  auto* ints = reinterpret_cast<std::int32_t*>(scratch.data() + (static_cast<std::size_t>(rows * k) + 63) / 64 * 64);
+  const std::span<std::int32_t> gs(ints, static_cast<std::size_t>(gemm_scratch_size(w.group(0), rows)));
+  const auto fill = static_cast<std::uint8_t>(x_zero_point);
+  for (index_t r0 = 0; r0 < pixels; r0 += rows) {
+    const index_t m = std::min(rows, pixels - r0);
+    for (index_t grp = 0; grp < c.groups; ++grp) {
+      // im2col rows r0 .. r0 + m - 1 of this group.
+      for (index_t r = 0; r < m; ++r) {
+        index_t pix = r0 + r;
+        const index_t ow = pix % c.out[2];
+        pix /= c.out[2];
+        const index_t oh = pix % c.out[1];
+        pix /= c.out[1];
+        const index_t od = pix % c.out[0];
+        const index_t n = pix / c.out[0];
+        std::uint8_t* dst = a + r * k;
+        for (index_t kd = 0; kd < c.k[0]; ++kd) {
+          const index_t id = od * c.s[0] - c.p[0] + kd * c.d[0];
+          for (index_t kh = 0; kh < c.k[1]; ++kh) {
+            const index_t ih = oh * c.s[1] - c.p[1] + kh * c.d[1];
+            const bool row_in = id >= 0 && id < c.in[0] && ih >= 0 && ih < c.in[1];
+            const std::uint8_t* src =
+                x + (((n * c.in[0] + (row_in ? id : 0)) * c.in[1] + (row_in ? ih : 0)) * c.in[2]) * c.in_c +
+                grp * cin_g;
+            for (index_t kw = 0; kw < c.k[2]; ++kw, dst += cin_g) {
+              const index_t iw = ow * c.s[2] - c.p[2] + kw * c.d[2];
+              if (row_in && iw >= 0 && iw < c.in[2]) {
+                std::memcpy(dst, src + iw * c.in_c, static_cast<std::size_t>(cin_g));
+              } else {
+                std::memset(dst, fill, static_cast<std::size_t>(cin_g));
+              }
+            }
+          }
+        }
+      }
+      const detail::shifted<Out> o{out, r0, grp * cout_g};
+      gemm(a, m, k, x_zero_point, w.group(grp), o, gs);
+    }
+  }
+}
+
+/// The plain definition, for tests: every output element as a sum over the receptive field in
+/// 64-bit integers (padding contributes nothing), wrapped to int32, then through `out` lane by
+/// lane. weights as for PackedConvWeights.
+template <int R, class Out>
+void conv_reference(const ConvGeometry<R>& g, const std::uint8_t* x, std::int32_t x_zero_point,
+                    const std::int8_t* weights, std::span<const std::int32_t> zero_points, const Out& out) {
+  const detail::conv3d c = detail::normalize(g);
+  const index_t cin_g = c.in_c / c.groups, cout_g = c.out_c / c.groups;
+  for (index_t pix = 0; pix < c.out_pixels(); ++pix) {
+    index_t t = pix;
+    const index_t ow = t % c.out[2];
+    t /= c.out[2];
+    const index_t oh = t % c.out[1];
+    t /= c.out[1];
+    const index_t od = t % c.out[0];
+    const index_t n = t / c.out[0];
+    for (index_t oc = 0; oc < c.out_c; ++oc) {
+      const index_t grp = oc / cout_g;
+      const std::int64_t zw = zero_points[zero_points.size() == 1 ? 0 : static_cast<std::size_t>(oc)];
+      std::int64_t s = 0;
+      for (index_t kd = 0; kd < c.k[0]; ++kd)
+        for (index_t kh = 0; kh < c.k[1]; ++kh)
+          for (index_t kw = 0; kw < c.k[2]; ++kw) {
+            const index_t id = od * c.s[0] - c.p[0] + kd * c.d[0], ih = oh * c.s[1] - c.p[1] + kh * c.d[1],
+                          iw = ow * c.s[2] - c.p[2] + kw * c.d[2];
+            if (id < 0 || id >= c.in[0] || ih < 0 || ih >= c.in[1] || iw < 0 || iw >= c.in[2]) continue;
+            const std::uint8_t* xp = x + (((n * c.in[0] + id) * c.in[1] + ih) * c.in[2] + iw) * c.in_c + grp * cin_g;
+            const std::int8_t* wp = weights + (((oc * c.k[0] + kd) * c.k[1] + kh) * c.k[2] + kw) * cin_g;
+            for (index_t i = 0; i < cin_g; ++i) s += (std::int64_t{xp[i]} - x_zero_point) * (wp[i] - zw);
+          }
+      out(static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(s))), pix, oc, index_t{1});
+    }
+  }
+}
+
+}  // namespace ctq::kernels
