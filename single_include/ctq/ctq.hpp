@@ -3281,7 +3281,7 @@ namespace detail {
 template <class Arch, class Out>
 CTQ_ALWAYS_INLINE void depthwise_pixel(const std::uint8_t* const* rows, index_t taps, const DepthwiseWeights& w,
                                        const std::int32_t* offset, index_t pixel, const Out& out) {
-  const index_t channels = w.channels(), padded = w.padded_channels(), pairs = (taps + 1) / 2;
+  const index_t channels = w.channels(), padded = w.padded_channels();
   const std::int16_t* wd = w.data();
 #if defined(CTQ_KERNEL_AVX512VNNI)
   if constexpr (std::is_same_v<Arch, arch::avx512vnni>) {
@@ -3330,6 +3330,7 @@ CTQ_ALWAYS_INLINE void depthwise_pixel(const std::uint8_t* const* rows, index_t 
       }
       return;
     }
+    const index_t pairs = (taps + 1) / 2;
     for (index_t c = 0; c < channels; c += depthwise_block) {
       const index_t valid = channels - c < depthwise_block ? channels - c : depthwise_block;
       const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1u);
