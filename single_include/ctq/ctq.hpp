@@ -2982,6 +2982,8 @@ class LearnableFakeQuantize : public detail::fake_quantizer_base<Obs> {
 // xsimd architecture its epilogue uses and the microkernel uses native intrinsics for the
 // multiply-accumulate.
 
+#include <type_traits>
+
 
 #if CTQ_HAS_XSIMD
 #include <xsimd/xsimd.hpp>
@@ -3000,6 +3002,17 @@ struct scalar {
 /// time, into int32 lanes without intermediate saturation.
 struct avx512vnni {
   static constexpr const char* name() { return "avx512vnni"; }
+  using xsimd_arch = xsimd::avx512bw;
+};
+#endif
+
+#if defined(CTQ_KERNEL_AVX512VNNI) && defined(__AMX_TILE__) && defined(__AMX_INT8__) && defined(__linux__)
+#define CTQ_KERNEL_AMX 1
+/// AMX (Advanced Matrix Extensions, Sapphire Rapids and later): `tdpbusd` multiplies 16 x 64
+/// uint8 by 64 x 16 int8 tiles into 16 x 16 int32. Weights are packed as for AVX-512 VNNI (K
+/// padded to 64); small M, and a process the kernel refuses the tile state, use the VNNI kernel.
+struct amx {
+  static constexpr const char* name() { return "amx"; }
   using xsimd_arch = xsimd::avx512bw;
 };
 #endif
@@ -3032,7 +3045,9 @@ struct neon_dot {
 #endif
 
 /// The best kernel architecture the compiler targets.
-#if defined(CTQ_KERNEL_AVX512VNNI)
+#if defined(CTQ_KERNEL_AMX)
+using best = amx;
+#elif defined(CTQ_KERNEL_AVX512VNNI)
 using best = avx512vnni;
 #elif defined(CTQ_KERNEL_AVX2)
 using best = avx2;
@@ -3043,6 +3058,19 @@ using best = neon;
 #else
 using best = scalar;
 #endif
+
+/// Whether Arch has the AVX-512 VNNI instructions (the VNNI and AMX kernels).
+template <class Arch>
+inline constexpr bool has_avx512vnni =
+#if defined(CTQ_KERNEL_AVX512VNNI)
+    std::is_same_v<Arch, avx512vnni>
+#if defined(CTQ_KERNEL_AMX)
+    || std::is_same_v<Arch, amx>
+#endif
+#else
+    false
+#endif
+    ;
 
 }  // namespace ctq::kernels::arch
 // ----- end ctq/kernels/arch.hpp -----
@@ -3125,9 +3153,9 @@ struct ukernel_args {
   index_t row, col;                // the tile's first output row and column
 };
 
-/// Specialised per kernel architecture: static constexpr index_t mr, nr; static constexpr
-/// std::int32_t a_shift; template <index_t Rows, class Out> static void run(const ukernel_args&,
-/// const Out&).
+/// Specialised per kernel architecture: static constexpr index_t mr, nr, k_align (K is padded
+/// with zeros to a multiple of it); static constexpr std::int32_t a_shift; template <index_t Rows, class Out> static
+/// void run(const ukernel_args&, const Out&).
 template <class Arch>
 struct gemm_ukernel;
 
@@ -3284,7 +3312,7 @@ CTQ_ALWAYS_INLINE void depthwise_pixel(const std::uint8_t* const* rows, index_t 
   const index_t channels = w.channels(), padded = w.padded_channels();
   const std::int16_t* wd = w.data();
 #if defined(CTQ_KERNEL_AVX512VNNI)
-  if constexpr (std::is_same_v<Arch, arch::avx512vnni>) {
+  if constexpr (arch::has_avx512vnni<Arch>) {
     using B = xsimd::batch<std::int32_t, arch::avx512vnni::xsimd_arch>;
     auto finish = [&](__m512i acc, index_t c, index_t valid) __attribute__((always_inline)) {
       if (valid <= 0) return;
@@ -3420,75 +3448,25 @@ void depthwise_conv(const detail::conv3d& c, const std::uint8_t* x, std::int32_t
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <type_traits>
 #include <vector>
 
-// ----- begin ctq/kernels/arch/avx2/gemm.hpp -----
-// The AVX2 GEMM microkernel: 4 rows x 8 columns. Bytes are widened to int16 and multiplied with
-// `vpmaddwd`, which sums pairs of int16 products into int32 exactly. The faster `vpmaddubsw`
-// sums pairs of u8 x s8 products into a saturating int16 (255 * 127 * 2 > 32767), which would
-// make results depend on the data; ctq keeps every result exact instead.
-//
-// Per group of four k, the 32 weight bytes of the panel (8 columns x 4) widen to two registers
-// of int16 (columns 0-3 and 4-7), the row's four activations to four int16 repeated; each
-// `vpmaddwd` leaves two partial sums per column, added together once at the end.
+// ----- begin ctq/kernels/arch/amx/gemm.hpp -----
+// The AMX GEMM: blocks of 32 rows x 32 columns in four 16 x 16 int32 tiles, fed per 64 k by two
+// activation tiles (16 rows x 64 uint8) and the panel's two weight tiles (16 groups of four k x
+// 16 columns: the VNNI layout, read with a row stride of 128 bytes). Activations are read in place
+// when K is a multiple of 64 and the block has 32 rows, otherwise copied, zero-padded, into the
+// scratch buffer. The accumulators go through the same epilogue as every other kernel.
 
 
-#if defined(CTQ_KERNEL_AVX2)
+#if defined(CTQ_KERNEL_AMX)
 #include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdint>
+#include <cstring>
 
-
-namespace ctq::kernels {
-
-template <>
-struct gemm_ukernel<arch::avx2> {
-  static constexpr index_t mr = 4;
-  static constexpr index_t nr = 8;
-  static constexpr std::int32_t a_shift = 0;
-
-  template <index_t Rows, class Out>
-  static void run(const ukernel_args& p, const Out& out) {
-    __m256i lo[Rows], hi[Rows];
-#pragma GCC unroll 4
-    for (index_t r = 0; r < Rows; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
-    const index_t whole = p.k / 4;
-    auto step = [&](const std::int8_t* w, const std::int32_t(&four)[Rows]) {
-      const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
-      const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 16)));
-#pragma GCC unroll 4
-      for (index_t r = 0; r < Rows; ++r) {
-        const __m256i x = _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(four[r])));
-        lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(x, w0));
-        hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(x, w1));
-      }
-    };
-    const std::int8_t* w = p.b;
-    for (index_t g = 0; g < whole; ++g, w += 32) {
-      std::int32_t four[Rows];
-#pragma GCC unroll 4
-      for (index_t r = 0; r < Rows; ++r) std::memcpy(&four[r], p.a + r * p.lda + 4 * g, 4);
-      step(w, four);
-    }
-    if (whole * 4 < p.k) {
-      std::int32_t four[Rows];
-      for (index_t r = 0; r < Rows; ++r)
-        four[r] = static_cast<std::int32_t>(detail::load_group(p.a + r * p.lda, whole, p.k));
-      step(w, four);
-    }
-    using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
-    for (index_t r = 0; r < Rows; ++r) {
-      // lo = [c0 c0 c1 c1 | c2 c2 c3 c3], hi = [c4 c4 c5 c5 | c6 c6 c7 c7] (two partials each):
-      // hadd -> [c0 c1 c4 c5 | c2 c3 c6 c7], then the 64-bit lanes reordered to c0..c7.
-      const __m256i sums = _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo[r], hi[r]), 0xd8);
-      detail::finish_lanes(B(sums), p, r, 0, out);
-    }
-  }
-};
-
-}  // namespace ctq::kernels
-#endif
-// ----- end ctq/kernels/arch/avx2/gemm.hpp -----
 // ----- begin ctq/kernels/arch/avx512vnni/gemm.hpp -----
 // The AVX-512 VNNI GEMM microkernel: 12 rows x 32 columns of int32 accumulators in 24 zmm
 // registers. Per group of four k: two 64-byte weight loads, one 4-byte broadcast per row and
@@ -3744,6 +3722,7 @@ struct gemm_ukernel<arch::avx512vnni> {
   static constexpr index_t mr = 12;
   static constexpr index_t nr = 32;
   static constexpr std::int32_t a_shift = 0;
+  static constexpr index_t k_align = 4;
 
   template <index_t Rows, class Out>
   static void run(const ukernel_args& p, const Out& out) {
@@ -3869,6 +3848,175 @@ struct gemm_ukernel<arch::avx512vnni> {
 }  // namespace ctq::kernels
 #endif
 // ----- end ctq/kernels/arch/avx512vnni/gemm.hpp -----
+
+namespace ctq::kernels {
+
+/// Below `amx_min_rows` rows the VNNI microkernel (the same packed weights) is faster.
+template <>
+struct gemm_ukernel<arch::amx> : gemm_ukernel<arch::avx512vnni> {
+  static constexpr index_t k_align = 64;
+  static constexpr index_t amx_min_rows = 8;
+};
+
+namespace detail {
+
+// Linux gives a process the AMX tile state only when it asks (arch_prctl ARCH_REQ_XCOMP_PERM for
+// XFEATURE_XTILEDATA); asked once.
+inline bool amx_permitted() {
+  static const bool permitted = syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+  return permitted;
+}
+
+struct alignas(64) amx_tile_config {
+  std::uint8_t palette = 1, start_row = 0;
+  std::uint8_t reserved[14] = {};
+  std::uint16_t colsb[16] = {64, 64, 64, 64, 64, 64, 64, 64};
+  std::uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
+};
+
+inline constexpr index_t amx_block_rows = 32;
+
+// The int32 entries of scratch the copied activation block takes (32 rows of K padded to 64).
+inline index_t amx_scratch_ints(index_t k) { return amx_block_rows * ((k + 63) / 64 * 64) / 4; }
+
+// Tiles: 0-3 accumulators (rows 0-15 / 16-31 x columns 0-15 / 16-31), 4-5 activations, 6-7 weights.
+template <class Out>
+void amx_gemm(const std::uint8_t* a, index_t m, index_t lda, index_t k, const std::int8_t* panels, index_t panel_bytes,
+              index_t n, const std::int32_t* col_offset, const std::int32_t* row_sum, const std::int32_t* w_zp,
+              const Out& out, std::uint8_t* copy) {
+  const index_t k64 = (k + 63) / 64 * 64;
+  const amx_tile_config config;
+  _tile_loadconfig(&config);
+  alignas(64) std::int32_t c[amx_block_rows][32];
+  using B = xsimd::batch<std::int32_t, arch::amx::xsimd_arch>;
+  for (index_t m0 = 0; m0 < m; m0 += amx_block_rows) {
+    const index_t rows = m - m0 < amx_block_rows ? m - m0 : amx_block_rows;
+    const std::uint8_t* ab = a + m0 * lda;
+    index_t ld = lda;
+    if (k != k64 || rows != amx_block_rows) {
+      const index_t tile_rows = rows > 16 ? 32 : 16;
+      for (index_t r = 0; r < tile_rows; ++r) {
+        std::uint8_t* dst = copy + r * k64;
+        if (r < rows) {
+          std::memcpy(dst, ab + r * lda, static_cast<std::size_t>(k));
+          std::memset(dst + k, 0, static_cast<std::size_t>(k64 - k));
+        } else {
+          std::memset(dst, 0, static_cast<std::size_t>(k64));
+        }
+      }
+      ab = copy;
+      ld = k64;
+    }
+    const bool two = rows > 16;
+    for (index_t col = 0; col < n; col += 32) {
+      const std::int8_t* b = panels + col / 32 * panel_bytes;
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      for (index_t kk = 0; kk < k64; kk += 64) {
+        _tile_loadd(4, ab + kk, ld);
+        _tile_loadd(6, b + kk * 32, 128);
+        _tile_loadd(7, b + kk * 32 + 64, 128);
+        _tile_dpbusd(0, 4, 6);
+        _tile_dpbusd(1, 4, 7);
+        if (two) {
+          _tile_loadd(5, ab + 16 * ld + kk, ld);
+          _tile_dpbusd(2, 5, 6);
+          _tile_dpbusd(3, 5, 7);
+        }
+      }
+      _tile_stored(0, &c[0][0], 128);
+      _tile_stored(1, &c[0][16], 128);
+      if (two) {
+        _tile_stored(2, &c[16][0], 128);
+        _tile_stored(3, &c[16][16], 128);
+      }
+      const ukernel_args args{
+          ab,         ld, rows, k, b, n - col < 32 ? n - col : 32, col_offset + col, row_sum ? row_sum + m0 : nullptr,
+          w_zp + col, m0, col};
+      for (index_t r = 0; r < rows; ++r) {
+        finish_lanes(B(_mm512_load_si512(&c[r][0])), args, r, 0, out);
+        finish_lanes(B(_mm512_load_si512(&c[r][16])), args, r, 16, out);
+      }
+    }
+  }
+  _tile_release();
+}
+
+}  // namespace detail
+
+}  // namespace ctq::kernels
+#endif
+// ----- end ctq/kernels/arch/amx/gemm.hpp -----
+// ----- begin ctq/kernels/arch/avx2/gemm.hpp -----
+// The AVX2 GEMM microkernel: 4 rows x 8 columns. Bytes are widened to int16 and multiplied with
+// `vpmaddwd`, which sums pairs of int16 products into int32 exactly. The faster `vpmaddubsw`
+// sums pairs of u8 x s8 products into a saturating int16 (255 * 127 * 2 > 32767), which would
+// make results depend on the data; ctq keeps every result exact instead.
+//
+// Per group of four k, the 32 weight bytes of the panel (8 columns x 4) widen to two registers
+// of int16 (columns 0-3 and 4-7), the row's four activations to four int16 repeated; each
+// `vpmaddwd` leaves two partial sums per column, added together once at the end.
+
+
+#if defined(CTQ_KERNEL_AVX2)
+#include <immintrin.h>
+
+#include <cstdint>
+
+
+namespace ctq::kernels {
+
+template <>
+struct gemm_ukernel<arch::avx2> {
+  static constexpr index_t mr = 4;
+  static constexpr index_t nr = 8;
+  static constexpr std::int32_t a_shift = 0;
+  static constexpr index_t k_align = 4;
+
+  template <index_t Rows, class Out>
+  static void run(const ukernel_args& p, const Out& out) {
+    __m256i lo[Rows], hi[Rows];
+#pragma GCC unroll 4
+    for (index_t r = 0; r < Rows; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
+    const index_t whole = p.k / 4;
+    auto step = [&](const std::int8_t* w, const std::int32_t(&four)[Rows]) {
+      const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
+      const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 16)));
+#pragma GCC unroll 4
+      for (index_t r = 0; r < Rows; ++r) {
+        const __m256i x = _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(four[r])));
+        lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(x, w0));
+        hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(x, w1));
+      }
+    };
+    const std::int8_t* w = p.b;
+    for (index_t g = 0; g < whole; ++g, w += 32) {
+      std::int32_t four[Rows];
+#pragma GCC unroll 4
+      for (index_t r = 0; r < Rows; ++r) std::memcpy(&four[r], p.a + r * p.lda + 4 * g, 4);
+      step(w, four);
+    }
+    if (whole * 4 < p.k) {
+      std::int32_t four[Rows];
+      for (index_t r = 0; r < Rows; ++r)
+        four[r] = static_cast<std::int32_t>(detail::load_group(p.a + r * p.lda, whole, p.k));
+      step(w, four);
+    }
+    using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
+    for (index_t r = 0; r < Rows; ++r) {
+      // lo = [c0 c0 c1 c1 | c2 c2 c3 c3], hi = [c4 c4 c5 c5 | c6 c6 c7 c7] (two partials each):
+      // hadd -> [c0 c1 c4 c5 | c2 c3 c6 c7], then the 64-bit lanes reordered to c0..c7.
+      const __m256i sums = _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo[r], hi[r]), 0xd8);
+      detail::finish_lanes(B(sums), p, r, 0, out);
+    }
+  }
+};
+
+}  // namespace ctq::kernels
+#endif
+// ----- end ctq/kernels/arch/avx2/gemm.hpp -----
 // ----- begin ctq/kernels/arch/neon/gemm.hpp -----
 // The AArch64 NEON GEMM microkernel without the dot-product extension: 4 rows x 8 columns.
 // Activations are shifted to signed bytes (a - 128; the driver adds 128 * colsum back), `smull`
@@ -3889,6 +4037,7 @@ struct gemm_ukernel<arch::neon> {
   static constexpr index_t mr = 4;
   static constexpr index_t nr = 8;
   static constexpr std::int32_t a_shift = 128;
+  static constexpr index_t k_align = 4;
 
   template <index_t Rows, class Out>
   static void run(const ukernel_args& p, const Out& out) {
@@ -3943,6 +4092,7 @@ struct gemm_ukernel<arch::neon_dot> {
   static constexpr index_t mr = 4;
   static constexpr index_t nr = 16;
   static constexpr std::int32_t a_shift = 128;
+  static constexpr index_t k_align = 4;
 
   template <index_t Rows, class Out>
   static void run(const ukernel_args& p, const Out& out) {
@@ -3993,6 +4143,7 @@ struct gemm_ukernel<arch::scalar> {
   static constexpr index_t mr = 4;
   static constexpr index_t nr = 8;
   static constexpr std::int32_t a_shift = 0;
+  static constexpr index_t k_align = 4;
 
   template <index_t Rows, class Out>
   static void run(const ukernel_args& p, const Out& out) {
@@ -4352,7 +4503,7 @@ class PackedWeights {
       raise(ctq::detail::message() << "ctq: PackedWeights: " << zps << " zero points for " << n
                                    << " columns; give one (per-tensor) or one per column (per-channel)");
     }
-    const index_t groups = (k + 3) / 4, padded = padded_n();
+    const index_t groups = groups_(), padded = padded_n();
     data_.assign(static_cast<std::size_t>(padded * groups * 4), 0);
     colsum_.assign(static_cast<std::size_t>(padded), 0);
     zero_point_.assign(static_cast<std::size_t>(padded), 0);
@@ -4380,7 +4531,7 @@ class PackedWeights {
   /// N rounded up to whole panels: the length of the per-column arrays below.
   index_t padded_n() const { return (n_ + nr - 1) / nr * nr; }
   index_t panels() const { return padded_n() / nr; }
-  const std::int8_t* panel(index_t p) const { return data_.data() + p * ((k_ + 3) / 4) * nr * 4; }
+  const std::int8_t* panel(index_t p) const { return data_.data() + p * groups_() * nr * 4; }
   const std::int32_t* column_sums() const { return colsum_.data(); }
   const std::int32_t* zero_points() const { return zero_point_.data(); }
   bool has_zero_point() const { return has_zero_point_; }
@@ -4389,6 +4540,12 @@ class PackedWeights {
   bool empty() const { return n_ == 0; }
 
  private:
+  // Groups of four k per panel: K padded to the kernel's alignment.
+  index_t groups_() const {
+    constexpr index_t align = gemm_ukernel<Arch>::k_align;
+    return (k_ + align - 1) / align * align / 4;
+  }
+
   index_t n_ = 0, k_ = 0;
   std::vector<std::int8_t> data_;
   std::vector<std::int32_t> colsum_, zero_point_;
@@ -4399,7 +4556,11 @@ class PackedWeights {
 /// the weights have a non-zero zero point.
 template <class Arch>
 index_t gemm_scratch_size(const PackedWeights<Arch>& b, index_t m) {
-  return b.padded_n() + (b.has_zero_point() ? m : 0);
+  index_t n = b.padded_n() + (b.has_zero_point() ? m : 0);
+#if defined(CTQ_KERNEL_AMX)
+  if constexpr (std::is_same_v<Arch, arch::amx>) n += detail::amx_scratch_ints(b.k());
+#endif
+  return n;
 }
 
 /// out(C) for C[m][n] = sum_k (a[m * lda + k] - a_zero_point) * (w[n][k] - w_zp[n]), m < M,
@@ -4441,6 +4602,16 @@ void gemm(const std::uint8_t* a, index_t m, index_t lda, std::int32_t a_zero_poi
       row_sum[r] = static_cast<std::int32_t>(s);
     }
   }
+#if defined(CTQ_KERNEL_AMX)
+  if constexpr (std::is_same_v<Arch, arch::amx>) {
+    if (m >= U::amx_min_rows && detail::amx_permitted()) {
+      auto* copy = reinterpret_cast<std::uint8_t*>(scratch.data() + padded + (row_sum ? m : 0));
+      const index_t panel_bytes = b.panels() > 1 ? b.panel(1) - b.panel(0) : 0;
+      detail::amx_gemm(a, m, lda, k, b.panel(0), panel_bytes, b.n(), col_offset, row_sum, zw, out, copy);
+      return;
+    }
+  }
+#endif
   for (index_t p = 0; p < b.panels(); ++p) {
     const index_t col = p * U::nr;
     const index_t cols = b.n() - col < U::nr ? b.n() - col : U::nr;
@@ -4612,14 +4783,119 @@ class PackedConvWeights {
 
 namespace detail {
 
-// Output pixels per im2col block: a multiple of every microkernel's row count.
-inline constexpr index_t conv_block_rows = 96;
+// Output pixels per im2col block: a multiple of every microkernel's row count (4, 6, 12, 32), small
+// enough to stay in the L2 cache with the weights.
+inline constexpr index_t conv_block_rows = 192;
+
+// Copies one tap's input channels into an im2col row: 16-byte pieces the compiler inlines (the
+// usual channel counts are multiples of 16), then the rest.
+inline void copy_channels(std::uint8_t* dst, const std::uint8_t* src, index_t n) {
+  index_t i = 0;
+  for (; i + 16 <= n; i += 16) std::memcpy(dst + i, src + i, 16);
+  if (i < n) std::memcpy(dst + i, src + i, static_cast<std::size_t>(n - i));
+}
 
 inline bool conv_in_place(const conv3d& c) {
   for (int i = 0; i < 3; ++i)
     if (c.k[i] != 1 || c.s[i] != 1 || c.p[i] != 0) return false;
   return true;
 }
+
+#if defined(CTQ_KERNEL_AMX)
+// AMX without im2col (an implicit GEMM): for a 2-d convolution with groups = 1, a multiple of 64
+// input channels and symmetric weights, the 16 activation rows of a tile are 16 neighbouring
+// output pixels of one output row, and for each tap and each 64 input channels they lie in the
+// input at a fixed stride (stride x channels) -- a tile load straight from a copy of the input
+// with its padding filled in (the input's zero point). Output rows are covered by 16-pixel tiles,
+// the last one moved back to end at the row's end (pixels done twice are written twice, equal).
+inline bool amx_direct_applies(const conv3d& c) {
+  return c.groups == 1 && c.in_c % 64 == 0 && c.in[0] == 1 && c.k[0] == 1 && c.out[2] >= 16;
+}
+
+inline std::size_t amx_direct_scratch(const conv3d& c) {
+  return static_cast<std::size_t>(c.batch * (c.in[1] + 2 * c.p[1]) * (c.in[2] + 2 * c.p[2]) * c.in_c);
+}
+
+template <class Out>
+void amx_direct_conv(const conv3d& c, const std::uint8_t* x, std::int32_t x_zero_point,
+                     const PackedWeights<arch::amx>& w, const Out& out, std::byte* scratch) {
+  const index_t hp = c.in[1] + 2 * c.p[1], wp = c.in[2] + 2 * c.p[2], ch = c.in_c, n_out = c.out_c;
+  // The padded input.
+  auto* xp = reinterpret_cast<std::uint8_t*>(scratch);
+  auto* col_offset = reinterpret_cast<std::int32_t*>(scratch + (amx_direct_scratch(c) + 63) / 64 * 64);
+  std::memset(xp, x_zero_point, amx_direct_scratch(c));
+  for (index_t n = 0; n < c.batch; ++n)
+    for (index_t h = 0; h < c.in[1]; ++h)
+      std::memcpy(xp + ((n * hp + h + c.p[1]) * wp + c.p[2]) * ch, x + ((n * c.in[1] + h) * c.in[2]) * ch,
+                  static_cast<std::size_t>(c.in[2] * ch));
+  for (index_t i = 0; i < w.padded_n(); ++i) col_offset[i] = -x_zero_point * w.column_sums()[i];
+  const index_t chunks = ch / 64, tiles_per_row = (c.out[2] + 15) / 16;
+  const index_t tiles = c.batch * c.out[1] * tiles_per_row, a_stride = c.s[2] * ch;
+  // Tile t: its first output pixel, and the address of its first activation row for tap 0.
+  auto tile = [&](index_t t, index_t& pixel, const std::uint8_t*& base) {
+    const index_t row = t / tiles_per_row, j = t % tiles_per_row;
+    const index_t ow = j * 16 + 16 <= c.out[2] ? j * 16 : c.out[2] - 16;
+    const index_t n = row / c.out[1], oh = row % c.out[1];
+    pixel = row * c.out[2] + ow;
+    base = xp + ((n * hp + oh * c.s[1]) * wp + ow * c.s[2]) * ch;
+  };
+  const amx_tile_config config;
+  _tile_loadconfig(&config);
+  alignas(64) std::int32_t acc[32][32];
+  using B = xsimd::batch<std::int32_t, arch::amx::xsimd_arch>;
+  for (index_t t = 0; t < tiles; t += 2) {
+    const bool two = t + 1 < tiles;
+    index_t pix0 = 0, pix1 = 0;
+    const std::uint8_t *a0 = nullptr, *a1 = nullptr;
+    tile(t, pix0, a0);
+    if (two) tile(t + 1, pix1, a1);
+    for (index_t col = 0; col < n_out; col += 32) {
+      const std::int8_t* b = w.panel(col / 32);
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      index_t kk = 0;
+      for (index_t kh = 0; kh < c.k[1]; ++kh)
+        for (index_t kw = 0; kw < c.k[2]; ++kw) {
+          const index_t tap_offset = (kh * c.d[1] * wp + kw * c.d[2]) * ch;
+          for (index_t q = 0; q < chunks; ++q, kk += 64) {
+            _tile_loadd(4, a0 + tap_offset + q * 64, a_stride);
+            _tile_loadd(6, b + kk * 32, 128);
+            _tile_loadd(7, b + kk * 32 + 64, 128);
+            _tile_dpbusd(0, 4, 6);
+            _tile_dpbusd(1, 4, 7);
+            if (two) {
+              _tile_loadd(5, a1 + tap_offset + q * 64, a_stride);
+              _tile_dpbusd(2, 5, 6);
+              _tile_dpbusd(3, 5, 7);
+            }
+          }
+        }
+      _tile_stored(0, &acc[0][0], 128);
+      _tile_stored(1, &acc[0][16], 128);
+      if (two) {
+        _tile_stored(2, &acc[16][0], 128);
+        _tile_stored(3, &acc[16][16], 128);
+      }
+      const index_t cols = n_out - col < 32 ? n_out - col : 32;
+      const ukernel_args first{nullptr, 0, 16, 0, b, cols, col_offset + col, nullptr, nullptr, pix0, col};
+      const ukernel_args second{nullptr, 0, 16, 0, b, cols, col_offset + col, nullptr, nullptr, pix1 - 16, col};
+      for (index_t r = 0; r < 16; ++r) {
+        finish_lanes(B(_mm512_load_si512(&acc[r][0])), first, r, 0, out);
+        finish_lanes(B(_mm512_load_si512(&acc[r][16])), first, r, 16, out);
+      }
+      if (two) {
+        for (index_t r = 16; r < 32; ++r) {
+          finish_lanes(B(_mm512_load_si512(&acc[r][0])), second, r, 0, out);
+          finish_lanes(B(_mm512_load_si512(&acc[r][16])), second, r, 16, out);
+        }
+      }
+    }
+  }
+  _tile_release();
+}
+#endif
 
 }  // namespace detail
 
@@ -4633,7 +4909,16 @@ std::size_t conv_scratch_size(const PackedConvWeights<Arch>& w) {
   const index_t rows = std::min(detail::conv_block_rows, c.out_pixels());
   const std::size_t im2col = detail::conv_in_place(c) ? 0 : static_cast<std::size_t>(rows * k);
   const std::size_t ints = static_cast<std::size_t>(gemm_scratch_size(w.group(0), rows));
-  return (im2col + 63) / 64 * 64 + ints * sizeof(std::int32_t);
+  std::size_t bytes = (im2col + 63) / 64 * 64 + ints * sizeof(std::int32_t);
+#if defined(CTQ_KERNEL_AMX)
+  if constexpr (std::is_same_v<Arch, arch::amx>) {
+    if (detail::amx_direct_applies(c) && !w.group(0).has_zero_point()) {
+      bytes = std::max(bytes, (detail::amx_direct_scratch(c) + 63) / 64 * 64 +
+                                  static_cast<std::size_t>(w.group(0).padded_n()) * sizeof(std::int32_t));
+    }
+  }
+#endif
+  return bytes;
 }
 
 /// out(y) for the convolution of x (uint8, channels last, zero point x_zero_point) with the
@@ -4663,6 +4948,14 @@ void conv(const ConvGeometry<R>& g, const std::uint8_t* x, std::int32_t x_zero_p
     depthwise_conv<Arch>(c, x, x_zero_point, w.depthwise_weights(), out, scratch);
     return;
   }
+#if defined(CTQ_KERNEL_AMX)
+  if constexpr (std::is_same_v<Arch, arch::amx>) {
+    if (detail::amx_direct_applies(c) && !w.group(0).has_zero_point() && detail::amx_permitted()) {
+      detail::amx_direct_conv(c, x, x_zero_point, w.group(0), out, scratch.data());
+      return;
+    }
+  }
+#endif
   const index_t cin_g = c.in_c / c.groups, cout_g = c.out_c / c.groups, k = c.taps() * cin_g;
   const index_t pixels = c.out_pixels();
   if (detail::conv_in_place(c)) {
@@ -4713,7 +5006,7 @@ void conv(const ConvGeometry<R>& g, const std::uint8_t* x, std::int32_t x_zero_p
             for (index_t kw = 0; kw < c.k[2]; ++kw, dst += cin_g) {
               const index_t iw = ow * c.s[2] - c.p[2] + kw * c.d[2];
               if (row_in && iw >= 0 && iw < c.in[2]) {
-                std::memcpy(dst, src + iw * c.in_c, static_cast<std::size_t>(cin_g));
+                detail::copy_channels(dst, src + iw * c.in_c, cin_g);
               } else {
                 std::memset(dst, fill, static_cast<std::size_t>(cin_g));
               }

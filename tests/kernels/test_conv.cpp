@@ -123,6 +123,38 @@ void suite() {
       });
     }
   }
+  SUBCASE("64 or 128 input channels, one group, wide rows (AMX reads tiles from the input directly)") {
+    std::mt19937 gen(16);
+    for (int i = 0; i < 6; ++i) {
+      Case<2> c = random_case<2>(gen, false);
+      c.g.groups = 1;
+      c.g.in_channels = i % 2 ? 128 : 64;
+      c.g.out_channels = 8 + 13 * i;
+      c.g.batch = 1 + i % 2;
+      c.g.kernel = {1 + 2 * (i % 3), 1 + 2 * ((i + 1) % 3)};
+      c.g.stride = {1 + i % 2, 1 + (i / 2) % 2};
+      c.g.dilation = {1 + (i / 3), 1};
+      c.g.padding = {c.g.kernel[0] / 2, c.g.kernel[1] / 2};
+      c.g.input = {9, 16 * c.g.stride[1] + 5 + i};
+      c.x.resize(static_cast<std::size_t>(c.g.input_pixels() * c.g.in_channels));
+      for (auto& v : c.x) v = static_cast<std::uint8_t>(gen());
+      c.w.resize(static_cast<std::size_t>(c.g.out_channels * c.g.taps() * c.g.in_channels));
+      for (auto& v : c.w) v = static_cast<std::int8_t>(gen());
+      c.w_zp = {0};
+      c.bias.assign(static_cast<std::size_t>(c.g.out_channels), -7);
+      c.mult.assign(static_cast<std::size_t>(c.g.out_channels), 2e-4f);
+      REQUIRE(c.g.output()[1] >= 16);
+      const index_t ld = c.g.out_channels;
+      check_same<Arch, std::int32_t>(c, [&](std::int32_t* d) {
+        return k::make_output_pipeline(k::store<std::int32_t>{d, ld});
+      });
+      check_same<Arch, std::uint8_t>(c, [&](std::uint8_t* d) {
+        return k::make_output_pipeline(k::bias_add{c.bias.data()}, k::multiply_per_channel{c.mult.data()},
+                                       k::round_to_int{}, k::add_zero_point{100}, k::clamp{0, 255},
+                                       k::store<std::uint8_t>{d, ld});
+      });
+    }
+  }
   SUBCASE("MobileNet's depthwise shapes: 3x3 and 5x5, stride 1 and 2, many channels") {
     std::mt19937 gen(15);
     for (index_t kk : {3, 5})

@@ -155,6 +155,15 @@ TEST_CASE("gemm: the NEON kernel without dot product, in a dot-product build") {
 #if defined(CTQ_KERNEL_AVX512VNNI)
 TEST_CASE("gemm: the AVX2 kernel, in an AVX-512 build") { run_suite<k::arch::avx2>(); }
 #endif
+#if defined(CTQ_KERNEL_AMX)
+TEST_CASE("gemm: the AVX-512 VNNI kernel, in an AMX build") { run_suite<k::arch::avx512vnni>(); }
+TEST_CASE("gemm: AMX was used") {
+  // Without the tile state the AMX weights run on the VNNI kernel, which the suite above checks too;
+  // say which one ran.
+  MESSAGE("AMX tile state granted: " << k::detail::amx_permitted());
+  CHECK(k::detail::amx_permitted());
+}
+#endif
 
 TEST_CASE("gemm: bad input is a clear error") {
   const std::int8_t w[6] = {1, 2, 3, 4, 5, 6};

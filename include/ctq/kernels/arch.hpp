@@ -6,6 +6,8 @@
 // multiply-accumulate.
 #pragma once
 
+#include <type_traits>
+
 #include "../config.hpp"
 
 #if CTQ_HAS_XSIMD
@@ -25,6 +27,17 @@ struct scalar {
 /// time, into int32 lanes without intermediate saturation.
 struct avx512vnni {
   static constexpr const char* name() { return "avx512vnni"; }
+  using xsimd_arch = xsimd::avx512bw;
+};
+#endif
+
+#if defined(CTQ_KERNEL_AVX512VNNI) && defined(__AMX_TILE__) && defined(__AMX_INT8__) && defined(__linux__)
+#define CTQ_KERNEL_AMX 1
+/// AMX (Advanced Matrix Extensions, Sapphire Rapids and later): `tdpbusd` multiplies 16 x 64
+/// uint8 by 64 x 16 int8 tiles into 16 x 16 int32. Weights are packed as for AVX-512 VNNI (K
+/// padded to 64); small M, and a process the kernel refuses the tile state, use the VNNI kernel.
+struct amx {
+  static constexpr const char* name() { return "amx"; }
   using xsimd_arch = xsimd::avx512bw;
 };
 #endif
@@ -57,7 +70,9 @@ struct neon_dot {
 #endif
 
 /// The best kernel architecture the compiler targets.
-#if defined(CTQ_KERNEL_AVX512VNNI)
+#if defined(CTQ_KERNEL_AMX)
+using best = amx;
+#elif defined(CTQ_KERNEL_AVX512VNNI)
 using best = avx512vnni;
 #elif defined(CTQ_KERNEL_AVX2)
 using best = avx2;
@@ -68,5 +83,18 @@ using best = neon;
 #else
 using best = scalar;
 #endif
+
+/// Whether Arch has the AVX-512 VNNI instructions (the VNNI and AMX kernels).
+template <class Arch>
+inline constexpr bool has_avx512vnni =
+#if defined(CTQ_KERNEL_AVX512VNNI)
+    std::is_same_v<Arch, avx512vnni>
+#if defined(CTQ_KERNEL_AMX)
+    || std::is_same_v<Arch, amx>
+#endif
+#else
+    false
+#endif
+    ;
 
 }  // namespace ctq::kernels::arch

@@ -170,14 +170,119 @@ class PackedConvWeights {
 
 namespace detail {
 
-// Output pixels per im2col block: a multiple of every microkernel's row count.
-inline constexpr index_t conv_block_rows = 96;
+// Output pixels per im2col block: a multiple of every microkernel's row count (4, 6, 12, 32), small
+// enough to stay in the L2 cache with the weights.
+inline constexpr index_t conv_block_rows = 192;
+
+// Copies one tap's input channels into an im2col row: 16-byte pieces the compiler inlines (the
+// usual channel counts are multiples of 16), then the rest.
+inline void copy_channels(std::uint8_t* dst, const std::uint8_t* src, index_t n) {
+  index_t i = 0;
+  for (; i + 16 <= n; i += 16) std::memcpy(dst + i, src + i, 16);
+  if (i < n) std::memcpy(dst + i, src + i, static_cast<std::size_t>(n - i));
+}
 
 inline bool conv_in_place(const conv3d& c) {
   for (int i = 0; i < 3; ++i)
     if (c.k[i] != 1 || c.s[i] != 1 || c.p[i] != 0) return false;
   return true;
 }
+
+#if defined(CTQ_KERNEL_AMX)
+// AMX without im2col (an implicit GEMM): for a 2-d convolution with groups = 1, a multiple of 64
+// input channels and symmetric weights, the 16 activation rows of a tile are 16 neighbouring
+// output pixels of one output row, and for each tap and each 64 input channels they lie in the
+// input at a fixed stride (stride x channels) -- a tile load straight from a copy of the input
+// with its padding filled in (the input's zero point). Output rows are covered by 16-pixel tiles,
+// the last one moved back to end at the row's end (pixels done twice are written twice, equal).
+inline bool amx_direct_applies(const conv3d& c) {
+  return c.groups == 1 && c.in_c % 64 == 0 && c.in[0] == 1 && c.k[0] == 1 && c.out[2] >= 16;
+}
+
+inline std::size_t amx_direct_scratch(const conv3d& c) {
+  return static_cast<std::size_t>(c.batch * (c.in[1] + 2 * c.p[1]) * (c.in[2] + 2 * c.p[2]) * c.in_c);
+}
+
+template <class Out>
+void amx_direct_conv(const conv3d& c, const std::uint8_t* x, std::int32_t x_zero_point,
+                     const PackedWeights<arch::amx>& w, const Out& out, std::byte* scratch) {
+  const index_t hp = c.in[1] + 2 * c.p[1], wp = c.in[2] + 2 * c.p[2], ch = c.in_c, n_out = c.out_c;
+  // The padded input.
+  auto* xp = reinterpret_cast<std::uint8_t*>(scratch);
+  auto* col_offset = reinterpret_cast<std::int32_t*>(scratch + (amx_direct_scratch(c) + 63) / 64 * 64);
+  std::memset(xp, x_zero_point, amx_direct_scratch(c));
+  for (index_t n = 0; n < c.batch; ++n)
+    for (index_t h = 0; h < c.in[1]; ++h)
+      std::memcpy(xp + ((n * hp + h + c.p[1]) * wp + c.p[2]) * ch, x + ((n * c.in[1] + h) * c.in[2]) * ch,
+                  static_cast<std::size_t>(c.in[2] * ch));
+  for (index_t i = 0; i < w.padded_n(); ++i) col_offset[i] = -x_zero_point * w.column_sums()[i];
+  const index_t chunks = ch / 64, tiles_per_row = (c.out[2] + 15) / 16;
+  const index_t tiles = c.batch * c.out[1] * tiles_per_row, a_stride = c.s[2] * ch;
+  // Tile t: its first output pixel, and the address of its first activation row for tap 0.
+  auto tile = [&](index_t t, index_t& pixel, const std::uint8_t*& base) {
+    const index_t row = t / tiles_per_row, j = t % tiles_per_row;
+    const index_t ow = j * 16 + 16 <= c.out[2] ? j * 16 : c.out[2] - 16;
+    const index_t n = row / c.out[1], oh = row % c.out[1];
+    pixel = row * c.out[2] + ow;
+    base = xp + ((n * hp + oh * c.s[1]) * wp + ow * c.s[2]) * ch;
+  };
+  const amx_tile_config config;
+  _tile_loadconfig(&config);
+  alignas(64) std::int32_t acc[32][32];
+  using B = xsimd::batch<std::int32_t, arch::amx::xsimd_arch>;
+  for (index_t t = 0; t < tiles; t += 2) {
+    const bool two = t + 1 < tiles;
+    index_t pix0 = 0, pix1 = 0;
+    const std::uint8_t *a0 = nullptr, *a1 = nullptr;
+    tile(t, pix0, a0);
+    if (two) tile(t + 1, pix1, a1);
+    for (index_t col = 0; col < n_out; col += 32) {
+      const std::int8_t* b = w.panel(col / 32);
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      index_t kk = 0;
+      for (index_t kh = 0; kh < c.k[1]; ++kh)
+        for (index_t kw = 0; kw < c.k[2]; ++kw) {
+          const index_t tap_offset = (kh * c.d[1] * wp + kw * c.d[2]) * ch;
+          for (index_t q = 0; q < chunks; ++q, kk += 64) {
+            _tile_loadd(4, a0 + tap_offset + q * 64, a_stride);
+            _tile_loadd(6, b + kk * 32, 128);
+            _tile_loadd(7, b + kk * 32 + 64, 128);
+            _tile_dpbusd(0, 4, 6);
+            _tile_dpbusd(1, 4, 7);
+            if (two) {
+              _tile_loadd(5, a1 + tap_offset + q * 64, a_stride);
+              _tile_dpbusd(2, 5, 6);
+              _tile_dpbusd(3, 5, 7);
+            }
+          }
+        }
+      _tile_stored(0, &acc[0][0], 128);
+      _tile_stored(1, &acc[0][16], 128);
+      if (two) {
+        _tile_stored(2, &acc[16][0], 128);
+        _tile_stored(3, &acc[16][16], 128);
+      }
+      const index_t cols = n_out - col < 32 ? n_out - col : 32;
+      const ukernel_args first{nullptr, 0, 16, 0, b, cols, col_offset + col, nullptr, nullptr, pix0, col};
+      const ukernel_args second{nullptr, 0, 16, 0, b, cols, col_offset + col, nullptr, nullptr, pix1 - 16, col};
+      for (index_t r = 0; r < 16; ++r) {
+        finish_lanes(B(_mm512_load_si512(&acc[r][0])), first, r, 0, out);
+        finish_lanes(B(_mm512_load_si512(&acc[r][16])), first, r, 16, out);
+      }
+      if (two) {
+        for (index_t r = 16; r < 32; ++r) {
+          finish_lanes(B(_mm512_load_si512(&acc[r][0])), second, r, 0, out);
+          finish_lanes(B(_mm512_load_si512(&acc[r][16])), second, r, 16, out);
+        }
+      }
+    }
+  }
+  _tile_release();
+}
+#endif
 
 }  // namespace detail
 
@@ -191,7 +296,16 @@ std::size_t conv_scratch_size(const PackedConvWeights<Arch>& w) {
   const index_t rows = std::min(detail::conv_block_rows, c.out_pixels());
   const std::size_t im2col = detail::conv_in_place(c) ? 0 : static_cast<std::size_t>(rows * k);
   const std::size_t ints = static_cast<std::size_t>(gemm_scratch_size(w.group(0), rows));
-  return (im2col + 63) / 64 * 64 + ints * sizeof(std::int32_t);
+  std::size_t bytes = (im2col + 63) / 64 * 64 + ints * sizeof(std::int32_t);
+#if defined(CTQ_KERNEL_AMX)
+  if constexpr (std::is_same_v<Arch, arch::amx>) {
+    if (detail::amx_direct_applies(c) && !w.group(0).has_zero_point()) {
+      bytes = std::max(bytes, (detail::amx_direct_scratch(c) + 63) / 64 * 64 +
+                                  static_cast<std::size_t>(w.group(0).padded_n()) * sizeof(std::int32_t));
+    }
+  }
+#endif
+  return bytes;
 }
 
 /// out(y) for the convolution of x (uint8, channels last, zero point x_zero_point) with the
@@ -221,6 +335,14 @@ void conv(const ConvGeometry<R>& g, const std::uint8_t* x, std::int32_t x_zero_p
     depthwise_conv<Arch>(c, x, x_zero_point, w.depthwise_weights(), out, scratch);
     return;
   }
+#if defined(CTQ_KERNEL_AMX)
+  if constexpr (std::is_same_v<Arch, arch::amx>) {
+    if (detail::amx_direct_applies(c) && !w.group(0).has_zero_point() && detail::amx_permitted()) {
+      detail::amx_direct_conv(c, x, x_zero_point, w.group(0), out, scratch.data());
+      return;
+    }
+  }
+#endif
   const index_t cin_g = c.in_c / c.groups, cout_g = c.out_c / c.groups, k = c.taps() * cin_g;
   const index_t pixels = c.out_pixels();
   if (detail::conv_in_place(c)) {
@@ -271,7 +393,7 @@ void conv(const ConvGeometry<R>& g, const std::uint8_t* x, std::int32_t x_zero_p
             for (index_t kw = 0; kw < c.k[2]; ++kw, dst += cin_g) {
               const index_t iw = ow * c.s[2] - c.p[2] + kw * c.d[2];
               if (row_in && iw >= 0 && iw < c.in[2]) {
-                std::memcpy(dst, src + iw * c.in_c, static_cast<std::size_t>(cin_g));
+                detail::copy_channels(dst, src + iw * c.in_c, cin_g);
               } else {
                 std::memset(dst, fill, static_cast<std::size_t>(cin_g));
               }

@@ -117,7 +117,7 @@ CTQ_ALWAYS_INLINE void depthwise_pixel(const std::uint8_t* const* rows, index_t 
   const index_t channels = w.channels(), padded = w.padded_channels();
   const std::int16_t* wd = w.data();
 #if defined(CTQ_KERNEL_AVX512VNNI)
-  if constexpr (std::is_same_v<Arch, arch::avx512vnni>) {
+  if constexpr (arch::has_avx512vnni<Arch>) {
     using B = xsimd::batch<std::int32_t, arch::avx512vnni::xsimd_arch>;
     auto finish = [&](__m512i acc, index_t c, index_t valid) __attribute__((always_inline)) {
       if (valid <= 0) return;

@@ -17,11 +17,13 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "../core/error.hpp"
 #include "../core/qparams.hpp"
 #include "arch.hpp"
+#include "arch/amx/gemm.hpp"
 #include "arch/avx2/gemm.hpp"
 #include "arch/avx512vnni/gemm.hpp"
 #include "arch/neon/gemm.hpp"
@@ -55,7 +57,7 @@ class PackedWeights {
       raise(ctq::detail::message() << "ctq: PackedWeights: " << zps << " zero points for " << n
                                    << " columns; give one (per-tensor) or one per column (per-channel)");
     }
-    const index_t groups = (k + 3) / 4, padded = padded_n();
+    const index_t groups = groups_(), padded = padded_n();
     data_.assign(static_cast<std::size_t>(padded * groups * 4), 0);
     colsum_.assign(static_cast<std::size_t>(padded), 0);
     zero_point_.assign(static_cast<std::size_t>(padded), 0);
@@ -83,7 +85,7 @@ class PackedWeights {
   /// N rounded up to whole panels: the length of the per-column arrays below.
   index_t padded_n() const { return (n_ + nr - 1) / nr * nr; }
   index_t panels() const { return padded_n() / nr; }
-  const std::int8_t* panel(index_t p) const { return data_.data() + p * ((k_ + 3) / 4) * nr * 4; }
+  const std::int8_t* panel(index_t p) const { return data_.data() + p * groups_() * nr * 4; }
   const std::int32_t* column_sums() const { return colsum_.data(); }
   const std::int32_t* zero_points() const { return zero_point_.data(); }
   bool has_zero_point() const { return has_zero_point_; }
@@ -92,6 +94,12 @@ class PackedWeights {
   bool empty() const { return n_ == 0; }
 
  private:
+  // Groups of four k per panel: K padded to the kernel's alignment.
+  index_t groups_() const {
+    constexpr index_t align = gemm_ukernel<Arch>::k_align;
+    return (k_ + align - 1) / align * align / 4;
+  }
+
   index_t n_ = 0, k_ = 0;
   std::vector<std::int8_t> data_;
   std::vector<std::int32_t> colsum_, zero_point_;
@@ -102,7 +110,11 @@ class PackedWeights {
 /// the weights have a non-zero zero point.
 template <class Arch>
 index_t gemm_scratch_size(const PackedWeights<Arch>& b, index_t m) {
-  return b.padded_n() + (b.has_zero_point() ? m : 0);
+  index_t n = b.padded_n() + (b.has_zero_point() ? m : 0);
+#if defined(CTQ_KERNEL_AMX)
+  if constexpr (std::is_same_v<Arch, arch::amx>) n += detail::amx_scratch_ints(b.k());
+#endif
+  return n;
 }
 
 /// out(C) for C[m][n] = sum_k (a[m * lda + k] - a_zero_point) * (w[n][k] - w_zp[n]), m < M,
@@ -144,6 +156,16 @@ void gemm(const std::uint8_t* a, index_t m, index_t lda, std::int32_t a_zero_poi
       row_sum[r] = static_cast<std::int32_t>(s);
     }
   }
+#if defined(CTQ_KERNEL_AMX)
+  if constexpr (std::is_same_v<Arch, arch::amx>) {
+    if (m >= U::amx_min_rows && detail::amx_permitted()) {
+      auto* copy = reinterpret_cast<std::uint8_t*>(scratch.data() + padded + (row_sum ? m : 0));
+      const index_t panel_bytes = b.panels() > 1 ? b.panel(1) - b.panel(0) : 0;
+      detail::amx_gemm(a, m, lda, k, b.panel(0), panel_bytes, b.n(), col_offset, row_sum, zw, out, copy);
+      return;
+    }
+  }
+#endif
   for (index_t p = 0; p < b.panels(); ++p) {
     const index_t col = p * U::nr;
     const index_t cols = b.n() - col < U::nr ? b.n() - col : U::nr;

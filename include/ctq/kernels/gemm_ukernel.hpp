@@ -39,9 +39,9 @@ struct ukernel_args {
   index_t row, col;                // the tile's first output row and column
 };
 
-/// Specialised per kernel architecture: static constexpr index_t mr, nr; static constexpr
-/// std::int32_t a_shift; template <index_t Rows, class Out> static void run(const ukernel_args&,
-/// const Out&).
+/// Specialised per kernel architecture: static constexpr index_t mr, nr, k_align (K is padded
+/// with zeros to a multiple of it); static constexpr std::int32_t a_shift; template <index_t Rows, class Out> static
+/// void run(const ukernel_args&, const Out&).
 template <class Arch>
 struct gemm_ukernel;
 

@@ -24,6 +24,7 @@ struct gemm_ukernel<arch::avx2> {
   static constexpr index_t mr = 4;
   static constexpr index_t nr = 8;
   static constexpr std::int32_t a_shift = 0;
+  static constexpr index_t k_align = 4;
 
   template <index_t Rows, class Out>
   static void run(const ukernel_args& p, const Out& out) {

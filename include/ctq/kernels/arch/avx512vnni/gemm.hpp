@@ -255,6 +255,7 @@ struct gemm_ukernel<arch::avx512vnni> {
   static constexpr index_t mr = 12;
   static constexpr index_t nr = 32;
   static constexpr std::int32_t a_shift = 0;
+  static constexpr index_t k_align = 4;
 
   template <index_t Rows, class Out>
   static void run(const ukernel_args& p, const Out& out) {

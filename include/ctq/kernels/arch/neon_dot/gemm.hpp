@@ -19,6 +19,7 @@ struct gemm_ukernel<arch::neon_dot> {
   static constexpr index_t mr = 4;
   static constexpr index_t nr = 16;
   static constexpr std::int32_t a_shift = 128;
+  static constexpr index_t k_align = 4;
 
   template <index_t Rows, class Out>
   static void run(const ukernel_args& p, const Out& out) {
