@@ -3,6 +3,7 @@
 # <build>/peers.json. GEMM peers, GOP/s (2*M*N*K / time) per shape "M/N/K":
 #   onednn                 oneDNN int8 matmul (bench_peer_onednn), the kernels it picks here (AMX if there)
 #   onednn_avx512_vnni     the same, kept to AVX-512 VNNI with ONEDNN_MAX_CPU_ISA=AVX512_CORE_VNNI
+#   onednn_avx2            the same, kept to AVX2 (its u8 x s8 kernels then saturate int16 sums: not exact)
 #   eigen_f32              Eigen float GEMM (bench_peer_onednn)
 #   pytorch_onednn, pytorch_qnnpack          PyTorch 1.13 quantized Linear (qlinear_pytorch.py, python3-torch)
 #   ort                    ONNX Runtime QLinearMatMul (ort/bench_ort.js, onnxruntime-node)
@@ -84,6 +85,7 @@ if [[ -x $bin/bench_peer_onednn ]]; then
   gbench_run onednn "$bin/bench_peer_onednn"
   ONEDNN_MAX_CPU_ISA=AVX512_CORE_VNNI gbench_run onednn_avx512_vnni "$bin/bench_peer_onednn" \
     --benchmark_filter=onednn_gemm
+  ONEDNN_MAX_CPU_ISA=AVX2 gbench_run onednn_avx2 "$bin/bench_peer_onednn" --benchmark_filter=onednn_gemm
 else
   absent onednn "bench_peer_onednn not built (needs libdnnl-dev)"
 fi
@@ -208,6 +210,7 @@ def first_note(peer):
 
 onednn = gbench("onednn.gbench.json")
 vnni = gbench("onednn_avx512_vnni.gbench.json")
+avx2 = gbench("onednn_avx2.gbench.json")
 onednn_conv = gbench("onednn_conv.gbench.json")
 onednn_conv_vnni = gbench("onednn_conv_avx512_vnni.gbench.json")
 xnnpack = gbench("xnnpack.gbench.json")
@@ -223,6 +226,7 @@ gemm_peers = [
     ("onednn", per_shape(onednn, "onednn_gemm", "onednn"), absent.get("onednn")),
     ("onednn_avx512_vnni", per_shape(vnni, "onednn_gemm", "onednn_avx512_vnni"),
      absent.get("onednn_avx512_vnni", absent.get("onednn"))),
+    ("onednn_avx2", per_shape(avx2, "onednn_gemm", "onednn_avx2"), absent.get("onednn_avx2", absent.get("onednn"))),
     ("eigen_f32", per_shape(onednn, "eigen_f32_gemm", "eigen_f32"), absent.get("onednn")),
     ("pytorch_onednn", qlinear.get("onednn"), absent.get("qlinear_pytorch", no_torch_engine.format("onednn"))),
     ("pytorch_qnnpack", qlinear.get("qnnpack"), absent.get("qlinear_pytorch", no_torch_engine.format("qnnpack"))),
