@@ -2974,6 +2974,521 @@ class LearnableFakeQuantize : public detail::fake_quantizer_base<Obs> {
 // ----- begin ctq/kernels.hpp -----
 // ctq's int8 compute kernels: packed GEMM with a fused output pipeline, per architecture.
 
+// ----- begin ctq/kernels/activation.hpp -----
+// Quantized activations on raw buffers, as PyTorch 1.13 computes them. relu, relu6, hardtanh and
+// clamp are integer clamps of the codes. hardswish, sigmoid, tanh, elu and leaky_relu are 8-bit
+// functions of the code: each is a 256-entry CodeTable, built once from the parameters by
+// dequantizing every code, applying the float function the way PyTorch's kernel does and
+// quantizing; `lookup` then maps a buffer through it. The one-call forms build and apply a table.
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string_view>
+
+// ----- begin ctq/kernels/torch_numerics.hpp -----
+// What the quantized elementwise, activation and pooling kernels share: the PyTorch configuration
+// their results depend on (engine, memory format), the dequantize and quantize steps of PyTorch
+// 1.13's CPU kernels as they round, Sleef's expf, and 256-entry code tables with their lookup.
+//
+// PyTorch 1.13's ATen kernels have a vector body (AVX2 on x86) and a scalar remainder that can
+// round differently (the body dequantizes with an FMA); ctq reproduces the body, which handles all
+// but the last n % 64 elements of an elementwise op. tools/reference/gen_qops.py counts the outputs
+// on which the two disagree.
+
+#include <array>
+#include <cmath>
+#include <concepts>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <span>
+#include <string_view>
+#include <type_traits>
+
+
+#if CTQ_HAS_XSIMD
+#include <xsimd/xsimd.hpp>
+
+#endif
+
+namespace ctq::kernels {
+
+/// PyTorch's torch.backends.quantized.engine. For the ops of elementwise.hpp, activation.hpp and
+/// pooling.hpp the x86, fbgemm and onednn engines run the same ATen kernels; qnnpack runs QNNPACK's
+/// (and for qint8 add, XNNPACK's) integer kernels for some ops, which round differently. Each op
+/// says where the engine matters.
+enum class qengine : std::uint8_t { x86, fbgemm, onednn, qnnpack };
+
+/// The memory format of the PyTorch tensors. ctq's buffers are NHWC either way, but some ATen
+/// kernels (avg_pool2d, adaptive_avg_pool2d, cat) round differently for channels-last tensors and
+/// for contiguous (NCHW) ones; PyTorch takes its channels-last kernel for a contiguous tensor too
+/// when that tensor is also channels-last contiguous (one channel, or H = W = 1).
+enum class memory_format : std::uint8_t { contiguous, channels_last };
+
+/// The PyTorch configuration whose results an op reproduces. The default is what a model gets in
+/// PyTorch eager mode on x86: ATen's kernels on contiguous (NCHW) tensors.
+struct TorchConfig {
+  qengine engine = qengine::x86;
+  memory_format format = memory_format::contiguous;
+};
+
+/// The storage of quint8 (std::uint8_t) and qint8 (std::int8_t).
+template <class T>
+concept QuantizedByte = std::same_as<T, std::uint8_t> || std::same_as<T, std::int8_t>;
+
+/// An 8-bit operation as a table: the output code for each of the 256 input codes.
+template <QuantizedByte T>
+struct CodeTable {
+  std::array<T, 256> out{};
+
+  /// The position of code q: q - min(T).
+  static constexpr std::size_t index(T q) {
+    return static_cast<std::size_t>(static_cast<std::uint8_t>(q) ^ (std::is_signed_v<T> ? 0x80u : 0u));
+  }
+  /// The code at position i.
+  static constexpr T code(std::size_t i) {
+    return static_cast<T>(static_cast<std::int32_t>(i) + std::numeric_limits<T>::min());
+  }
+  constexpr T operator()(T q) const { return out[index(q)]; }
+};
+
+namespace detail {
+
+template <QuantizedByte T>
+inline constexpr std::int32_t qmin = std::numeric_limits<T>::min();
+template <QuantizedByte T>
+inline constexpr std::int32_t qmax = std::numeric_limits<T>::max();
+template <QuantizedByte T>
+inline constexpr std::string_view dtype_name = std::is_signed_v<T> ? "qint8" : "quint8";
+
+/// Raises unless qp suits T: a positive finite scale with a finite reciprocal, a zero point in
+/// T's range. `which` names the operand ("input", "output", "second input").
+template <QuantizedByte T>
+void check_qparams(const PerTensorQParams& qp, std::string_view op, std::string_view which) {
+  if (!(qp.scale > 0.0f) || !std::isfinite(qp.scale) || !std::isfinite(1.0f / qp.scale)) {
+    raise(ctq::detail::message() << "ctq: " << op << ": the " << which << " scale " << qp.scale
+                                 << " must be a positive finite number of at least 2^-126");
+  }
+  if (qp.zero_point < qmin<T> || qp.zero_point > qmax<T>) {
+    raise(ctq::detail::message() << "ctq: " << op << ": the " << which << " zero point " << qp.zero_point
+                                 << " is outside the range of " << dtype_name<T> << " [" << qmin<T> << ", "
+                                 << qmax<T> << "]");
+  }
+}
+
+inline void check_length(std::size_t got, std::size_t want, std::string_view op, std::string_view what) {
+  if (got != want) {
+    raise(ctq::detail::message() << "ctq: " << op << ": " << what << " has " << got << " elements, expected " << want
+                                 << " (the buffers must have the same length)");
+  }
+}
+
+/// The engine runs QNNPACK's kernel for quint8 data.
+template <QuantizedByte T>
+constexpr bool uses_qnnpack(const TorchConfig& torch) {
+  return std::is_same_v<T, std::uint8_t> && torch.engine == qengine::qnnpack;
+}
+
+// PyTorch's AVX2 kernels dequantize with one fused multiply-add, scale * q + (scale * -zero_point),
+// the product scale * -zero_point rounded first (Vectorized<quint8>::dequantize). In double the
+// sum is exact (both terms are multiples of ulp(scale) below 2^34 ulp(scale)), so converting it to
+// float rounds once, as the FMA does: no FMA instruction is needed.
+inline float dequantize_fma(float scale, std::int32_t zero_point, std::int32_t q) {
+  const float premul = scale * static_cast<float>(-zero_point);
+  return static_cast<float>(static_cast<double>(scale) * q + static_cast<double>(premul));
+}
+
+// PyTorch's scalar dequantize_val (and QNNPACK's tables): (q - zero_point) * scale, one rounding.
+inline float dequantize_exact(float scale, std::int32_t zero_point, std::int32_t q) {
+  return static_cast<float>(q - zero_point) * scale;
+}
+
+// The reciprocal of a scale as PyTorch kernels compute it: in float (`1.0f / scale`) or in double
+// and then rounded (`float inv = 1.0 / scale`, scale a double); they differ in rare cases.
+inline float inverse_f32(float scale) { return 1.0f / scale; }
+inline float inverse_f64(float scale) { return static_cast<float>(1.0 / static_cast<double>(scale)); }
+
+// y = clamp(nearbyint(x * inv_scale) + zero_point, qmin, qmax), ties to even (QuantizeAvx2 and
+// quantize_val). Clamped in float first: the same integers, without int32 overflow; NaN gives qmin
+// as _mm256_cvtps_epi32 does.
+template <QuantizedByte T>
+inline T quantize_with(float x, float inv_scale, std::int32_t zero_point) {
+  const float lo = static_cast<float>(qmin<T> - zero_point), hi = static_cast<float>(qmax<T> - zero_point);
+  float t = x * inv_scale;
+  if (!(t >= lo)) t = lo;
+  if (t > hi) t = hi;
+  return static_cast<T>(static_cast<std::int32_t>(std::nearbyint(t)) + zero_point);
+}
+
+// Saturates v to T's range.
+template <QuantizedByte T>
+inline T saturate(std::int64_t v) {
+  return static_cast<T>(v < qmin<T> ? qmin<T> : (v > qmax<T> ? qmax<T> : v));
+}
+
+// Keeps the compiler from fusing the double product that produced v into a following add (the
+// float version is ctq::detail::no_contract).
+inline double no_contract_f64(double v) {
+  volatile double barrier = v;
+  return barrier;
+}
+
+// Sleef 3.5's expf_u10 (xexpf in sleefsimdsp.c) as PyTorch 1.13's AVX2 Vectorized<float>::exp
+// runs it: Sleef's AVX2 build fuses every multiply-add. Its error is up to 1 ULP, and std::exp
+// differs from it for ~8% of inputs: enough to move a quantized sigmoid or ELU across a rounding
+// boundary. Inputs beyond [-104, 100] give 0 and inf as Sleef's final selects do.
+inline float sleef_expf(float d) {
+  if (d < -104.0f) return 0.0f;
+  if (d > 100.0f) return std::numeric_limits<float>::infinity();
+  const auto q = static_cast<std::int32_t>(std::nearbyint(d * 1.442695040888963407359924681001892137f));
+  const float fq = static_cast<float>(q);
+  float s = std::fma(fq, -0.693145751953125f, d);
+  s = std::fma(fq, -1.428606765330187045e-06f, s);
+  float u = 0.000198527617612853646278381f;
+  u = std::fma(u, s, 0.00139304355252534151077271f);
+  u = std::fma(u, s, 0.00833336077630519866943359f);
+  u = std::fma(u, s, 0.0416664853692054748535156f);
+  u = std::fma(u, s, 0.166666671633720397949219f);
+  u = std::fma(u, s, 0.5f);
+  u = 1.0f + std::fma(s * s, u, s);
+  // vldexp2: two scalings by powers of two, each a float multiply.
+  auto pow2i = [](std::int32_t e) {
+    const auto bits = static_cast<std::uint32_t>(e + 0x7f) << 23;
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+  };
+  const std::int32_t half = q >> 1;
+  return u * pow2i(half) * pow2i(q - half);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Table lookup over contiguous buffers, one path per architecture (identical results).
+
+template <QuantizedByte T>
+inline void lookup_span(ctq::arch::scalar, const CodeTable<T>& table, const T* x, T* y, index_t n) {
+  for (index_t i = 0; i < n; ++i) y[i] = table(x[i]);
+}
+
+#if CTQ_HAS_XSIMD
+// A vector product is rounded by its own instruction; the asm keeps the compiler from fusing it
+// into a following add (as ctq::detail::no_contract does for a float).
+template <class A>
+inline xsimd::batch<float, A> no_contract(xsimd::batch<float, A> v) {
+  auto r = static_cast<typename xsimd::batch<float, A>::register_type>(v);
+#if defined(__SSE2__)
+  __asm__("" : "+v"(r));
+#elif defined(__aarch64__)
+  __asm__("" : "+w"(r));
+#endif
+  return xsimd::batch<float, A>(r);
+}
+
+template <class A>
+inline constexpr bool has_native_gather = std::is_base_of_v<xsimd::avx2, A> || std::is_base_of_v<xsimd::avx512f, A>;
+
+// Gathers table[code - min(T)] for a batch of codes: a native gather where the architecture has
+// one, scalar loads into a stack buffer otherwise.
+template <class A, QuantizedByte T, class V>
+inline xsimd::batch<V, A> gather_by_code(const V* table, const T* codes) {
+  using B = xsimd::batch<V, A>;
+  if constexpr (has_native_gather<A>) {
+    const auto idx = ctq::detail::load_widen<A>(codes) - xsimd::batch<std::int32_t, A>(qmin<T>);
+    return B::gather(table, idx);
+  } else {
+    alignas(64) V buf[B::size];
+    for (std::size_t i = 0; i < B::size; ++i) buf[i] = table[CodeTable<T>::index(codes[i])];
+    return B::load_aligned(buf);
+  }
+}
+
+template <QuantizedByte T, class A>
+inline void lookup_span(ctq::arch::simd<A>, const CodeTable<T>& table, const T* x, T* y, index_t n) {
+  using I = xsimd::batch<std::int32_t, A>;
+  constexpr index_t w = static_cast<index_t>(I::size);
+  index_t i = 0;
+  if (n >= w) {
+    alignas(64) std::int32_t wide[256];
+    for (std::size_t k = 0; k < 256; ++k) wide[k] = table.out[k];
+    for (; i + w <= n; i += w) ctq::detail::store_narrow(gather_by_code<A>(wide, x + i), y + i);
+  }
+  lookup_span(ctq::arch::scalar{}, table, x + i, y + i, n - i);
+}
+#endif
+
+}  // namespace detail
+
+/// Applies a code table: y[i] = table(x[i]). x and y may be the same buffer.
+template <QuantizedByte T, class Arch = ctq::arch::best>
+void lookup(const CodeTable<T>& table, std::span<const T> x, std::span<T> y, Arch path = {}) {
+  detail::check_length(y.size(), x.size(), "lookup", "the output");
+  detail::lookup_span(path, table, x.data(), y.data(), static_cast<index_t>(x.size()));
+}
+
+}  // namespace ctq::kernels
+// ----- end ctq/kernels/torch_numerics.hpp -----
+
+namespace ctq::kernels {
+
+namespace detail {
+
+// y = min(max(q, lo), hi): relu (lo = zero point), relu6, hardtanh / clamp.
+template <QuantizedByte T>
+inline void clamp_span(ctq::arch::scalar, T lo, T hi, const T* x, T* y, index_t n) {
+  for (index_t i = 0; i < n; ++i) {
+    const T v = x[i] < lo ? lo : x[i];
+    y[i] = v > hi ? hi : v;
+  }
+}
+
+#if CTQ_HAS_XSIMD
+template <QuantizedByte T, class A>
+inline void clamp_span(ctq::arch::simd<A>, T lo, T hi, const T* x, T* y, index_t n) {
+  using I = xsimd::batch<std::int32_t, A>;
+  constexpr index_t w = static_cast<index_t>(I::size);
+  const I vlo(static_cast<std::int32_t>(lo)), vhi(static_cast<std::int32_t>(hi));
+  index_t i = 0;
+  for (; i + w <= n; i += w) {
+    ctq::detail::store_narrow(xsimd::min(xsimd::max(ctq::detail::load_widen<A>(x + i), vlo), vhi), y + i);
+  }
+  clamp_span(ctq::arch::scalar{}, lo, hi, x + i, y + i, n - i);
+}
+#endif
+
+template <QuantizedByte T, class Arch>
+void clamp_codes(std::span<const T> x, std::span<T> y, T lo, T hi, std::string_view op, Arch path) {
+  check_length(y.size(), x.size(), op, "the output");
+  clamp_span(path, lo, hi, x.data(), y.data(), static_cast<index_t>(x.size()));
+}
+
+// QNNPACK builds its tables with lrintf of a float already clamped to [0, 255].
+inline std::uint8_t qnnpack_round(float v) {
+  v = v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
+  return static_cast<std::uint8_t>(std::nearbyint(v));
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------
+// Integer clamps: output parameters are the input's.
+
+/// torch.relu / torch.nn.quantized.ReLU: y = max(q, zero_point), every engine.
+template <QuantizedByte T, class Arch = ctq::arch::best>
+void relu(std::span<const T> x, const PerTensorQParams& qp, std::span<T> y, Arch path = {}) {
+  detail::check_qparams<T>(qp, "relu", "input");
+  detail::clamp_codes(x, y, static_cast<T>(qp.zero_point), std::numeric_limits<T>::max(), "relu", path);
+}
+
+/// torch.ops.quantized.relu6 / torch.nn.quantized.ReLU6: y = min(max(q, zero_point), q6) with
+/// q6 = quantize(6.0) (1.0f / scale, ties to even, saturated), every engine.
+template <QuantizedByte T, class Arch = ctq::arch::best>
+void relu6(std::span<const T> x, const PerTensorQParams& qp, std::span<T> y, Arch path = {}) {
+  detail::check_qparams<T>(qp, "relu6", "input");
+  const T six = detail::quantize_with<T>(6.0f, detail::inverse_f32(qp.scale), qp.zero_point);
+  detail::clamp_codes(x, y, static_cast<T>(qp.zero_point), six, "relu6", path);
+}
+
+/// torch.nn.quantized.functional.hardtanh(x, min_val, max_val), and torch.clamp(x, min, max), on a
+/// quantized tensor: both bounds quantized with the input's parameters, then the codes clamped
+/// (max(q, q_min) first, so q_min > q_max gives q_max everywhere, as in PyTorch). Pass -inf / +inf
+/// for a missing bound. Raises ctq::error on a NaN bound.
+template <QuantizedByte T, class Arch = ctq::arch::best>
+void hardtanh(std::span<const T> x, const PerTensorQParams& qp, float min_val, float max_val, std::span<T> y,
+              Arch path = {}) {
+  detail::check_qparams<T>(qp, "hardtanh", "input");
+  if (std::isnan(min_val) || std::isnan(max_val)) raise("ctq: hardtanh: a bound is NaN; give numbers (or +-inf)");
+  const float inv = detail::inverse_f32(qp.scale);
+  const T lo = detail::quantize_with<T>(min_val, inv, qp.zero_point);
+  const T hi = detail::quantize_with<T>(max_val, inv, qp.zero_point);
+  detail::clamp_codes(x, y, lo, hi, "hardtanh", path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Table-driven activations.
+
+/// The output parameters PyTorch fixes for sigmoid: scale 1/256, zero point 0 (quint8) or -128
+/// (qint8).
+template <QuantizedByte T>
+constexpr PerTensorQParams sigmoid_output_qparams() {
+  return {1.0f / 256.0f, std::is_signed_v<T> ? -128 : 0};
+}
+
+/// The output parameters PyTorch fixes for tanh: scale 2/256, zero point 128 (quint8) or 0 (qint8).
+template <QuantizedByte T>
+constexpr PerTensorQParams tanh_output_qparams() {
+  return {2.0f / 256.0f, std::is_signed_v<T> ? 0 : 128};
+}
+
+/// torch.ops.quantized.hardswish(x, scale, zero_point): y = x * min(max(x + 3, 0), 6) / 6.
+/// ATen (x86, fbgemm, onednn; qint8 on qnnpack): FMA dequantization, (x * clamp) / 6 in float,
+/// quantized with float(1.0 / out_scale). qnnpack with quint8: QNNPACK's table,
+/// lrintf(clamp(x * clamp / 6 * (1.0f / out_scale) + zero_point)) with exact dequantization.
+template <QuantizedByte T>
+CodeTable<T> hardswish_table(const PerTensorQParams& in, const PerTensorQParams& out, TorchConfig torch = {}) {
+  detail::check_qparams<T>(in, "hardswish", "input");
+  detail::check_qparams<T>(out, "hardswish", "output");
+  CodeTable<T> t;
+  for (std::size_t i = 0; i < 256; ++i) {
+    const std::int32_t q = CodeTable<T>::code(i);
+    if constexpr (std::is_same_v<T, std::uint8_t>) {
+      if (detail::uses_qnnpack<T>(torch)) {
+        const float x = detail::dequantize_exact(in.scale, in.zero_point, q);
+        float x2 = x + 3.0f;
+        x2 = x2 > 0.0f ? x2 : 0.0f;
+        x2 = x2 < 6.0f ? x2 : 6.0f;
+        x2 = x * x2 / 6.0f;
+        const float scaled =
+            ctq::detail::no_contract(detail::inverse_f32(out.scale) * x2) + static_cast<float>(out.zero_point);
+        t.out[i] = detail::qnnpack_round(scaled);
+        continue;
+      }
+    }
+    const float x = detail::dequantize_fma(in.scale, in.zero_point, q);
+    float c = x + 3.0f;
+    c = c < 0.0f ? 0.0f : (c > 6.0f ? 6.0f : c);
+    t.out[i] = detail::quantize_with<T>(x * c / 6.0f, detail::inverse_f64(out.scale), out.zero_point);
+  }
+  return t;
+}
+
+/// torch.sigmoid on a quantized tensor (output parameters: sigmoid_output_qparams<T>()).
+/// ATen (x86, fbgemm, onednn; qint8 on qnnpack): 1 / (1 + exp(-x)) with Sleef's expf (as
+/// PyTorch's AVX2 code; bit-exact) after FMA dequantization, quantized with 256. qnnpack with
+/// quint8: QNNPACK's table, lrintf(clamp(256 / (1 + expf(-x)))) with the C library's expf (glibc
+/// here) and exact dequantization.
+template <QuantizedByte T>
+CodeTable<T> sigmoid_table(const PerTensorQParams& in, TorchConfig torch = {}) {
+  detail::check_qparams<T>(in, "sigmoid", "input");
+  constexpr PerTensorQParams out = sigmoid_output_qparams<T>();
+  CodeTable<T> t;
+  for (std::size_t i = 0; i < 256; ++i) {
+    const std::int32_t q = CodeTable<T>::code(i);
+    if constexpr (std::is_same_v<T, std::uint8_t>) {
+      if (detail::uses_qnnpack<T>(torch)) {
+        const float x = detail::dequantize_exact(in.scale, in.zero_point, q);
+        t.out[i] = detail::qnnpack_round(256.0f / (1.0f + std::exp(-x)));
+        continue;
+      }
+    }
+    const float x = detail::dequantize_fma(in.scale, in.zero_point, q);
+    const float y = 1.0f / (1.0f + detail::sleef_expf(-x));
+    t.out[i] = detail::quantize_with<T>(y, 256.0f, out.zero_point);
+  }
+  return t;
+}
+
+/// torch.tanh on a quantized tensor (output parameters: tanh_output_qparams<T>()).
+/// ATen (x86, fbgemm, onednn; qint8 on qnnpack): tanh after FMA dequantization, quantized with 128.
+/// PyTorch's AVX2 code takes tanh from Sleef (tanhf_u10), ctq from the C library: they can differ
+/// in the last bit, which moves an output code only when tanh(x) * 128 falls within that bit of a
+/// rounding boundary (tests/data/qops_reference.json: no code differed in any table tested).
+/// qnnpack with quint8: QNNPACK's table, lrintf(clamp(float(128 * tanh(double(x)) + 128))).
+template <QuantizedByte T>
+CodeTable<T> tanh_table(const PerTensorQParams& in, TorchConfig torch = {}) {
+  detail::check_qparams<T>(in, "tanh", "input");
+  constexpr PerTensorQParams out = tanh_output_qparams<T>();
+  CodeTable<T> t;
+  for (std::size_t i = 0; i < 256; ++i) {
+    const std::int32_t q = CodeTable<T>::code(i);
+    if constexpr (std::is_same_v<T, std::uint8_t>) {
+      if (detail::uses_qnnpack<T>(torch)) {
+        const float x = detail::dequantize_exact(in.scale, in.zero_point, q);
+        const double scaled = detail::no_contract_f64(128.0 * std::tanh(static_cast<double>(x))) + 128.0;
+        t.out[i] = detail::qnnpack_round(static_cast<float>(scaled));
+        continue;
+      }
+    }
+    const float x = detail::dequantize_fma(in.scale, in.zero_point, q);
+    t.out[i] = detail::quantize_with<T>(std::tanh(x), 128.0f, out.zero_point);
+  }
+  return t;
+}
+
+/// torch.ops.quantized.elu(x, scale, zero_point, alpha, scale_coef, input_scale_coef), every engine:
+///   x > 0: y = x * scale_coef;  otherwise y = ((exp(x * input_scale_coef) - 1) * alpha) * scale_coef
+/// with FMA dequantization, Sleef's expf and float(1.0 / out_scale). Raises on non-finite
+/// coefficients.
+template <QuantizedByte T>
+CodeTable<T> elu_table(const PerTensorQParams& in, const PerTensorQParams& out, float alpha = 1.0f,
+                       float scale_coef = 1.0f, float input_scale_coef = 1.0f) {
+  detail::check_qparams<T>(in, "elu", "input");
+  detail::check_qparams<T>(out, "elu", "output");
+  if (!std::isfinite(alpha) || !std::isfinite(scale_coef) || !std::isfinite(input_scale_coef)) {
+    raise(ctq::detail::message() << "ctq: elu: alpha " << alpha << ", scale " << scale_coef << " and input_scale "
+                                 << input_scale_coef << " must be finite");
+  }
+  CodeTable<T> t;
+  for (std::size_t i = 0; i < 256; ++i) {
+    const float x = detail::dequantize_fma(in.scale, in.zero_point, CodeTable<T>::code(i));
+    const float y = x > 0.0f ? x : (detail::sleef_expf(x * input_scale_coef) - 1.0f) * alpha;
+    t.out[i] = detail::quantize_with<T>(y * scale_coef, detail::inverse_f64(out.scale), out.zero_point);
+  }
+  return t;
+}
+
+/// torch.ops.quantized.leaky_relu(x, negative_slope, inplace, scale, zero_point), and
+/// torch.nn.functional.leaky_relu on a quantized tensor (out = in), every engine:
+///   y = x > 0 ? x : x * negative_slope, FMA dequantization, quantized with 1.0f / out_scale.
+template <QuantizedByte T>
+CodeTable<T> leaky_relu_table(const PerTensorQParams& in, const PerTensorQParams& out, float negative_slope) {
+  detail::check_qparams<T>(in, "leaky_relu", "input");
+  detail::check_qparams<T>(out, "leaky_relu", "output");
+  if (!std::isfinite(negative_slope)) {
+    raise(ctq::detail::message() << "ctq: leaky_relu: negative_slope " << negative_slope << " must be finite");
+  }
+  CodeTable<T> t;
+  for (std::size_t i = 0; i < 256; ++i) {
+    const float x = detail::dequantize_fma(in.scale, in.zero_point, CodeTable<T>::code(i));
+    t.out[i] = detail::quantize_with<T>(x * (x > 0.0f ? 1.0f : negative_slope), detail::inverse_f32(out.scale),
+                                        out.zero_point);
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One-call forms: build the table, apply it. Modules keep the table instead.
+
+/// hardswish into the given output parameters (see hardswish_table).
+template <QuantizedByte T, class Arch = ctq::arch::best>
+void hardswish(std::span<const T> x, const PerTensorQParams& in, std::span<T> y, const PerTensorQParams& out,
+               TorchConfig torch = {}, Arch path = {}) {
+  lookup(hardswish_table<T>(in, out, torch), x, y, path);
+}
+
+/// sigmoid; returns the output parameters PyTorch fixes (see sigmoid_table).
+template <QuantizedByte T, class Arch = ctq::arch::best>
+PerTensorQParams sigmoid(std::span<const T> x, const PerTensorQParams& in, std::span<T> y, TorchConfig torch = {},
+                         Arch path = {}) {
+  lookup(sigmoid_table<T>(in, torch), x, y, path);
+  return sigmoid_output_qparams<T>();
+}
+
+/// tanh; returns the output parameters PyTorch fixes (see tanh_table).
+template <QuantizedByte T, class Arch = ctq::arch::best>
+PerTensorQParams tanh(std::span<const T> x, const PerTensorQParams& in, std::span<T> y, TorchConfig torch = {},
+                      Arch path = {}) {
+  lookup(tanh_table<T>(in, torch), x, y, path);
+  return tanh_output_qparams<T>();
+}
+
+/// elu into the given output parameters (see elu_table).
+template <QuantizedByte T, class Arch = ctq::arch::best>
+void elu(std::span<const T> x, const PerTensorQParams& in, std::span<T> y, const PerTensorQParams& out,
+         float alpha = 1.0f, float scale_coef = 1.0f, float input_scale_coef = 1.0f, Arch path = {}) {
+  lookup(elu_table<T>(in, out, alpha, scale_coef, input_scale_coef), x, y, path);
+}
+
+/// leaky_relu into the given output parameters (see leaky_relu_table).
+template <QuantizedByte T, class Arch = ctq::arch::best>
+void leaky_relu(std::span<const T> x, const PerTensorQParams& in, std::span<T> y, const PerTensorQParams& out,
+                float negative_slope, Arch path = {}) {
+  lookup(leaky_relu_table<T>(in, out, negative_slope), x, y, path);
+}
+
+}  // namespace ctq::kernels
+// ----- end ctq/kernels/activation.hpp -----
 // ----- begin ctq/kernels/arch.hpp -----
 // The architectures ctq's int8 kernels are written for, as tag types. A kernel is selected by an
 // `Arch` template parameter; `kernels::arch::best` is the best one the compiler targets.
@@ -5057,6 +5572,1026 @@ void conv_reference(const ConvGeometry<R>& g, const std::uint8_t* x, std::int32_
 
 }  // namespace ctq::kernels
 // ----- end ctq/kernels/conv.hpp -----
+// ----- begin ctq/kernels/elementwise.hpp -----
+// Quantized elementwise kernels on raw buffers, as PyTorch 1.13 computes them: add, add_relu, mul,
+// mul_relu (torch.ops.quantized.*), add_scalar and mul_scalar (which choose their output
+// parameters), and cat along the channel axis of NHWC buffers with requantization. Every op takes
+// uint8_t (quint8) or int8_t (qint8) buffers with per-tensor parameters and a trailing path
+// (ctq::arch::scalar{} or ctq::arch::best{}); both paths give identical bits. Buffers are spans:
+// name the element type when passing containers, `kernels::add<std::uint8_t>(a, qa, b, qb, y, qy)`.
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <span>
+#include <string_view>
+
+
+namespace ctq::kernels {
+
+namespace detail {
+
+// ---------------------------------------------------------------------------------------------
+// add
+
+// ATen's qadd_kernel (x86, fbgemm, onednn engines; qnnpack for qint8 is below):
+//   c = dequantize(a) + dequantize(b); add_relu: c = max(c, 0); y = quantize(c, 1.0f / out_scale)
+// with the FMA dequantization of its vector body, as 256-entry float tables.
+template <QuantizedByte T>
+struct AtenAdd {
+  std::array<float, 256> da, db;
+  float inv_scale;
+  std::int32_t zero_point;
+  bool relu;
+
+  AtenAdd(const PerTensorQParams& a, const PerTensorQParams& b, const PerTensorQParams& out, bool relu_fused)
+      : inv_scale(inverse_f32(out.scale)), zero_point(out.zero_point), relu(relu_fused) {
+    for (std::size_t i = 0; i < 256; ++i) {
+      const std::int32_t q = CodeTable<T>::code(i);
+      da[i] = dequantize_fma(a.scale, a.zero_point, q);
+      db[i] = dequantize_fma(b.scale, b.zero_point, q);
+    }
+  }
+  T operator()(T a, T b) const {
+    float c = da[CodeTable<T>::index(a)] + db[CodeTable<T>::index(b)];
+    if (relu) c = c < 0.0f ? 0.0f : c;
+    return quantize_with<T>(c, inv_scale, zero_point);
+  }
+};
+
+// QNNPACK's pytorch_qnnp_create_add_nc_q8 (quint8) and XNNPACK's xnn_create_add_nd_qs8 (qint8),
+// which PyTorch's qnnpack engine runs: fixed-point multipliers for a_scale / out_scale and
+// b_scale / out_scale with a shared shift, acc = ma (a - za) + mb (b - zb) in int32, then
+//   QNNPACK: shift right rounding half away from zero (remainder > threshold);
+//   XNNPACK: (acc + 2^(shift - 1)) >> shift, rounding half up;
+// plus the output zero point, clamped to [zp, max] for add_relu or the dtype's range.
+template <QuantizedByte T>
+struct FixedPointAdd {
+  std::int32_t a_mult, b_mult, a_zp, b_zp, zero_point, lo, hi;
+  std::int32_t shift;
+
+  FixedPointAdd(const PerTensorQParams& a, const PerTensorQParams& b, const PerTensorQParams& out, bool relu_fused,
+                std::string_view op) {
+    constexpr bool qnnpack = std::is_same_v<T, std::uint8_t>;
+    // XNNPACK rejects ratios outside [2^-10, 2^8); QNNPACK checks [2^-14, 2^8), but below 2^-10 its
+    // shift reaches 32 (undefined): ctq rejects those too.
+    const float a_ratio = a.scale / out.scale, b_ratio = b.scale / out.scale;
+    for (const float r : {a_ratio, b_ratio}) {
+      if (!(r >= 0x1.0p-10f) || !(r < 256.0f)) {
+        raise(ctq::detail::message() << "ctq: " << op << ": with engine qnnpack PyTorch runs "
+                                     << (qnnpack ? "QNNPACK" : "XNNPACK")
+                                     << "'s add, which cannot handle an input/output scale ratio of " << r
+                                     << " (it needs [2^-10, 2^8)); choose another output scale or the x86 engine");
+      }
+    }
+    if (relu_fused && out.zero_point == qmax<T>) {
+      raise(ctq::detail::message() << "ctq: " << op << ": with engine qnnpack PyTorch runs "
+                                   << (qnnpack ? "QNNPACK" : "XNNPACK")
+                                   << "'s add, which rejects the empty output range "
+                                   << "[" << out.zero_point << ", " << qmax<T> << "] of a ReLU whose zero point is "
+                                   << qmax<T> << "; choose another output zero point or the x86 engine");
+    }
+    const float max_ratio = a_ratio > b_ratio ? a_ratio : b_ratio;
+    std::uint32_t bits;
+    std::memcpy(&bits, &max_ratio, sizeof bits);
+    const std::int32_t exponent = static_cast<std::int32_t>(bits >> 23) - 127;
+    shift = (qnnpack ? 21 : 20) - exponent;
+    const float two_shift = std::ldexp(1.0f, shift);  // exact: a power of two in range
+    a_mult = static_cast<std::int32_t>(std::nearbyint(a_ratio * two_shift));
+    b_mult = static_cast<std::int32_t>(std::nearbyint(b_ratio * two_shift));
+    a_zp = a.zero_point;
+    b_zp = b.zero_point;
+    zero_point = out.zero_point;
+    lo = relu_fused ? out.zero_point : qmin<T>;
+    hi = qmax<T>;
+  }
+  T operator()(T a, T b) const {
+    const std::int32_t acc =
+        a_mult * (static_cast<std::int32_t>(a) - a_zp) + b_mult * (static_cast<std::int32_t>(b) - b_zp);
+    std::int32_t r;
+    if constexpr (std::is_same_v<T, std::uint8_t>) {
+      const auto mask = static_cast<std::int32_t>((std::uint32_t{1} << shift) - 1u);
+      const std::int32_t remainder = (acc & mask) - (acc < 0 ? 1 : 0);
+      r = (acc >> shift) + (remainder > (mask >> 1) ? 1 : 0);
+    } else {
+      r = (acc + (std::int32_t{1} << (shift - 1))) >> shift;
+    }
+    r += zero_point;
+    return static_cast<T>(r < lo ? lo : (r > hi ? hi : r));
+  }
+};
+
+template <QuantizedByte T, class Op>
+inline void binary_span(ctq::arch::scalar, const Op& op, const T* a, const T* b, T* y, index_t n) {
+  for (index_t i = 0; i < n; ++i) y[i] = op(a[i], b[i]);
+}
+
+#if CTQ_HAS_XSIMD
+template <QuantizedByte T, class A>
+inline void binary_span(ctq::arch::simd<A>, const AtenAdd<T>& op, const T* a, const T* b, T* y, index_t n) {
+  using F = xsimd::batch<float, A>;
+  constexpr index_t w = static_cast<index_t>(F::size);
+  const F inv(op.inv_scale), zero(0.0f);
+  const F lo(static_cast<float>(qmin<T> - op.zero_point)), hi(static_cast<float>(qmax<T> - op.zero_point));
+  const xsimd::batch<std::int32_t, A> zp(op.zero_point);
+  index_t i = 0;
+  for (; i + w <= n; i += w) {
+    F c = gather_by_code<A>(op.da.data(), a + i) + gather_by_code<A>(op.db.data(), b + i);
+    if (op.relu) c = xsimd::max(c, zero);
+    const F t = xsimd::min(xsimd::max(c * inv, lo), hi);
+    ctq::detail::store_narrow(xsimd::nearbyint_as_int(t) + zp, y + i);
+  }
+  binary_span(ctq::arch::scalar{}, op, a + i, b + i, y + i, n - i);
+}
+
+template <QuantizedByte T, class A>
+inline void binary_span(ctq::arch::simd<A>, const FixedPointAdd<T>& op, const T* a, const T* b, T* y, index_t n) {
+  using I = xsimd::batch<std::int32_t, A>;
+  constexpr index_t w = static_cast<index_t>(I::size);
+  const I am(op.a_mult), bm(op.b_mult), az(op.a_zp), bz(op.b_zp), zp(op.zero_point), lo(op.lo), hi(op.hi);
+  const I one(1), zero(0);
+  const auto mask_bits = (std::uint32_t{1} << op.shift) - 1u;
+  const I mask(static_cast<std::int32_t>(mask_bits)), threshold(static_cast<std::int32_t>(mask_bits >> 1));
+  const I rounding(static_cast<std::int32_t>(std::uint32_t{1} << (op.shift - 1)));
+  index_t i = 0;
+  for (; i + w <= n; i += w) {
+    const I acc = am * (ctq::detail::load_widen<A>(a + i) - az) + bm * (ctq::detail::load_widen<A>(b + i) - bz);
+    I r;
+    if constexpr (std::is_same_v<T, std::uint8_t>) {
+      const I remainder = (acc & mask) - xsimd::select(acc < zero, one, zero);
+      r = (acc >> op.shift) + xsimd::select(remainder > threshold, one, zero);
+    } else {
+      r = (acc + rounding) >> op.shift;
+    }
+    ctq::detail::store_narrow(xsimd::min(xsimd::max(r + zp, lo), hi), y + i);
+  }
+  binary_span(ctq::arch::scalar{}, op, a + i, b + i, y + i, n - i);
+}
+#endif
+
+template <QuantizedByte T, class Arch>
+void add_impl(std::span<const T> a, const PerTensorQParams& a_qp, std::span<const T> b, const PerTensorQParams& b_qp,
+              std::span<T> out, const PerTensorQParams& out_qp, const TorchConfig& torch, bool relu, Arch path) {
+  const std::string_view op = relu ? "add_relu" : "add";
+  check_qparams<T>(a_qp, op, "first input");
+  check_qparams<T>(b_qp, op, "second input");
+  check_qparams<T>(out_qp, op, "output");
+  check_length(b.size(), a.size(), op, "the second input");
+  check_length(out.size(), a.size(), op, "the output");
+  const auto n = static_cast<index_t>(a.size());
+  if (torch.engine == qengine::qnnpack) {
+    binary_span(path, FixedPointAdd<T>(a_qp, b_qp, out_qp, relu, op), a.data(), b.data(), out.data(), n);
+  } else {
+    binary_span(path, AtenAdd<T>(a_qp, b_qp, out_qp, relu), a.data(), b.data(), out.data(), n);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requantization of integers (mul, add_scalar): requantize_from_int
+
+// y = clamp(nearbyint(float(acc) * multiplier) + zero_point) for acc = (a - za)(b - zb) or
+// acc = q - z + c; optionally max(y, zero_point) (the fused ReLU).
+template <QuantizedByte T>
+struct IntRequantize {
+  float multiplier;
+  std::int32_t zero_point;
+  std::int32_t lo;  // qmin, or zero_point with ReLU
+  std::int32_t hi = qmax<T>;
+
+  T finish(std::int32_t acc) const {
+    const float flo = static_cast<float>(qmin<T> - zero_point), fhi = static_cast<float>(hi - zero_point);
+    float t = static_cast<float>(acc) * multiplier;
+    t = t < flo ? flo : (t > fhi ? fhi : t);
+    const std::int32_t r = static_cast<std::int32_t>(std::nearbyint(t)) + zero_point;
+    return static_cast<T>(r < lo ? lo : r);
+  }
+};
+
+template <QuantizedByte T>
+struct MulOp : IntRequantize<T> {
+  std::int32_t a_zp, b_zp;
+  T operator()(T a, T b) const {
+    return this->finish((static_cast<std::int32_t>(a) - a_zp) * (static_cast<std::int32_t>(b) - b_zp));
+  }
+};
+
+template <QuantizedByte T>
+struct AddIntOp : IntRequantize<T> {
+  std::int32_t offset;  // c_q - z
+  T operator()(T a) const { return this->finish(static_cast<std::int32_t>(a) + offset); }
+};
+
+#if CTQ_HAS_XSIMD
+template <QuantizedByte T, class A>
+inline xsimd::batch<std::int32_t, A> finish_batch(const IntRequantize<T>& op,
+                                                  const xsimd::batch<std::int32_t, A>& acc) {
+  using F = xsimd::batch<float, A>;
+  using I = xsimd::batch<std::int32_t, A>;
+  const F flo(static_cast<float>(qmin<T> - op.zero_point)), fhi(static_cast<float>(op.hi - op.zero_point));
+  const F t = xsimd::min(xsimd::max(xsimd::to_float(acc) * F(op.multiplier), flo), fhi);
+  return xsimd::max(xsimd::nearbyint_as_int(t) + I(op.zero_point), I(op.lo));
+}
+
+template <QuantizedByte T, class A>
+inline void binary_span(ctq::arch::simd<A>, const MulOp<T>& op, const T* a, const T* b, T* y, index_t n) {
+  using I = xsimd::batch<std::int32_t, A>;
+  constexpr index_t w = static_cast<index_t>(I::size);
+  const I az(op.a_zp), bz(op.b_zp);
+  index_t i = 0;
+  for (; i + w <= n; i += w) {
+    const I acc = (ctq::detail::load_widen<A>(a + i) - az) * (ctq::detail::load_widen<A>(b + i) - bz);
+    ctq::detail::store_narrow(finish_batch(op, acc), y + i);
+  }
+  binary_span(ctq::arch::scalar{}, op, a + i, b + i, y + i, n - i);
+}
+#endif
+
+template <QuantizedByte T>
+inline void unary_span(ctq::arch::scalar, const AddIntOp<T>& op, const T* x, T* y, index_t n) {
+  for (index_t i = 0; i < n; ++i) y[i] = op(x[i]);
+}
+
+#if CTQ_HAS_XSIMD
+template <QuantizedByte T, class A>
+inline void unary_span(ctq::arch::simd<A>, const AddIntOp<T>& op, const T* x, T* y, index_t n) {
+  using I = xsimd::batch<std::int32_t, A>;
+  constexpr index_t w = static_cast<index_t>(I::size);
+  const I offset(op.offset);
+  index_t i = 0;
+  for (; i + w <= n; i += w)
+    ctq::detail::store_narrow(finish_batch(op, ctq::detail::load_widen<A>(x + i) + offset), y + i);
+  unary_span(ctq::arch::scalar{}, op, x + i, y + i, n - i);
+}
+#endif
+
+template <QuantizedByte T, class Arch>
+void mul_impl(std::span<const T> a, const PerTensorQParams& a_qp, std::span<const T> b, const PerTensorQParams& b_qp,
+              std::span<T> out, const PerTensorQParams& out_qp, bool relu, Arch path) {
+  const std::string_view op = relu ? "mul_relu" : "mul";
+  check_qparams<T>(a_qp, op, "first input");
+  check_qparams<T>(b_qp, op, "second input");
+  check_qparams<T>(out_qp, op, "output");
+  check_length(b.size(), a.size(), op, "the second input");
+  check_length(out.size(), a.size(), op, "the output");
+  MulOp<T> m;
+  const float product = a_qp.scale * b_qp.scale;
+  if (std::is_signed_v<T> && out_qp.zero_point < qmax<T>) {
+    // XNNPACK's xnn_create_multiply_nd_qs8: product / out_scale, which it requires in [2^-16, 2^8).
+    m.multiplier = product / out_qp.scale;
+    if (!(m.multiplier >= 0x1.0p-16f) || !(m.multiplier < 256.0f)) {
+      raise(ctq::detail::message() << "ctq: " << op << ": PyTorch runs XNNPACK's qint8 multiply here, which cannot "
+                                   << "handle a scale ratio a_scale * b_scale / out_scale of " << m.multiplier
+                                   << " (it needs [2^-16, 2^8)); choose another output scale");
+    }
+  } else {
+    m.multiplier = product * inverse_f32(out_qp.scale);
+  }
+  m.zero_point = out_qp.zero_point;
+  m.lo = relu ? out_qp.zero_point : qmin<T>;
+  m.a_zp = a_qp.zero_point;
+  m.b_zp = b_qp.zero_point;
+  binary_span(path, m, a.data(), b.data(), out.data(), static_cast<index_t>(a.size()));
+}
+
+// Copies x to y (the ops below that only change the parameters); x and y may be the same buffer.
+template <QuantizedByte T>
+inline void copy_codes(std::span<const T> x, std::span<T> y) {
+  if (!x.empty() && x.data() != y.data()) std::memmove(y.data(), x.data(), x.size());
+}
+
+}  // namespace detail
+
+/// torch.ops.quantized.add(a, b, scale, zero_point): dequantize both, add, quantize into `out_qp`.
+/// Engines x86, fbgemm, onednn: ATen's float kernel (its vector body: FMA dequantization,
+/// 1.0f / out_scale, ties to even). Engine qnnpack: QNNPACK's fixed-point add for quint8, XNNPACK's
+/// for qint8 (PyTorch raises when their scale-ratio limits are exceeded; so does ctq).
+/// Raises ctq::error on different lengths or unusable parameters.
+template <QuantizedByte T, class Arch = ctq::arch::best>
+void add(std::span<const T> a, const PerTensorQParams& a_qp, std::span<const T> b, const PerTensorQParams& b_qp,
+         std::span<T> out, const PerTensorQParams& out_qp, TorchConfig torch = {}, Arch path = {}) {
+  detail::add_impl(a, a_qp, b, b_qp, out, out_qp, torch, false, path);
+}
+
+/// torch.ops.quantized.add_relu: add with the result clamped at the output zero point (before
+/// rounding on the ATen engines, as the clamp of the float sum at 0; after it on qnnpack).
+template <QuantizedByte T, class Arch = ctq::arch::best>
+void add_relu(std::span<const T> a, const PerTensorQParams& a_qp, std::span<const T> b, const PerTensorQParams& b_qp,
+              std::span<T> out, const PerTensorQParams& out_qp, TorchConfig torch = {}, Arch path = {}) {
+  detail::add_impl(a, a_qp, b, b_qp, out, out_qp, torch, true, path);
+}
+
+/// torch.ops.quantized.mul(a, b, scale, zero_point), every engine:
+///   y = clamp(nearbyint(float((a - za)(b - zb)) * m) + zero_point)
+/// quint8 (ATen's qmul_kernel): m = (sa * sb) * (1.0f / s_out). qint8 with an output zero point
+/// below 127: PyTorch 1.13 runs XNNPACK's multiply on every engine, m = (sa * sb) / s_out, and
+/// fails when m is outside [2^-16, 2^8) (ctq raises ctq::error). (ATen's vector body converts
+/// |product * m| >= 2^31 to INT_MIN; ctq saturates, as its scalar code does.)
+template <QuantizedByte T, class Arch = ctq::arch::best>
+void mul(std::span<const T> a, const PerTensorQParams& a_qp, std::span<const T> b, const PerTensorQParams& b_qp,
+         std::span<T> out, const PerTensorQParams& out_qp, Arch path = {}) {
+  detail::mul_impl(a, a_qp, b, b_qp, out, out_qp, false, path);
+}
+
+/// torch.ops.quantized.mul_relu: mul, then max(y, zero_point).
+template <QuantizedByte T, class Arch = ctq::arch::best>
+void mul_relu(std::span<const T> a, const PerTensorQParams& a_qp, std::span<const T> b, const PerTensorQParams& b_qp,
+              std::span<T> out, const PerTensorQParams& out_qp, Arch path = {}) {
+  detail::mul_impl(a, a_qp, b, b_qp, out, out_qp, true, path);
+}
+
+/// torch.ops.quantized.add_scalar(x, c): PyTorch picks the output parameters so that the shift
+/// needs no requantization where it can (qadd.cpp):
+///   c_q = nearbyint(c / s) (in double); if qmin <= z - c_q <= qmax: s' = s, z' = z - c_q and the
+///   codes are copied; otherwise z' = qmin (or qmax), s' = (qmax - (z - c_q)) / (qmax - qmin) * s
+///   (or (z - c_q - qmin) / (qmax - qmin) * s) in double, and y = clamp(z' + nearbyint(
+///   float(q - z + c_q) * (float(s) * (1.0f / float(s'))))).
+/// Returns the output parameters (s' rounded to float). PyTorch computes in double from its double
+/// scale; ctq's float scale is the same number whenever the scale was a float to begin with.
+/// x and y may be the same buffer.
+template <QuantizedByte T, class Arch = ctq::arch::best>
+PerTensorQParams add_scalar(std::span<const T> x, const PerTensorQParams& x_qp, double c, std::span<T> y,
+                            Arch path = {}) {
+  constexpr std::string_view op = "add_scalar";
+  detail::check_qparams<T>(x_qp, op, "input");
+  detail::check_length(y.size(), x.size(), op, "the output");
+  const double s = x_qp.scale;
+  if (!std::isfinite(c) || !(std::fabs(c / s) < 0x1.0p30)) {
+    raise(ctq::detail::message() << "ctq: add_scalar: the scalar " << c << " must be finite and below 2^30 times "
+                                 << "the input scale " << x_qp.scale);
+  }
+  constexpr std::int64_t qmin = detail::qmin<T>, qmax = detail::qmax<T>;
+  const auto c_q = static_cast<std::int64_t>(std::nearbyint(c / s));
+  const std::int64_t shifted = x_qp.zero_point - c_q;
+  if (shifted >= qmin && shifted <= qmax) {
+    detail::copy_codes(x, y);
+    return {x_qp.scale, static_cast<std::int32_t>(shifted)};
+  }
+  const double range = static_cast<double>(qmax) - static_cast<double>(qmin);
+  const double s_prime = shifted < qmin ? (static_cast<double>(qmax) - static_cast<double>(shifted)) / range * s
+                                        : (static_cast<double>(shifted) - static_cast<double>(qmin)) / range * s;
+  const PerTensorQParams out{static_cast<float>(s_prime), static_cast<std::int32_t>(shifted < qmin ? qmin : qmax)};
+  detail::AddIntOp<T> requant;
+  requant.multiplier = x_qp.scale * detail::inverse_f32(out.scale);
+  requant.zero_point = out.zero_point;
+  requant.lo = detail::qmin<T>;
+  requant.offset = static_cast<std::int32_t>(c_q) - x_qp.zero_point;
+  detail::unary_span(path, requant, x.data(), y.data(), static_cast<index_t>(x.size()));
+  return out;
+}
+
+/// torch.ops.quantized.mul_scalar(x, c): only the parameters change (qmul.cpp):
+///   c > 0: s' = c * s, z' = z, codes copied;  c == 0: s' = 1, z' = 0, every code 0;
+///   c < 0: s' = |c| * s, z' = qmax - (z - qmin), y = qmax + qmin - q.
+/// Returns the output parameters (s' computed in double, then rounded to float). Raises ctq::error
+/// when c is not finite or s' is not a usable float scale. x and y may be the same buffer.
+template <QuantizedByte T, class Arch = ctq::arch::best>
+PerTensorQParams mul_scalar(std::span<const T> x, const PerTensorQParams& x_qp, double c, std::span<T> y,
+                            Arch path = {}) {
+  constexpr std::string_view op = "mul_scalar";
+  detail::check_qparams<T>(x_qp, op, "input");
+  detail::check_length(y.size(), x.size(), op, "the output");
+  if (!std::isfinite(c)) raise(ctq::detail::message() << "ctq: mul_scalar: the scalar " << c << " must be finite");
+  if (c == 0.0) {
+    if (!y.empty()) std::memset(y.data(), 0, y.size());
+    return {1.0f, 0};
+  }
+  const PerTensorQParams out{static_cast<float>(std::fabs(c) * static_cast<double>(x_qp.scale)),
+                             c > 0.0 ? x_qp.zero_point : detail::qmax<T> - (x_qp.zero_point - detail::qmin<T>)};
+  if (!(out.scale > 0.0f) || !std::isfinite(out.scale) || !std::isfinite(1.0f / out.scale)) {
+    raise(ctq::detail::message() << "ctq: mul_scalar: the output scale " << std::fabs(c) << " * " << x_qp.scale
+                                 << " is not a usable float scale (it must lie in [2^-126, 2^128))");
+  }
+  if (c > 0.0) {
+    detail::copy_codes(x, y);
+  } else {
+    // qmax + qmin - q: an order-reversing table.
+    CodeTable<T> flip;
+    for (std::size_t i = 0; i < 256; ++i)
+      flip.out[i] = static_cast<T>(detail::qmax<T> + detail::qmin<T> - CodeTable<T>::code(i));
+    detail::lookup_span(path, flip, x.data(), y.data(), static_cast<index_t>(x.size()));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// cat
+
+/// One input of cat: an NHWC buffer of `channels` channels and its parameters.
+template <QuantizedByte T>
+struct CatInput {
+  std::span<const T> data;
+  index_t channels = 0;
+  PerTensorQParams qparams;
+};
+
+namespace detail {
+
+// The requantization of one input to the output parameters, as a table: quantize(dequantize(q)).
+template <QuantizedByte T>
+CodeTable<T> requantize_table(const PerTensorQParams& in, const PerTensorQParams& out, bool fma_form) {
+  CodeTable<T> t;
+  for (std::size_t i = 0; i < 256; ++i) {
+    const std::int32_t q = CodeTable<T>::code(i);
+    t.out[i] =
+        fma_form
+            ? quantize_with<T>(dequantize_fma(in.scale, in.zero_point, q), inverse_f64(out.scale), out.zero_point)
+            : quantize_with<T>(dequantize_exact(in.scale, in.zero_point, q), inverse_f32(out.scale), out.zero_point);
+  }
+  return t;
+}
+
+}  // namespace detail
+
+/// torch.ops.quantized.cat(xs, dim=channels, scale, zero_point) for NHWC buffers of shape
+/// [n, h, w, channels_i]: the output [n, h, w, sum channels_i] requantized into `out_qp`.
+/// PyTorch has two kernels. For contiguous (NCHW) tensors it dequantizes, concatenates and
+/// quantizes ((q - z) * s, then 1.0f / s_out). For channels-last tensors (or contiguous ones that
+/// are also channels-last contiguous: one channel or H = W = 1, for every input) it runs
+/// qcat_nhwc_kernel, whose vector body (the first channels_i / 8 * 8 channels of each input)
+/// dequantizes with an FMA and uses float(1.0 / s_out); ctq reproduces both (torch.format).
+/// Raises ctq::error when the buffer sizes or channel counts do not match.
+template <QuantizedByte T, class Arch = ctq::arch::best>
+void cat(std::span<const CatInput<T>> inputs, index_t n, index_t h, index_t w, std::span<T> out,
+         const PerTensorQParams& out_qp, TorchConfig torch = {}, Arch path = {}) {
+  constexpr std::string_view op = "cat";
+  if (inputs.empty()) raise("ctq: cat: no inputs; give at least one");
+  if (n < 0 || h < 1 || w < 1) {
+    raise(ctq::detail::message() << "ctq: cat: need n >= 0, h >= 1, w >= 1; got n = " << n << ", h = " << h
+                                 << ", w = " << w);
+  }
+  detail::check_qparams<T>(out_qp, op, "output");
+  const index_t pixels = n * h * w;
+  index_t channels = 0;
+  bool all_channels_last = true;
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    const auto& in = inputs[k];
+    if (in.channels < 1) {
+      raise(ctq::detail::message() << "ctq: cat: input " << k << " has " << in.channels << " channels; need >= 1");
+    }
+    ctq::detail::message which;
+    which << "input " << k;
+    detail::check_qparams<T>(in.qparams, op, which.c_str());
+    if (static_cast<index_t>(in.data.size()) != pixels * in.channels) {
+      raise(ctq::detail::message() << "ctq: cat: input " << k << " has " << in.data.size() << " elements, but " << n
+                                   << " x " << h << " x " << w << " x " << in.channels << " = " << pixels * in.channels
+                                   << " were expected");
+    }
+    channels += in.channels;
+    all_channels_last = all_channels_last && (in.channels == 1 || (h == 1 && w == 1));
+  }
+  if (static_cast<index_t>(out.size()) != pixels * channels) {
+    raise(ctq::detail::message() << "ctq: cat: the output has " << out.size() << " elements, but " << n << " x " << h
+                                 << " x " << w << " x " << channels << " = " << pixels * channels << " were expected");
+  }
+  const bool nhwc_kernel = torch.format == memory_format::channels_last || all_channels_last;
+  index_t offset = 0;
+  for (const auto& in : inputs) {
+    const auto exact = detail::requantize_table<T>(in.qparams, out_qp, false);
+    const index_t c = in.channels, vector_channels = nhwc_kernel ? c / 8 * 8 : 0;
+    if (vector_channels > 0) {
+      const auto fused = detail::requantize_table<T>(in.qparams, out_qp, true);
+      for (index_t p = 0; p < pixels; ++p) {
+        detail::lookup_span(path, fused, in.data.data() + p * c, out.data() + p * channels + offset, vector_channels);
+        detail::lookup_span(path, exact, in.data.data() + p * c + vector_channels,
+                            out.data() + p * channels + offset + vector_channels, c - vector_channels);
+      }
+    } else if (c == channels) {
+      detail::lookup_span(path, exact, in.data.data(), out.data(), pixels * c);
+    } else {
+      for (index_t p = 0; p < pixels; ++p) {
+        detail::lookup_span(path, exact, in.data.data() + p * c, out.data() + p * channels + offset, c);
+      }
+    }
+    offset += c;
+  }
+}
+
+}  // namespace ctq::kernels
+// ----- end ctq/kernels/elementwise.hpp -----
+// ----- begin ctq/kernels/pooling.hpp -----
+// Quantized pooling on NHWC (channels-last) buffers, as PyTorch 1.13 computes it: max_pool2d,
+// avg_pool2d and adaptive_avg_pool2d (torch.nn.quantized.functional), and their 1d forms (PyTorch
+// runs those as 2d pools of height 1). Output parameters are the input's. Every op takes uint8_t
+// (quint8) or int8_t (qint8) buffers and a trailing path (ctq::arch::scalar{} / ctq::arch::best{});
+// both paths give identical bits.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string_view>
+
+
+namespace ctq::kernels {
+
+/// The shape of an NHWC buffer: element (b, y, x, ch) is at ((b * h + y) * w + x) * c + ch.
+struct Nhwc {
+  index_t n = 1, h = 1, w = 1, c = 1;
+  friend bool operator==(const Nhwc&, const Nhwc&) = default;
+  constexpr index_t size() const { return n * h * w * c; }
+};
+
+/// The shape of an NWC buffer (1d pooling): element (b, x, ch) is at (b * w + x) * c + ch.
+struct Nwc {
+  index_t n = 1, w = 1, c = 1;
+  friend bool operator==(const Nwc&, const Nwc&) = default;
+  constexpr index_t size() const { return n * w * c; }
+};
+
+/// A height and a width (kernel, stride, padding, dilation, output size).
+struct HW {
+  index_t h = 1, w = 1;
+  friend bool operator==(const HW&, const HW&) = default;
+};
+
+/// torch.nn.quantized.functional.max_pool2d's arguments. `stride` has no default: PyTorch's
+/// stride=None means the kernel size, pass it.
+struct MaxPool2dOptions {
+  HW kernel;
+  HW stride{0, 0};
+  HW padding{0, 0};
+  HW dilation{1, 1};
+  bool ceil_mode = false;
+};
+
+/// torch.nn.quantized.functional.avg_pool2d's arguments (divisor_override 0: none).
+struct AvgPool2dOptions {
+  HW kernel;
+  HW stride{0, 0};
+  HW padding{0, 0};
+  bool ceil_mode = false;
+  bool count_include_pad = true;
+  index_t divisor_override = 0;
+};
+
+/// max_pool1d's arguments, over the width.
+struct MaxPool1dOptions {
+  index_t kernel = 1, stride = 0, padding = 0, dilation = 1;
+  bool ceil_mode = false;
+};
+
+/// avg_pool1d's arguments, over the width.
+struct AvgPool1dOptions {
+  index_t kernel = 1, stride = 0, padding = 0;
+  bool ceil_mode = false;
+  bool count_include_pad = true;
+};
+
+namespace detail {
+
+// PyTorch's pooling_output_shape: floor((in + 2 pad - dilation (k - 1) - 1 [+ stride - 1]) / stride)
+// + 1; with ceil_mode the last window must start inside the input or its left padding.
+inline index_t pooling_output_size(index_t in, index_t k, index_t pad, index_t stride, index_t dilation,
+                                   bool ceil_mode) {
+  const index_t num = in + 2 * pad - dilation * (k - 1) - 1 + (ceil_mode ? stride - 1 : 0);
+  index_t out = (num >= 0 ? num / stride : -((-num + stride - 1) / stride)) + 1;
+  if (ceil_mode && (out - 1) * stride >= in + pad) --out;
+  return out;
+}
+
+inline void check_shape(const Nhwc& s, std::string_view op) {
+  if (s.n < 0 || s.h < 1 || s.w < 1 || s.c < 1) {
+    raise(ctq::detail::message() << "ctq: " << op << ": the input shape [n = " << s.n << ", h = " << s.h
+                                 << ", w = " << s.w << ", c = " << s.c << "] needs n >= 0 and h, w, c >= 1");
+  }
+}
+
+inline Nhwc window_output_shape(const Nhwc& in, HW kernel, HW stride, HW padding, HW dilation, bool ceil_mode,
+                                std::string_view op) {
+  check_shape(in, op);
+  auto check = [&](const char* what, HW v, index_t least) {
+    if (v.h < least || v.w < least) {
+      raise(ctq::detail::message() << "ctq: " << op << ": " << what << " (" << v.h << ", " << v.w
+                                   << ") must be at least " << least
+                                   << (least == 1 && what[0] == 's' ? " (PyTorch's default stride is the kernel size)"
+                                                                    : ""));
+    }
+  };
+  check("kernel", kernel, 1);
+  check("stride", stride, 1);
+  check("dilation", dilation, 1);
+  check("padding", padding, 0);
+  if (padding.h > kernel.h / 2 || padding.w > kernel.w / 2) {
+    raise(ctq::detail::message() << "ctq: " << op << ": padding (" << padding.h << ", " << padding.w
+                                 << ") must be at most half the kernel (" << kernel.h << ", " << kernel.w
+                                 << "), as PyTorch requires");
+  }
+  const index_t oh = pooling_output_size(in.h, kernel.h, padding.h, stride.h, dilation.h, ceil_mode);
+  const index_t ow = pooling_output_size(in.w, kernel.w, padding.w, stride.w, dilation.w, ceil_mode);
+  if (oh < 1 || ow < 1) {
+    raise(ctq::detail::message() << "ctq: " << op << ": the output would be " << oh << " x " << ow << " for a " << in.h
+                                 << " x " << in.w << " input; the kernel (" << kernel.h << ", " << kernel.w
+                                 << ") is too large for it");
+  }
+  return {in.n, oh, ow, in.c};
+}
+
+inline void check_buffers(std::size_t x_size, const Nhwc& in, std::size_t y_size, const Nhwc& out,
+                          std::string_view op) {
+  if (static_cast<index_t>(x_size) != in.size()) {
+    raise(ctq::detail::message() << "ctq: " << op << ": the input has " << x_size << " elements, but its shape ["
+                                 << in.n << ", " << in.h << ", " << in.w << ", " << in.c << "] needs " << in.size());
+  }
+  if (static_cast<index_t>(y_size) != out.size()) {
+    raise(ctq::detail::message() << "ctq: " << op << ": the output has " << y_size << " elements, but its shape ["
+                                 << out.n << ", " << out.h << ", " << out.w << ", " << out.c << "] needs "
+                                 << out.size());
+  }
+}
+
+// PyTorch runs its channels-last kernel when the tensor is channels-last contiguous, which a
+// contiguous NCHW tensor also is when it has one channel or a 1 x 1 image.
+inline bool nhwc_kernel(const TorchConfig& torch, const Nhwc& in) {
+  return torch.format == memory_format::channels_last || in.c == 1 || (in.h == 1 && in.w == 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// max pooling: the largest code of each window.
+
+// The taps of one window: rows base_y + ky * dilation.h (ky < kernel.h), columns likewise. ATen
+// skips taps outside the image; QNNPACK (PyTorch's qnnpack engine, quint8, floor mode) clamps them
+// to the nearest border pixel, which with a dilation > 1 can add a border pixel to the window.
+struct MaxWindow {
+  index_t base_y, base_x;
+  bool clamp;
+};
+
+template <class F>
+inline void for_each_tap(const MaxWindow& win, const Nhwc& in, const MaxPool2dOptions& o, F&& f) {
+  for (index_t ky = 0; ky < o.kernel.h; ++ky) {
+    index_t y = win.base_y + ky * o.dilation.h;
+    if (win.clamp) {
+      y = y < 0 ? 0 : (y >= in.h ? in.h - 1 : y);
+    } else if (y < 0 || y >= in.h) {
+      continue;
+    }
+    for (index_t kx = 0; kx < o.kernel.w; ++kx) {
+      index_t x = win.base_x + kx * o.dilation.w;
+      if (win.clamp) {
+        x = x < 0 ? 0 : (x >= in.w ? in.w - 1 : x);
+      } else if (x < 0 || x >= in.w) {
+        continue;
+      }
+      f((y * in.w + x) * in.c);
+    }
+  }
+}
+
+template <QuantizedByte T>
+inline void max_pixel(ctq::arch::scalar, const T* image, const Nhwc& in, const MaxWindow& win,
+                      const MaxPool2dOptions& o, index_t first_channel, T* out) {
+  for (index_t ch = first_channel; ch < in.c; ++ch) {
+    T m = std::numeric_limits<T>::lowest();
+    for_each_tap(win, in, o, [&](index_t offset) { m = image[offset + ch] > m ? image[offset + ch] : m; });
+    out[ch] = m;
+  }
+}
+
+#if CTQ_HAS_XSIMD
+template <QuantizedByte T, class A>
+inline void max_pixel(ctq::arch::simd<A>, const T* image, const Nhwc& in, const MaxWindow& win,
+                      const MaxPool2dOptions& o, index_t, T* out) {
+  using B = xsimd::batch<T, A>;
+  constexpr index_t lanes = static_cast<index_t>(B::size);
+  index_t ch = 0;
+  for (; ch + lanes <= in.c; ch += lanes) {
+    B m(std::numeric_limits<T>::lowest());
+    for_each_tap(win, in, o, [&](index_t offset) { m = xsimd::max(m, B::load_unaligned(image + offset + ch)); });
+    m.store_unaligned(out + ch);
+  }
+  max_pixel(ctq::arch::scalar{}, image, in, win, o, ch, out);
+}
+#endif
+
+template <QuantizedByte T, class Arch>
+void max_pool(std::span<const T> x, const Nhwc& in, std::span<T> y, const MaxPool2dOptions& o, TorchConfig torch,
+              std::string_view op, Arch path) {
+  const Nhwc out = window_output_shape(in, o.kernel, o.stride, o.padding, o.dilation, o.ceil_mode, op);
+  check_buffers(x.size(), in, y.size(), out, op);
+  const bool clamp = uses_qnnpack<T>(torch) && !o.ceil_mode && o.kernel.h * o.kernel.w > 1;
+  for (index_t b = 0; b < in.n; ++b) {
+    const T* image = x.data() + b * in.h * in.w * in.c;
+    for (index_t oy = 0; oy < out.h; ++oy) {
+      for (index_t ox = 0; ox < out.w; ++ox) {
+        const MaxWindow win{oy * o.stride.h - o.padding.h, ox * o.stride.w - o.padding.w, clamp};
+        max_pixel(path, image, in, win, o, 0, y.data() + ((b * out.h + oy) * out.w + ox) * out.c);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// average pooling: an int32 sum per channel, then one of PyTorch's roundings.
+
+enum class avg_rounding : std::uint8_t {
+  nhwc,           // ATen's channels-last kernels: clamp(nearbyint(float(sum - zp n) * m) + zp), m = 1.0f / divisor
+  nchw,           // ATen's avg_pool2d_out_frame: clamp(nearbyint(float(sum - zp n) * m + float(zp))), m in double
+  qnnpack,        // QNNPACK's q8avgpool: as nhwc, with m = s / (s * float(kh kw))
+  nchw_adaptive,  // ATen's adaptive_avg_pool_single_out_frame: nearbyint(float(sum) * ((1.0f / kh) / kw))
+};
+
+struct AvgWindow {
+  index_t y0, y1, x0, x1;  // the input rows and columns summed
+  std::int32_t offset;     // added to the sum of codes: -zp * count, or 0
+  float multiplier;
+};
+
+template <QuantizedByte T>
+inline T avg_finish(std::int32_t acc, const AvgWindow& win, avg_rounding mode, std::int32_t zp) {
+  switch (mode) {
+    case avg_rounding::nchw: {
+      const float v = ctq::detail::no_contract(static_cast<float>(acc) * win.multiplier) + static_cast<float>(zp);
+      const float lo = static_cast<float>(qmin<T>), hi = static_cast<float>(qmax<T>);
+      return static_cast<T>(std::nearbyint(v < lo ? lo : (v > hi ? hi : v)));
+    }
+    case avg_rounding::nchw_adaptive: return static_cast<T>(std::nearbyint(static_cast<float>(acc) * win.multiplier));
+    default: return quantize_with<T>(static_cast<float>(acc), win.multiplier, zp);
+  }
+}
+
+template <QuantizedByte T>
+inline void avg_pixel(ctq::arch::scalar, const T* image, const Nhwc& in, const AvgWindow& win, avg_rounding mode,
+                      std::int32_t zp, T* out) {
+  for (index_t ch = 0; ch < in.c; ++ch) {
+    std::int32_t acc = win.offset;
+    for (index_t y = win.y0; y < win.y1; ++y) {
+      for (index_t x = win.x0; x < win.x1; ++x) acc += image[(y * in.w + x) * in.c + ch];
+    }
+    out[ch] = avg_finish<T>(acc, win, mode, zp);
+  }
+}
+
+#if CTQ_HAS_XSIMD
+template <QuantizedByte T, class A>
+inline void avg_pixel(ctq::arch::simd<A>, const T* image, const Nhwc& in, const AvgWindow& win, avg_rounding mode,
+                      std::int32_t zp, T* out) {
+  using I = xsimd::batch<std::int32_t, A>;
+  using F = xsimd::batch<float, A>;
+  constexpr index_t lanes = static_cast<index_t>(I::size);
+  const F m(win.multiplier), fzp(static_cast<float>(zp));
+  const F lo(static_cast<float>(qmin<T>)), hi(static_cast<float>(qmax<T>));
+  const F lo_zp(static_cast<float>(qmin<T> - zp)), hi_zp(static_cast<float>(qmax<T> - zp));
+  index_t ch = 0;
+  for (; ch + lanes <= in.c; ch += lanes) {
+    I acc(win.offset);
+    for (index_t y = win.y0; y < win.y1; ++y) {
+      for (index_t x = win.x0; x < win.x1; ++x) acc += ctq::detail::load_widen<A>(image + (y * in.w + x) * in.c + ch);
+    }
+    const F f = xsimd::to_float(acc);
+    I r;
+    switch (mode) {
+      case avg_rounding::nchw: {
+        const F v = detail::no_contract(f * m) + fzp;
+        r = xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v, lo), hi));
+        break;
+      }
+      case avg_rounding::nchw_adaptive: r = xsimd::nearbyint_as_int(f * m); break;
+      default: r = xsimd::nearbyint_as_int(xsimd::min(xsimd::max(f * m, lo_zp), hi_zp)) + I(zp);
+    }
+    ctq::detail::store_narrow(r, out + ch);
+  }
+  for (; ch < in.c; ++ch) {
+    std::int32_t acc = win.offset;
+    for (index_t y = win.y0; y < win.y1; ++y) {
+      for (index_t x = win.x0; x < win.x1; ++x) acc += image[(y * in.w + x) * in.c + ch];
+    }
+    out[ch] = avg_finish<T>(acc, win, mode, zp);
+  }
+}
+#endif
+
+// QNNPACK's average pooling (PyTorch's qnnpack engine, quint8, floor mode, more than one element
+// per window): windows over the input padded with the zero point, each divided by kh * kw
+// (count_include_pad and divisor_override are ignored, as PyTorch's qnnpack path ignores them).
+inline bool qnnpack_avg_pool(bool qnnpack, HW kernel, bool ceil_mode) {
+  return qnnpack && !ceil_mode && kernel.h * kernel.w > 1;
+}
+inline float qnnpack_avg_multiplier(float scale, HW kernel) {
+  return scale / (scale * static_cast<float>(kernel.h * kernel.w));
+}
+
+template <QuantizedByte T, class Arch, class Window>
+void avg_pool_run(const T* x, const Nhwc& in, T* y, const Nhwc& out, avg_rounding mode, std::int32_t zp,
+                  Window&& window, Arch path) {
+  for (index_t b = 0; b < in.n; ++b) {
+    const T* image = x + b * in.h * in.w * in.c;
+    for (index_t oy = 0; oy < out.h; ++oy) {
+      for (index_t ox = 0; ox < out.w; ++ox) {
+        avg_pixel(path, image, in, window(oy, ox), mode, zp, y + ((b * out.h + oy) * out.w + ox) * out.c);
+      }
+    }
+  }
+}
+
+// PyTorch's adaptive bins: start = floor(float(o * in) / out), end = ceil(float((o + 1) * in) / out).
+inline index_t adaptive_start(index_t o, index_t out, index_t in) {
+  return static_cast<index_t>(std::floor(static_cast<float>(o * in) / static_cast<float>(out)));
+}
+inline index_t adaptive_end(index_t o, index_t out, index_t in) {
+  return static_cast<index_t>(std::ceil(static_cast<float>((o + 1) * in) / static_cast<float>(out)));
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------
+// max_pool2d
+
+/// The output shape of max_pool2d, after checking the options: kernel, stride, dilation >= 1,
+/// 0 <= padding <= kernel / 2 (PyTorch's rule), an output of at least 1 x 1.
+inline Nhwc max_pool2d_output_shape(const Nhwc& in, const MaxPool2dOptions& o) {
+  return detail::window_output_shape(in, o.kernel, o.stride, o.padding, o.dilation, o.ceil_mode, "max_pool2d");
+}
+
+/// torch.nn.quantized.functional.max_pool2d on an NHWC buffer: the largest code in each dilated
+/// window; parameters unchanged. ATen (x86, fbgemm, onednn; qint8 or ceil_mode on qnnpack) skips
+/// taps in the padding. QNNPACK (engine qnnpack, quint8, floor mode) clamps each tap to the nearest
+/// border pixel instead: with dilation and padding its windows can include a border pixel ATen's
+/// do not. (PyTorch's qnnpack engine rejects a 1 x 1 kernel there; ctq computes it with ATen's
+/// rule.) Raises ctq::error on bad options or buffer sizes.
+template <QuantizedByte T, class Arch = ctq::arch::best>
+void max_pool2d(std::span<const T> x, const Nhwc& in, std::span<T> y, const MaxPool2dOptions& o, TorchConfig torch = {},
+                Arch path = {}) {
+  detail::max_pool(x, in, y, o, torch, "max_pool2d", path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// avg_pool2d
+
+namespace detail {
+inline Nhwc avg_output_shape(const Nhwc& in, const AvgPool2dOptions& o, std::string_view op) {
+  if (o.divisor_override < 0) {
+    raise(ctq::detail::message() << "ctq: " << op << ": divisor_override " << o.divisor_override
+                                 << " must be positive (0: none)");
+  }
+  return window_output_shape(in, o.kernel, o.stride, o.padding, {1, 1}, o.ceil_mode, op);
+}
+}  // namespace detail
+
+/// The output shape of avg_pool2d, after checking the options (as max_pool2d, without dilation;
+/// divisor_override >= 0).
+inline Nhwc avg_pool2d_output_shape(const Nhwc& in, const AvgPool2dOptions& o) {
+  return detail::avg_output_shape(in, o, "avg_pool2d");
+}
+
+namespace detail {
+template <QuantizedByte T, class Arch>
+void avg_pool(std::span<const T> x, const Nhwc& in, const PerTensorQParams& qp, std::span<T> y,
+              const AvgPool2dOptions& o, TorchConfig torch, std::string_view op, Arch path) {
+  const Nhwc out = avg_output_shape(in, o, op);
+  detail::check_qparams<T>(qp, op, "input");
+  detail::check_buffers(x.size(), in, y.size(), out, op);
+  const std::int32_t zp = qp.zero_point;
+  if (detail::qnnpack_avg_pool(detail::uses_qnnpack<T>(torch), o.kernel, o.ceil_mode)) {
+    const float m = detail::qnnpack_avg_multiplier(qp.scale, o.kernel);
+    detail::avg_pool_run(
+        x.data(), in, y.data(), out, detail::avg_rounding::qnnpack, zp,
+        [&](index_t oy, index_t ox) {
+          const index_t y0 = oy * o.stride.h - o.padding.h, x0 = ox * o.stride.w - o.padding.w;
+          detail::AvgWindow win{std::max<index_t>(y0, 0),
+                                std::min(y0 + o.kernel.h, in.h),
+                                std::max<index_t>(x0, 0),
+                                std::min(x0 + o.kernel.w, in.w),
+                                0,
+                                m};
+          win.offset = -zp * static_cast<std::int32_t>((win.y1 - win.y0) * (win.x1 - win.x0));
+          return win;
+        },
+        path);
+    return;
+  }
+  const auto mode = detail::nhwc_kernel(torch, in) ? detail::avg_rounding::nhwc : detail::avg_rounding::nchw;
+  detail::avg_pool_run(
+      x.data(), in, y.data(), out, mode, zp,
+      [&](index_t oy, index_t ox) {
+        index_t y0 = oy * o.stride.h - o.padding.h, x0 = ox * o.stride.w - o.padding.w;
+        index_t y1 = std::min(y0 + o.kernel.h, in.h + o.padding.h), x1 = std::min(x0 + o.kernel.w, in.w + o.padding.w);
+        const index_t padded = (y1 - y0) * (x1 - x0);
+        y0 = std::max<index_t>(y0, 0), x0 = std::max<index_t>(x0, 0);
+        y1 = std::min(y1, in.h), x1 = std::min(x1, in.w);
+        const index_t count = (y1 - y0) * (x1 - x0);
+        const index_t divisor = o.divisor_override ? o.divisor_override : (o.count_include_pad ? padded : count);
+        // nhwc: (s / s) / d in float; nchw: (double(s) / s) / d rounded to float. The two agree for
+        // every divisor below 2^21 (and 1 / (1 / m), PyTorch's remainder channels, equals m).
+        const float m = mode == detail::avg_rounding::nhwc ? 1.0f / static_cast<float>(divisor)
+                                                           : static_cast<float>(1.0 / static_cast<double>(divisor));
+        return detail::AvgWindow{y0, y1, x0, x1, -zp * static_cast<std::int32_t>(count), m};
+      },
+      path);
+}
+}  // namespace detail
+
+/// torch.nn.quantized.functional.avg_pool2d on an NHWC buffer; output parameters = input's. The sum
+/// of each window in int32, less zp times the count of input elements summed, divided by the
+/// divisor (divisor_override, or the window size with padding (count_include_pad) or without) and
+/// rounded as PyTorch's kernel for the configuration does:
+///   channels-last tensors (ATen qavg_pool2d_nhwc): y = clamp(nearbyint(acc * (1.0f / d)) + zp);
+///   contiguous tensors (ATen avg_pool2d_out_frame): y = clamp(nearbyint(acc * m + float(zp))),
+///     m = float(1.0 / d), the product rounded before the add;
+///   engine qnnpack, quint8, ceil_mode off (QNNPACK): y = clamp(nearbyint(acc * s / (s * kh kw)) + zp)
+///     with padding counted as the zero point: count_include_pad and divisor_override are ignored,
+///     as PyTorch ignores them there. (PyTorch rejects a 1 x 1 kernel on that path, and a 1 x 1 max
+///     pool; ctq computes them with the ATen kernels.)
+template <QuantizedByte T, class Arch = ctq::arch::best>
+void avg_pool2d(std::span<const T> x, const Nhwc& in, const PerTensorQParams& qp, std::span<T> y,
+                const AvgPool2dOptions& o, TorchConfig torch = {}, Arch path = {}) {
+  detail::avg_pool(x, in, qp, y, o, torch, "avg_pool2d", path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// adaptive_avg_pool2d
+
+namespace detail {
+template <QuantizedByte T, class Arch>
+void adaptive_avg_pool(std::span<const T> x, const Nhwc& in, const PerTensorQParams& qp, std::span<T> y, HW output_size,
+                       TorchConfig torch, std::string_view op, Arch path) {
+  detail::check_shape(in, op);
+  if (output_size.h < 1 || output_size.w < 1) {
+    raise(ctq::detail::message() << "ctq: " << op << ": the output size (" << output_size.h << ", " << output_size.w
+                                 << ") must be at least 1 x 1");
+  }
+  detail::check_qparams<T>(qp, op, "input");
+  const Nhwc out{in.n, output_size.h, output_size.w, in.c};
+  detail::check_buffers(x.size(), in, y.size(), out, op);
+  const std::int32_t zp = qp.zero_point;
+  if (detail::uses_qnnpack<T>(torch) && in.h % out.h == 0 && in.w % out.w == 0 && !(in.h == out.h && in.w == out.w)) {
+    const HW k{in.h / out.h, in.w / out.w};
+    const float m = detail::qnnpack_avg_multiplier(qp.scale, k);
+    const auto offset = -zp * static_cast<std::int32_t>(k.h * k.w);
+    detail::avg_pool_run(
+        x.data(), in, y.data(), out, detail::avg_rounding::qnnpack, zp,
+        [&](index_t oy, index_t ox) {
+          return detail::AvgWindow{oy * k.h, (oy + 1) * k.h, ox * k.w, (ox + 1) * k.w, offset, m};
+        },
+        path);
+    return;
+  }
+  const bool nhwc = detail::nhwc_kernel(torch, in);
+  detail::avg_pool_run(
+      x.data(), in, y.data(), out, nhwc ? detail::avg_rounding::nhwc : detail::avg_rounding::nchw_adaptive, zp,
+      [&](index_t oy, index_t ox) {
+        const index_t y0 = detail::adaptive_start(oy, out.h, in.h);
+        const index_t y1 = detail::adaptive_end(oy, out.h, in.h);
+        const index_t x0 = detail::adaptive_start(ox, out.w, in.w);
+        const index_t x1 = detail::adaptive_end(ox, out.w, in.w);
+        const index_t kh = y1 - y0, kw = x1 - x0;
+        if (nhwc) {
+          return detail::AvgWindow{
+              y0, y1, x0, x1, -zp * static_cast<std::int32_t>(kh * kw), 1.0f / static_cast<float>(kh * kw)};
+        }
+        const float m = 1.0f / static_cast<float>(kh) / static_cast<float>(kw);
+        return detail::AvgWindow{y0, y1, x0, x1, 0, m};
+      },
+      path);
+}
+}  // namespace detail
+
+/// torch.nn.quantized.functional.adaptive_avg_pool2d on an NHWC buffer; output parameters = input's.
+/// Bin (o) covers [floor(float(o * in) / out), ceil(float((o + 1) * in) / out)) in each dimension.
+///   channels-last tensors (ATen): y = clamp(nearbyint((sum - zp n) * (1.0f / n)) + zp), n = bin size;
+///   contiguous tensors (ATen adaptive_avg_pool_single_out_frame): y = nearbyint(sum * ((1.0f / kh) / kw)),
+///     the raw codes averaged without the zero point;
+///   engine qnnpack, quint8, sizes divisible by the output and not equal to it: QNNPACK's average
+///     pool with kernel = stride = in / out (see avg_pool2d).
+/// Raises ctq::error when the output size is below 1 or the buffer sizes do not match.
+template <QuantizedByte T, class Arch = ctq::arch::best>
+void adaptive_avg_pool2d(std::span<const T> x, const Nhwc& in, const PerTensorQParams& qp, std::span<T> y,
+                         HW output_size, TorchConfig torch = {}, Arch path = {}) {
+  detail::adaptive_avg_pool(x, in, qp, y, output_size, torch, "adaptive_avg_pool2d", path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1d forms: PyTorch unsqueezes (N, C, L) to (N, C, 1, L) and runs the 2d op.
+
+/// max_pool1d over the width of an NWC buffer (torch.nn.quantized.functional.max_pool1d).
+template <QuantizedByte T, class Arch = ctq::arch::best>
+void max_pool1d(std::span<const T> x, const Nwc& in, std::span<T> y, const MaxPool1dOptions& o, TorchConfig torch = {},
+                Arch path = {}) {
+  detail::max_pool(x, Nhwc{in.n, 1, in.w, in.c}, y,
+                   MaxPool2dOptions{{1, o.kernel}, {1, o.stride}, {0, o.padding}, {1, o.dilation}, o.ceil_mode}, torch,
+                   "max_pool1d", path);
+}
+
+/// avg_pool1d over the width of an NWC buffer (torch.nn.functional.avg_pool1d on a quantized tensor).
+template <QuantizedByte T, class Arch = ctq::arch::best>
+void avg_pool1d(std::span<const T> x, const Nwc& in, const PerTensorQParams& qp, std::span<T> y,
+                const AvgPool1dOptions& o, TorchConfig torch = {}, Arch path = {}) {
+  detail::avg_pool(x, Nhwc{in.n, 1, in.w, in.c}, qp, y,
+                   AvgPool2dOptions{{1, o.kernel}, {1, o.stride}, {0, o.padding}, o.ceil_mode, o.count_include_pad, 0},
+                   torch, "avg_pool1d", path);
+}
+
+/// adaptive_avg_pool1d over the width of an NWC buffer.
+template <QuantizedByte T, class Arch = ctq::arch::best>
+void adaptive_avg_pool1d(std::span<const T> x, const Nwc& in, const PerTensorQParams& qp, std::span<T> y,
+                         index_t output_size, TorchConfig torch = {}, Arch path = {}) {
+  detail::adaptive_avg_pool(x, Nhwc{in.n, 1, in.w, in.c}, qp, y, HW{1, output_size}, torch, "adaptive_avg_pool1d",
+                            path);
+}
+
+}  // namespace ctq::kernels
+// ----- end ctq/kernels/pooling.hpp -----
 // ----- begin ctq/kernels/requantize.hpp -----
 // The requantization of a quantized Linear or Conv (uint8 input x int8 weights -> uint8 or int8
 // output), with the parameters computed once from the scales, exactly as PyTorch 1.13's engines
