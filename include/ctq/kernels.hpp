@@ -4,6 +4,7 @@
 #include "kernels/activation.hpp"
 #include "kernels/arch.hpp"
 #include "kernels/conv.hpp"
+#include "kernels/conv_transpose.hpp"
 #include "kernels/depthwise.hpp"
 #include "kernels/elementwise.hpp"
 #include "kernels/gemm.hpp"

@@ -71,11 +71,14 @@ Case<R> random_case(std::mt19937& gen, bool depthwise) {
   return c;
 }
 
+// Weights packed for `packed_batch` images (0: the case's batch) serve any batch.
 template <class Arch, class T, int R, class Make>
-void check_same(const Case<R>& c, Make make) {
+void check_same(const Case<R>& c, Make make, index_t packed_batch = 0) {
   const index_t n = c.g.output_pixels() * c.g.out_channels;
   std::vector<T> got(static_cast<std::size_t>(n), T{77}), want(got);
-  const k::PackedConvWeights<Arch> packed(c.g, c.w.data(), c.w_zp);
+  k::ConvGeometry<R> pg = c.g;
+  if (packed_batch > 0) pg.batch = packed_batch;
+  const k::PackedConvWeights<Arch> packed(pg, c.w.data(), c.w_zp);
   std::vector<std::byte> scratch(k::conv_scratch_size(packed));
   k::conv(c.g, c.x.data(), c.x_zp, packed, make(got.data()), scratch);
   k::conv_reference(c.g, c.x.data(), c.x_zp, c.w.data(), c.w_zp, make(want.data()));
@@ -153,6 +156,34 @@ void suite() {
                                        k::round_to_int{}, k::add_zero_point{100}, k::clamp{0, 255},
                                        k::store<std::uint8_t>{d, ld});
       });
+    }
+  }
+  SUBCASE("weights packed for one image, called with three (the scratch size does not grow with the batch)") {
+    std::mt19937 gen(17);
+    for (int i = 0; i < 12; ++i) {
+      Case<2> c = random_case<2>(gen, i % 3 == 0);
+      if (i % 4 == 1) {  // a layer the AMX kernel reads in place
+        c.g.groups = 1, c.g.in_channels = 64, c.g.out_channels = 20, c.g.input = {5, 18}, c.g.kernel = {3, 3};
+        c.g.stride = {1, 1}, c.g.padding = {1, 1}, c.g.dilation = {1, 1};
+        c.w.resize(static_cast<std::size_t>(20 * 9 * 64));
+        for (auto& v : c.w) v = static_cast<std::int8_t>(gen());
+        c.w_zp = {0};
+        c.bias.assign(20, 3);
+        c.mult.assign(20, 1e-3f);
+      }
+      if (i % 4 == 2) {  // 1x1, stride 1: in place
+        c.g.kernel = {1, 1}, c.g.stride = {1, 1}, c.g.padding = {0, 0};
+        c.w.resize(static_cast<std::size_t>(c.g.out_channels * (c.g.in_channels / c.g.groups)));
+      }
+      c.g.batch = 3;
+      c.x.resize(static_cast<std::size_t>(c.g.input_pixels() * c.g.in_channels));
+      for (auto& v : c.x) v = static_cast<std::uint8_t>(gen());
+      check_same<Arch, std::int32_t>(
+          c,
+          [&](std::int32_t* d) {
+            return k::make_output_pipeline(k::store<std::int32_t>{d, c.g.out_channels});
+          },
+          1);
     }
   }
   SUBCASE("MobileNet's depthwise shapes: 3x3 and 5x5, stride 1 and 2, many channels") {

@@ -174,6 +174,10 @@ namespace detail {
 // enough to stay in the L2 cache with the weights.
 inline constexpr index_t conv_block_rows = 192;
 
+// The block of the packed geometry: fixed at packing time, so the scratch size does not depend on
+// the batch of a call.
+inline index_t conv_rows(const conv3d& packed) { return std::min(conv_block_rows, packed.out_pixels()); }
+
 // Copies one tap's input channels into an im2col row: 16-byte pieces the compiler inlines (the
 // usual channel counts are multiples of 16), then the rest.
 inline void copy_channels(std::uint8_t* dst, const std::uint8_t* src, index_t n) {
@@ -199,8 +203,9 @@ inline bool amx_direct_applies(const conv3d& c) {
   return c.groups == 1 && c.in_c % 64 == 0 && c.in[0] == 1 && c.k[0] == 1 && c.out[2] >= 16;
 }
 
+// One image's padded input (conv() runs the images one by one).
 inline std::size_t amx_direct_scratch(const conv3d& c) {
-  return static_cast<std::size_t>(c.batch * (c.in[1] + 2 * c.p[1]) * (c.in[2] + 2 * c.p[2]) * c.in_c);
+  return static_cast<std::size_t>((c.in[1] + 2 * c.p[1]) * (c.in[2] + 2 * c.p[2]) * c.in_c);
 }
 
 template <class Out>
@@ -210,7 +215,7 @@ void amx_direct_conv(const conv3d& c, const std::uint8_t* x, std::int32_t x_zero
   // The padded input.
   auto* xp = reinterpret_cast<std::uint8_t*>(scratch);
   auto* col_offset = reinterpret_cast<std::int32_t*>(scratch + (amx_direct_scratch(c) + 63) / 64 * 64);
-  std::memset(xp, x_zero_point, amx_direct_scratch(c));
+  std::memset(xp, x_zero_point, amx_direct_scratch(c) * static_cast<std::size_t>(c.batch));
   for (index_t n = 0; n < c.batch; ++n)
     for (index_t h = 0; h < c.in[1]; ++h)
       std::memcpy(xp + ((n * hp + h + c.p[1]) * wp + c.p[2]) * ch, x + ((n * c.in[1] + h) * c.in[2]) * ch,
@@ -293,7 +298,7 @@ std::size_t conv_scratch_size(const PackedConvWeights<Arch>& w) {
   if (w.depthwise()) return depthwise_scratch_size(c);
   const index_t cin_g = c.in_c / c.groups;
   const index_t k = c.taps() * cin_g;
-  const index_t rows = std::min(detail::conv_block_rows, c.out_pixels());
+  const index_t rows = detail::conv_rows(c);
   const std::size_t im2col = detail::conv_in_place(c) ? 0 : static_cast<std::size_t>(rows * k);
   const std::size_t ints = static_cast<std::size_t>(gemm_scratch_size(w.group(0), rows));
   std::size_t bytes = (im2col + 63) / 64 * 64 + ints * sizeof(std::int32_t);
@@ -338,7 +343,14 @@ void conv(const ConvGeometry<R>& g, const std::uint8_t* x, std::int32_t x_zero_p
 #if defined(CTQ_KERNEL_AMX)
   if constexpr (std::is_same_v<Arch, arch::amx>) {
     if (detail::amx_direct_applies(c) && !w.group(0).has_zero_point() && detail::amx_permitted()) {
-      detail::amx_direct_conv(c, x, x_zero_point, w.group(0), out, scratch.data());
+      // One image at a time (the padded copy is one image).
+      detail::conv3d one = c;
+      one.batch = 1;
+      const index_t in_size = c.in[1] * c.in[2] * c.in_c, out_pixels = one.out_pixels();
+      for (index_t n = 0; n < c.batch; ++n) {
+        const detail::shifted<Out> o{out, n * out_pixels, 0};
+        detail::amx_direct_conv(one, x + n * in_size, x_zero_point, w.group(0), o, scratch.data());
+      }
       return;
     }
   }
@@ -347,7 +359,7 @@ void conv(const ConvGeometry<R>& g, const std::uint8_t* x, std::int32_t x_zero_p
   const index_t pixels = c.out_pixels();
   if (detail::conv_in_place(c)) {
     // A 1x1 convolution with stride 1 is a GEMM on the input as it lies.
-    const index_t rows = std::min(detail::conv_block_rows, pixels);
+    const index_t rows = detail::conv_rows(p);
     auto* ints = reinterpret_cast<std::int32_t*>(scratch.data());
     const std::span<std::int32_t> gs(ints, static_cast<std::size_t>(gemm_scratch_size(w.group(0), rows)));
     for (index_t grp = 0; grp < c.groups; ++grp) {
@@ -364,7 +376,7 @@ void conv(const ConvGeometry<R>& g, const std::uint8_t* x, std::int32_t x_zero_p
     }
     return;
   }
-  const index_t rows = std::min(detail::conv_block_rows, pixels);
+  const index_t rows = detail::conv_rows(p);
   auto* a = reinterpret_cast<std::uint8_t*>(scratch.data());
   auto* ints = reinterpret_cast<std::int32_t*>(scratch.data() + (static_cast<std::size_t>(rows * k) + 63) / 64 * 64);
   const std::span<std::int32_t> gs(ints, static_cast<std::size_t>(gemm_scratch_size(w.group(0), rows)));

@@ -227,7 +227,7 @@ struct store {
   index_t ld;
 
   template <class V>
-  CTQ_ALWAYS_INLINE void operator()(const V& v, index_t row, index_t col, index_t count) const {
+  CTQ_ALWAYS_INLINE void operator()(const V& v, index_t row, index_t col, [[maybe_unused]] index_t count) const {
     T* out = dst + row * ld + col;
     constexpr bool is_float = std::is_same_v<T, float>;
     static_assert(std::is_same_v<V, std::conditional_t<is_float, detail::float_lanes<V>, detail::int_lanes<V>>>,
