@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -99,16 +100,24 @@ void onednn_gemm(benchmark::State& state, Shape s) {
                                                 {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, dst_zp_mem}};
 
   // Untimed check of the first and last rows against a scalar reference: a wrong setup must not look fast.
+  // CTQ_PEER_INEXACT=1 (oneDNN kept to AVX2, whose u8 x s8 kernels saturate int16 pair sums) counts the
+  // wrong outputs into the label instead of refusing to time.
   prim.execute(strm, args);
   strm.wait();
+  const bool inexact_ok = std::getenv("CTQ_PEER_INEXACT") != nullptr;
+  int64_t wrong = 0, checked = 0;
   for (int64_t i : {int64_t{0}, s.m - 1}) {
     for (int64_t j = 0; j < s.n; ++j) {
       int32_t acc = 0;
       for (int64_t p = 0; p < s.k; ++p) acc += (int32_t(a[i * s.k + p]) - src_zp) * int32_t(b[p * s.n + j]);
       const int32_t want = std::clamp(int32_t(std::nearbyint(multiplier * float(acc))) + dst_zp, 0, 255);
+      ++checked;
       if (std::abs(want - int32_t(c[i * s.n + j])) > 1) {
-        state.SkipWithError(("wrong result at row " + std::to_string(i) + " col " + std::to_string(j)).c_str());
-        return;
+        ++wrong;
+        if (!inexact_ok) {
+          state.SkipWithError(("wrong result at row " + std::to_string(i) + " col " + std::to_string(j)).c_str());
+          return;
+        }
       }
     }
   }
@@ -119,7 +128,9 @@ void onednn_gemm(benchmark::State& state, Shape s) {
     benchmark::ClobberMemory();
   }
   set_gops(state, s);
-  state.SetLabel(pd.impl_info_str());
+  state.SetLabel(pd.impl_info_str() + (wrong ? " (" + std::to_string(wrong) + " of " + std::to_string(checked) +
+                                                   " checked outputs off by more than 1)"
+                                             : std::string()));
 }
 
 void eigen_f32_gemm(benchmark::State& state, Shape s) {

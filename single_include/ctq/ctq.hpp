@@ -3726,7 +3726,7 @@ CTQ_ALWAYS_INLINE void finish_lanes(xsimd::batch<std::int32_t, A> acc, const uke
 }  // namespace ctq::kernels
 // ----- end ctq/kernels/gemm_ukernel.hpp -----
 
-#if defined(CTQ_KERNEL_AVX512VNNI)
+#if defined(CTQ_KERNEL_AVX512VNNI) || defined(CTQ_KERNEL_AVX2)
 #include <immintrin.h>
 #endif
 
@@ -3887,6 +3887,39 @@ CTQ_ALWAYS_INLINE void depthwise_pixel(const std::uint8_t* const* rows, index_t 
         acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_cvtepu8_epi16(pairs16), wv));
       }
       finish(acc, c, valid);
+    }
+    return;
+  }
+#endif
+#if defined(CTQ_KERNEL_AVX2)
+  if constexpr (std::is_same_v<Arch, arch::avx2>) {
+    // Eight channels at a time, two taps per vpmaddwd (the int16 weights' layout).
+    using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
+    const index_t pairs = (taps + 1) / 2;
+    auto load8 = [](const std::uint8_t* p, index_t valid) {
+      if (valid >= 8) return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+      std::uint64_t v = 0;
+      std::memcpy(&v, p, static_cast<std::size_t>(valid));
+      return _mm_cvtsi64_si128(static_cast<long long>(v));
+    };
+    for (index_t c = 0; c < channels; c += 8) {
+      const index_t valid = channels - c < 8 ? channels - c : 8;
+      __m256i acc = _mm256_setzero_si256();
+      for (index_t tp = 0; tp < pairs; ++tp) {
+        const std::uint8_t* r0 = rows[2 * tp];
+        const std::uint8_t* r1 = rows[2 * tp + 1 < taps ? 2 * tp + 1 : 2 * tp];
+        const __m128i both = _mm_unpacklo_epi8(load8(r0 + c, valid), load8(r1 + c, valid));
+        const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wd + (tp * padded + c) * 2));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_cvtepu8_epi16(both), wv));
+      }
+      B v = B(acc) + B::load_unaligned(offset + c);
+      if (valid == 8) {
+        out(v, pixel, c, index_t{8});
+      } else {
+        alignas(32) std::int32_t buf[8];
+        v.store_aligned(buf);
+        for (index_t j = 0; j < valid; ++j) out(buf[j], pixel, c + j, index_t{1});
+      }
     }
     return;
   }
@@ -4395,20 +4428,34 @@ inline constexpr index_t amx_block_rows = 32;
 inline index_t amx_scratch_ints(index_t k) { return amx_block_rows * ((k + 63) / 64 * 64) / 4; }
 
 // Tiles: 0-3 accumulators (rows 0-15 / 16-31 x columns 0-15 / 16-31), 4-5 activations, 6-7 weights.
+// The epilogue of one block runs on the vector units while the next block's tdpbusd run on the
+// matrix unit: each block's accumulators are stored to one of two buffers after the next block's
+// multiply loop has been issued.
 template <class Out>
 void amx_gemm(const std::uint8_t* a, index_t m, index_t lda, index_t k, const std::int8_t* panels, index_t panel_bytes,
               index_t n, const std::int32_t* col_offset, const std::int32_t* row_sum, const std::int32_t* w_zp,
-              const Out& out, std::uint8_t* copy) {
+              const Out& pipeline, std::uint8_t* copy) {
+  const Out out = pipeline;  // a local copy: the 8-bit stores cannot alias it
   const index_t k64 = (k + 63) / 64 * 64;
   const amx_tile_config config;
   _tile_loadconfig(&config);
-  alignas(64) std::int32_t c[amx_block_rows][32];
+  alignas(64) std::int32_t c[2][amx_block_rows][32];
   using B = xsimd::batch<std::int32_t, arch::amx::xsimd_arch>;
+  ukernel_args pending{};
+  bool have_pending = false;
+  int buffer = 0;
+  auto drain = [&](const ukernel_args& p, int buf) __attribute__((always_inline)) {
+    for (index_t r = 0; r < p.rows; ++r) {
+      finish_lanes(B(_mm512_load_si512(&c[buf][r][0])), p, r, 0, out);
+      finish_lanes(B(_mm512_load_si512(&c[buf][r][16])), p, r, 16, out);
+    }
+  };
   for (index_t m0 = 0; m0 < m; m0 += amx_block_rows) {
     const index_t rows = m - m0 < amx_block_rows ? m - m0 : amx_block_rows;
     const std::uint8_t* ab = a + m0 * lda;
     index_t ld = lda;
     if (k != k64 || rows != amx_block_rows) {
+      // (The pending block read the copy, if any, before these stores: program order.)
       const index_t tile_rows = rows > 16 ? 32 : 16;
       for (index_t r = 0; r < tile_rows; ++r) {
         std::uint8_t* dst = copy + r * k64;
@@ -4441,21 +4488,21 @@ void amx_gemm(const std::uint8_t* a, index_t m, index_t lda, index_t k, const st
           _tile_dpbusd(3, 5, 7);
         }
       }
-      _tile_stored(0, &c[0][0], 128);
-      _tile_stored(1, &c[0][16], 128);
+      if (have_pending) drain(pending, buffer ^ 1);
+      _tile_stored(0, &c[buffer][0][0], 128);
+      _tile_stored(1, &c[buffer][0][16], 128);
       if (two) {
-        _tile_stored(2, &c[16][0], 128);
-        _tile_stored(3, &c[16][16], 128);
+        _tile_stored(2, &c[buffer][16][0], 128);
+        _tile_stored(3, &c[buffer][16][16], 128);
       }
-      const ukernel_args args{
+      pending = ukernel_args{
           ab,         ld, rows, k, b, n - col < 32 ? n - col : 32, col_offset + col, row_sum ? row_sum + m0 : nullptr,
           w_zp + col, m0, col};
-      for (index_t r = 0; r < rows; ++r) {
-        finish_lanes(B(_mm512_load_si512(&c[r][0])), args, r, 0, out);
-        finish_lanes(B(_mm512_load_si512(&c[r][16])), args, r, 16, out);
-      }
+      have_pending = true;
+      buffer ^= 1;
     }
   }
+  if (have_pending) drain(pending, buffer ^ 1);
   _tile_release();
 }
 
@@ -5083,7 +5130,8 @@ index_t gemm_scratch_size(const PackedWeights<Arch>& b, index_t m) {
 /// gemm_scratch_size(b, M) entries. No allocation.
 template <class Arch, class Out>
 void gemm(const std::uint8_t* a, index_t m, index_t lda, std::int32_t a_zero_point, const PackedWeights<Arch>& b,
-          const Out& out, std::span<std::int32_t> scratch) {
+          const Out& pipeline, std::span<std::int32_t> scratch) {
+  const Out out = pipeline;  // a local copy: the 8-bit stores cannot alias it
   using U = gemm_ukernel<Arch>;
   if (b.empty()) raise("ctq: gemm: the packed weights are empty");
   if (m < 0 || lda < b.k()) {

@@ -16,7 +16,7 @@
 #include "arch.hpp"
 #include "gemm_ukernel.hpp"
 
-#if defined(CTQ_KERNEL_AVX512VNNI)
+#if defined(CTQ_KERNEL_AVX512VNNI) || defined(CTQ_KERNEL_AVX2)
 #include <immintrin.h>
 #endif
 
@@ -177,6 +177,39 @@ CTQ_ALWAYS_INLINE void depthwise_pixel(const std::uint8_t* const* rows, index_t 
         acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_cvtepu8_epi16(pairs16), wv));
       }
       finish(acc, c, valid);
+    }
+    return;
+  }
+#endif
+#if defined(CTQ_KERNEL_AVX2)
+  if constexpr (std::is_same_v<Arch, arch::avx2>) {
+    // Eight channels at a time, two taps per vpmaddwd (the int16 weights' layout).
+    using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
+    const index_t pairs = (taps + 1) / 2;
+    auto load8 = [](const std::uint8_t* p, index_t valid) {
+      if (valid >= 8) return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+      std::uint64_t v = 0;
+      std::memcpy(&v, p, static_cast<std::size_t>(valid));
+      return _mm_cvtsi64_si128(static_cast<long long>(v));
+    };
+    for (index_t c = 0; c < channels; c += 8) {
+      const index_t valid = channels - c < 8 ? channels - c : 8;
+      __m256i acc = _mm256_setzero_si256();
+      for (index_t tp = 0; tp < pairs; ++tp) {
+        const std::uint8_t* r0 = rows[2 * tp];
+        const std::uint8_t* r1 = rows[2 * tp + 1 < taps ? 2 * tp + 1 : 2 * tp];
+        const __m128i both = _mm_unpacklo_epi8(load8(r0 + c, valid), load8(r1 + c, valid));
+        const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wd + (tp * padded + c) * 2));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_cvtepu8_epi16(both), wv));
+      }
+      B v = B(acc) + B::load_unaligned(offset + c);
+      if (valid == 8) {
+        out(v, pixel, c, index_t{8});
+      } else {
+        alignas(32) std::int32_t buf[8];
+        v.store_aligned(buf);
+        for (index_t j = 0; j < valid; ++j) out(buf[j], pixel, c + j, index_t{1});
+      }
     }
     return;
   }

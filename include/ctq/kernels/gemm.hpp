@@ -122,7 +122,8 @@ index_t gemm_scratch_size(const PackedWeights<Arch>& b, index_t m) {
 /// gemm_scratch_size(b, M) entries. No allocation.
 template <class Arch, class Out>
 void gemm(const std::uint8_t* a, index_t m, index_t lda, std::int32_t a_zero_point, const PackedWeights<Arch>& b,
-          const Out& out, std::span<std::int32_t> scratch) {
+          const Out& pipeline, std::span<std::int32_t> scratch) {
+  const Out out = pipeline;  // a local copy: the 8-bit stores cannot alias it
   using U = gemm_ukernel<Arch>;
   if (b.empty()) raise("ctq: gemm: the packed weights are empty");
   if (m < 0 || lda < b.k()) {

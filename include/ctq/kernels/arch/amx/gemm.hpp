@@ -49,20 +49,34 @@ inline constexpr index_t amx_block_rows = 32;
 inline index_t amx_scratch_ints(index_t k) { return amx_block_rows * ((k + 63) / 64 * 64) / 4; }
 
 // Tiles: 0-3 accumulators (rows 0-15 / 16-31 x columns 0-15 / 16-31), 4-5 activations, 6-7 weights.
+// The epilogue of one block runs on the vector units while the next block's tdpbusd run on the
+// matrix unit: each block's accumulators are stored to one of two buffers after the next block's
+// multiply loop has been issued.
 template <class Out>
 void amx_gemm(const std::uint8_t* a, index_t m, index_t lda, index_t k, const std::int8_t* panels, index_t panel_bytes,
               index_t n, const std::int32_t* col_offset, const std::int32_t* row_sum, const std::int32_t* w_zp,
-              const Out& out, std::uint8_t* copy) {
+              const Out& pipeline, std::uint8_t* copy) {
+  const Out out = pipeline;  // a local copy: the 8-bit stores cannot alias it
   const index_t k64 = (k + 63) / 64 * 64;
   const amx_tile_config config;
   _tile_loadconfig(&config);
-  alignas(64) std::int32_t c[amx_block_rows][32];
+  alignas(64) std::int32_t c[2][amx_block_rows][32];
   using B = xsimd::batch<std::int32_t, arch::amx::xsimd_arch>;
+  ukernel_args pending{};
+  bool have_pending = false;
+  int buffer = 0;
+  auto drain = [&](const ukernel_args& p, int buf) __attribute__((always_inline)) {
+    for (index_t r = 0; r < p.rows; ++r) {
+      finish_lanes(B(_mm512_load_si512(&c[buf][r][0])), p, r, 0, out);
+      finish_lanes(B(_mm512_load_si512(&c[buf][r][16])), p, r, 16, out);
+    }
+  };
   for (index_t m0 = 0; m0 < m; m0 += amx_block_rows) {
     const index_t rows = m - m0 < amx_block_rows ? m - m0 : amx_block_rows;
     const std::uint8_t* ab = a + m0 * lda;
     index_t ld = lda;
     if (k != k64 || rows != amx_block_rows) {
+      // (The pending block read the copy, if any, before these stores: program order.)
       const index_t tile_rows = rows > 16 ? 32 : 16;
       for (index_t r = 0; r < tile_rows; ++r) {
         std::uint8_t* dst = copy + r * k64;
@@ -95,21 +109,21 @@ void amx_gemm(const std::uint8_t* a, index_t m, index_t lda, index_t k, const st
           _tile_dpbusd(3, 5, 7);
         }
       }
-      _tile_stored(0, &c[0][0], 128);
-      _tile_stored(1, &c[0][16], 128);
+      if (have_pending) drain(pending, buffer ^ 1);
+      _tile_stored(0, &c[buffer][0][0], 128);
+      _tile_stored(1, &c[buffer][0][16], 128);
       if (two) {
-        _tile_stored(2, &c[16][0], 128);
-        _tile_stored(3, &c[16][16], 128);
+        _tile_stored(2, &c[buffer][16][0], 128);
+        _tile_stored(3, &c[buffer][16][16], 128);
       }
-      const ukernel_args args{
+      pending = ukernel_args{
           ab,         ld, rows, k, b, n - col < 32 ? n - col : 32, col_offset + col, row_sum ? row_sum + m0 : nullptr,
           w_zp + col, m0, col};
-      for (index_t r = 0; r < rows; ++r) {
-        finish_lanes(B(_mm512_load_si512(&c[r][0])), args, r, 0, out);
-        finish_lanes(B(_mm512_load_si512(&c[r][16])), args, r, 16, out);
-      }
+      have_pending = true;
+      buffer ^= 1;
     }
   }
+  if (have_pending) drain(pending, buffer ^ 1);
   _tile_release();
 }
 
