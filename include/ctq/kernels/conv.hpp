@@ -111,10 +111,10 @@ void check_geometry(const ConvGeometry<R>& g, const char* op) {
 // a group's output channels.
 template <class Out>
 struct shifted {
-  const Out& out;
+  Out out;  // a copy (a few pointers and numbers), so kernels can keep it in registers
   index_t row0, col0;
   template <class V>
-  void operator()(const V& v, index_t row, index_t col, index_t count) const {
+  CTQ_ALWAYS_INLINE void operator()(const V& v, index_t row, index_t col, index_t count) const {
     out(v, row + row0, col + col0, count);
   }
 };
@@ -233,8 +233,27 @@ void amx_direct_conv(const conv3d& c, const std::uint8_t* x, std::int32_t x_zero
   };
   const amx_tile_config config;
   _tile_loadconfig(&config);
-  alignas(64) std::int32_t acc[32][32];
+  // As in amx_gemm: the epilogue of one block overlaps the next block's tile multiplies.
+  alignas(64) std::int32_t acc[2][32][32];
   using B = xsimd::batch<std::int32_t, arch::amx::xsimd_arch>;
+  struct Pending {
+    ukernel_args first, second;
+    bool two;
+  } pending{};
+  bool have_pending = false;
+  int buffer = 0;
+  auto drain = [&](const Pending& p, int buf) __attribute__((always_inline)) {
+    for (index_t r = 0; r < 16; ++r) {
+      finish_lanes(B(_mm512_load_si512(&acc[buf][r][0])), p.first, r, 0, out);
+      finish_lanes(B(_mm512_load_si512(&acc[buf][r][16])), p.first, r, 16, out);
+    }
+    if (p.two) {
+      for (index_t r = 16; r < 32; ++r) {
+        finish_lanes(B(_mm512_load_si512(&acc[buf][r][0])), p.second, r, 0, out);
+        finish_lanes(B(_mm512_load_si512(&acc[buf][r][16])), p.second, r, 16, out);
+      }
+    }
+  };
   for (index_t t = 0; t < tiles; t += 2) {
     const bool two = t + 1 < tiles;
     index_t pix0 = 0, pix1 = 0;
@@ -264,27 +283,22 @@ void amx_direct_conv(const conv3d& c, const std::uint8_t* x, std::int32_t x_zero
             }
           }
         }
-      _tile_stored(0, &acc[0][0], 128);
-      _tile_stored(1, &acc[0][16], 128);
+      if (have_pending) drain(pending, buffer ^ 1);
+      _tile_stored(0, &acc[buffer][0][0], 128);
+      _tile_stored(1, &acc[buffer][0][16], 128);
       if (two) {
-        _tile_stored(2, &acc[16][0], 128);
-        _tile_stored(3, &acc[16][16], 128);
+        _tile_stored(2, &acc[buffer][16][0], 128);
+        _tile_stored(3, &acc[buffer][16][16], 128);
       }
       const index_t cols = n_out - col < 32 ? n_out - col : 32;
-      const ukernel_args first{nullptr, 0, 16, 0, b, cols, col_offset + col, nullptr, nullptr, pix0, col};
-      const ukernel_args second{nullptr, 0, 16, 0, b, cols, col_offset + col, nullptr, nullptr, pix1 - 16, col};
-      for (index_t r = 0; r < 16; ++r) {
-        finish_lanes(B(_mm512_load_si512(&acc[r][0])), first, r, 0, out);
-        finish_lanes(B(_mm512_load_si512(&acc[r][16])), first, r, 16, out);
-      }
-      if (two) {
-        for (index_t r = 16; r < 32; ++r) {
-          finish_lanes(B(_mm512_load_si512(&acc[r][0])), second, r, 0, out);
-          finish_lanes(B(_mm512_load_si512(&acc[r][16])), second, r, 16, out);
-        }
-      }
+      pending =
+          Pending{ukernel_args{nullptr, 0, 16, 0, b, cols, col_offset + col, nullptr, nullptr, pix0, col},
+                  ukernel_args{nullptr, 0, 16, 0, b, cols, col_offset + col, nullptr, nullptr, pix1 - 16, col}, two};
+      have_pending = true;
+      buffer ^= 1;
     }
   }
+  if (have_pending) drain(pending, buffer ^ 1);
   _tile_release();
 }
 #endif

@@ -172,7 +172,7 @@ void check_geometry(const ConvTransposeGeometry<R>& g, const char* op) {
 // group's output channels.
 template <class Out>
 struct rows_remapped {
-  const Out& out;
+  Out out;  // a copy, so kernels can keep it in registers
   const index_t* rows;
   index_t col0;
   template <class V>
