@@ -4781,6 +4781,12 @@ template <>
 struct lanes<float> : lanes<std::int32_t> {};
 
 inline float to_float(std::int32_t v) { return static_cast<float>(v); }
+// Integer lanes add modulo 2^32, as the vector instructions do (a scalar signed overflow would be
+// undefined behaviour).
+inline std::int32_t add(std::int32_t a, std::int32_t b) {
+  return static_cast<std::int32_t>(static_cast<std::uint32_t>(a) + static_cast<std::uint32_t>(b));
+}
+inline float add(float a, float b) { return a + b; }
 template <class T>
 inline T load(const T* p, std::type_identity<T>) {
   return *p;
@@ -4793,6 +4799,10 @@ inline std::int32_t nearest_int(float v) { return static_cast<std::int32_t>(std:
 inline float barrier(float v) { return ctq::detail::no_contract(v); }
 
 #if CTQ_HAS_XSIMD
+template <class T, class A>
+inline xsimd::batch<T, A> add(const xsimd::batch<T, A>& a, const xsimd::batch<T, A>& b) {
+  return a + b;
+}
 template <class T, class A>
 struct lanes<xsimd::batch<T, A>> {
   using int_type = xsimd::batch<std::int32_t, A>;
@@ -4870,7 +4880,7 @@ struct bias_add {
   const std::int32_t* bias;
   template <class V>
   CTQ_ALWAYS_INLINE V operator()(const V& v, index_t col) const {
-    return v + detail::load_lanes<V>(bias + col);
+    return detail::add(v, detail::load_lanes<V>(bias + col));
   }
 };
 
@@ -4932,7 +4942,7 @@ struct add_zero_point {
   template <class V>
   CTQ_ALWAYS_INLINE V operator()(const V& v, index_t) const {
     if constexpr (std::is_same_v<V, detail::int_lanes<V>>) {
-      return v + detail::broadcast<V>(zero_point);
+      return detail::add(v, detail::broadcast<V>(zero_point));
     } else {
       return detail::barrier(v) + detail::broadcast<V>(static_cast<float>(zero_point));
     }
