@@ -953,6 +953,21 @@ inline float no_contract(float v) {
 #endif
 }
 
+// The same for a double.
+inline double no_contract(double v) {
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__SSE2__) || defined(__aarch64__))
+#if defined(__SSE2__)
+  __asm__("" : "+x"(v));
+#else
+  __asm__("" : "+w"(v));
+#endif
+  return v;
+#else
+  volatile double barrier = v;
+  return barrier;
+#endif
+}
+
 // torch.sum of a contiguous float32 array on CPU, in PyTorch 1.13's order: 8 float lanes, four
 // interleaved accumulators (ilp), a four-level cascade over groups of 16 rows, leftovers into
 // the first accumulator, the scalar tail first into the final sum, then the lanes in order.
@@ -1134,6 +1149,19 @@ inline xsimd::batch<std::int32_t, A> load_widen(const T* src) {
     for (std::size_t i = 0; i < B::size; ++i) buf[i] = static_cast<std::int32_t>(src[i]);
     return B::load_aligned(buf);
   }
+}
+
+/// no_contract (fp.hpp) for a vector: the product that produced v is rounded by its own
+/// instruction, and the compiler cannot fuse it into a following add.
+template <class A>
+inline xsimd::batch<float, A> no_contract(xsimd::batch<float, A> v) {
+  auto r = static_cast<typename xsimd::batch<float, A>::register_type>(v);
+#if defined(__SSE2__)
+  __asm__("" : "+v"(r));
+#elif defined(__aarch64__)
+  __asm__("" : "+w"(r));
+#endif
+  return xsimd::batch<float, A>(r);
 }
 
 /// a / b, correctly rounded on every architecture.
@@ -3128,13 +3156,6 @@ inline T saturate(std::int64_t v) {
   return static_cast<T>(v < qmin<T> ? qmin<T> : (v > qmax<T> ? qmax<T> : v));
 }
 
-// Keeps the compiler from fusing the double product that produced v into a following add (the
-// float version is ctq::detail::no_contract).
-inline double no_contract_f64(double v) {
-  volatile double barrier = v;
-  return barrier;
-}
-
 // Sleef 3.5's expf_u10 (xexpf in sleefsimdsp.c) as PyTorch 1.13's AVX2 Vectorized<float>::exp
 // runs it: Sleef's AVX2 build fuses every multiply-add. Its error is up to 1 ULP, and std::exp
 // differs from it for ~8% of inputs: enough to move a quantized sigmoid or ELU across a rounding
@@ -3173,18 +3194,6 @@ inline void lookup_span(ctq::arch::scalar, const CodeTable<T>& table, const T* x
 }
 
 #if CTQ_HAS_XSIMD
-// A vector product is rounded by its own instruction; the asm keeps the compiler from fusing it
-// into a following add (as ctq::detail::no_contract does for a float).
-template <class A>
-inline xsimd::batch<float, A> no_contract(xsimd::batch<float, A> v) {
-  auto r = static_cast<typename xsimd::batch<float, A>::register_type>(v);
-#if defined(__SSE2__)
-  __asm__("" : "+v"(r));
-#elif defined(__aarch64__)
-  __asm__("" : "+w"(r));
-#endif
-  return xsimd::batch<float, A>(r);
-}
 
 template <class A>
 inline constexpr bool has_native_gather = std::is_base_of_v<xsimd::avx2, A> || std::is_base_of_v<xsimd::avx512f, A>;
@@ -3395,7 +3404,7 @@ CodeTable<T> tanh_table(const PerTensorQParams& in, TorchConfig torch = {}) {
     if constexpr (std::is_same_v<T, std::uint8_t>) {
       if (detail::uses_qnnpack<T>(torch)) {
         const float x = detail::dequantize_exact(in.scale, in.zero_point, q);
-        const double scaled = detail::no_contract_f64(128.0 * std::tanh(static_cast<double>(x))) + 128.0;
+        const double scaled = ctq::detail::no_contract(128.0 * std::tanh(static_cast<double>(x))) + 128.0;
         t.out[i] = detail::qnnpack_round(static_cast<float>(scaled));
         continue;
       }
@@ -4796,7 +4805,6 @@ inline std::int32_t max(std::int32_t a, std::int32_t b) { return a < b ? b : a; 
 inline float min(float a, float b) { return a < b ? a : b; }
 inline float max(float a, float b) { return a < b ? b : a; }
 inline std::int32_t nearest_int(float v) { return static_cast<std::int32_t>(std::nearbyint(v)); }
-inline float barrier(float v) { return ctq::detail::no_contract(v); }
 
 #if CTQ_HAS_XSIMD
 template <class T, class A>
@@ -4829,18 +4837,6 @@ inline xsimd::batch<T, A> max(const xsimd::batch<T, A>& a, const xsimd::batch<T,
 template <class A>
 inline xsimd::batch<std::int32_t, A> nearest_int(const xsimd::batch<float, A>& v) {
   return xsimd::nearbyint_as_int(v);
-}
-// A vector result is rounded to float by its own instruction; the asm barrier keeps the compiler
-// from fusing it into a following add.
-template <class A>
-inline xsimd::batch<float, A> barrier(xsimd::batch<float, A> v) {
-  auto r = static_cast<typename xsimd::batch<float, A>::register_type>(v);
-#if defined(__SSE2__)
-  __asm__("" : "+v"(r));
-#elif defined(__aarch64__)
-  __asm__("" : "+w"(r));
-#endif
-  return xsimd::batch<float, A>(r);
 }
 #endif
 
@@ -4920,7 +4916,7 @@ struct bias_add_float {
   CTQ_ALWAYS_INLINE V operator()(const V& v, index_t col) const {
     static_assert(std::is_same_v<V, detail::float_lanes<V>>,
                   "bias_add_float: it takes float values (after convert_to_float or a multiply stage)");
-    return detail::barrier(v) + detail::load_lanes<V>(bias + col);
+    return ctq::detail::no_contract(v) + detail::load_lanes<V>(bias + col);
   }
 };
 
@@ -4944,7 +4940,7 @@ struct add_zero_point {
     if constexpr (std::is_same_v<V, detail::int_lanes<V>>) {
       return detail::add(v, detail::broadcast<V>(zero_point));
     } else {
-      return detail::barrier(v) + detail::broadcast<V>(static_cast<float>(zero_point));
+      return ctq::detail::no_contract(v) + detail::broadcast<V>(static_cast<float>(zero_point));
     }
   }
 };
@@ -6982,7 +6978,7 @@ inline void avg_pixel(ctq::arch::simd<A>, const T* image, const Nhwc& in, const 
     I r;
     switch (mode) {
       case avg_rounding::nchw: {
-        const F v = detail::no_contract(f * m) + fzp;
+        const F v = ctq::detail::no_contract(f * m) + fzp;
         r = xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v, lo), hi));
         break;
       }
@@ -7293,15 +7289,15 @@ class Requantization {
       const float b = bias.empty() ? 0.0f : bias[static_cast<std::size_t>(c)];
       const auto i = static_cast<std::size_t>(c);
       if (style == requantize_style::qnnpack) {
-        const float product = no_contract(w_s * x_scale);
-        multiplier_[i] = product * no_contract(1.0f / y_scale);
-        const float q = b * no_contract(1.0f / product);
+        const float product = ctq::detail::no_contract(w_s * x_scale);
+        multiplier_[i] = product * ctq::detail::no_contract(1.0f / y_scale);
+        const float q = b * ctq::detail::no_contract(1.0f / product);
         bias_q_[i] = saturate(q);
       } else {
         const auto inv_x = static_cast<float>(1.0 / static_cast<double>(x_scale));
         const auto inv_w = static_cast<float>(1.0 / static_cast<double>(w_s));
         const auto inv_y = static_cast<float>(1.0 / static_cast<double>(y_scale));
-        const float b_s = no_contract(inv_x * inv_w);
+        const float b_s = ctq::detail::no_contract(inv_x * inv_w);
         multiplier_[i] = inv_y / b_s;
         bias_f_[i] = b * b_s;
       }
@@ -7328,7 +7324,6 @@ class Requantization {
   }
 
  private:
-  static float no_contract(float v) { return ctq::detail::no_contract(v); }
   static std::int32_t saturate(float q) {
     const float r = std::nearbyint(q);
     if (!(r > -2147483648.0f)) return std::numeric_limits<std::int32_t>::min();

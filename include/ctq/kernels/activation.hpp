@@ -179,7 +179,7 @@ CodeTable<T> tanh_table(const PerTensorQParams& in, TorchConfig torch = {}) {
     if constexpr (std::is_same_v<T, std::uint8_t>) {
       if (detail::uses_qnnpack<T>(torch)) {
         const float x = detail::dequantize_exact(in.scale, in.zero_point, q);
-        const double scaled = detail::no_contract_f64(128.0 * std::tanh(static_cast<double>(x))) + 128.0;
+        const double scaled = ctq::detail::no_contract(128.0 * std::tanh(static_cast<double>(x))) + 128.0;
         t.out[i] = detail::qnnpack_round(static_cast<float>(scaled));
         continue;
       }

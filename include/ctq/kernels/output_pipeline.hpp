@@ -61,7 +61,6 @@ inline std::int32_t max(std::int32_t a, std::int32_t b) { return a < b ? b : a; 
 inline float min(float a, float b) { return a < b ? a : b; }
 inline float max(float a, float b) { return a < b ? b : a; }
 inline std::int32_t nearest_int(float v) { return static_cast<std::int32_t>(std::nearbyint(v)); }
-inline float barrier(float v) { return ctq::detail::no_contract(v); }
 
 #if CTQ_HAS_XSIMD
 template <class T, class A>
@@ -94,18 +93,6 @@ inline xsimd::batch<T, A> max(const xsimd::batch<T, A>& a, const xsimd::batch<T,
 template <class A>
 inline xsimd::batch<std::int32_t, A> nearest_int(const xsimd::batch<float, A>& v) {
   return xsimd::nearbyint_as_int(v);
-}
-// A vector result is rounded to float by its own instruction; the asm barrier keeps the compiler
-// from fusing it into a following add.
-template <class A>
-inline xsimd::batch<float, A> barrier(xsimd::batch<float, A> v) {
-  auto r = static_cast<typename xsimd::batch<float, A>::register_type>(v);
-#if defined(__SSE2__)
-  __asm__("" : "+v"(r));
-#elif defined(__aarch64__)
-  __asm__("" : "+w"(r));
-#endif
-  return xsimd::batch<float, A>(r);
 }
 #endif
 
@@ -185,7 +172,7 @@ struct bias_add_float {
   CTQ_ALWAYS_INLINE V operator()(const V& v, index_t col) const {
     static_assert(std::is_same_v<V, detail::float_lanes<V>>,
                   "bias_add_float: it takes float values (after convert_to_float or a multiply stage)");
-    return detail::barrier(v) + detail::load_lanes<V>(bias + col);
+    return ctq::detail::no_contract(v) + detail::load_lanes<V>(bias + col);
   }
 };
 
@@ -209,7 +196,7 @@ struct add_zero_point {
     if constexpr (std::is_same_v<V, detail::int_lanes<V>>) {
       return detail::add(v, detail::broadcast<V>(zero_point));
     } else {
-      return detail::barrier(v) + detail::broadcast<V>(static_cast<float>(zero_point));
+      return ctq::detail::no_contract(v) + detail::broadcast<V>(static_cast<float>(zero_point));
     }
   }
 };

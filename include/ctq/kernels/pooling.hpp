@@ -274,7 +274,7 @@ inline void avg_pixel(ctq::arch::simd<A>, const T* image, const Nhwc& in, const 
     I r;
     switch (mode) {
       case avg_rounding::nchw: {
-        const F v = detail::no_contract(f * m) + fzp;
+        const F v = ctq::detail::no_contract(f * m) + fzp;
         r = xsimd::nearbyint_as_int(xsimd::min(xsimd::max(v, lo), hi));
         break;
       }

@@ -63,15 +63,15 @@ class Requantization {
       const float b = bias.empty() ? 0.0f : bias[static_cast<std::size_t>(c)];
       const auto i = static_cast<std::size_t>(c);
       if (style == requantize_style::qnnpack) {
-        const float product = no_contract(w_s * x_scale);
-        multiplier_[i] = product * no_contract(1.0f / y_scale);
-        const float q = b * no_contract(1.0f / product);
+        const float product = ctq::detail::no_contract(w_s * x_scale);
+        multiplier_[i] = product * ctq::detail::no_contract(1.0f / y_scale);
+        const float q = b * ctq::detail::no_contract(1.0f / product);
         bias_q_[i] = saturate(q);
       } else {
         const auto inv_x = static_cast<float>(1.0 / static_cast<double>(x_scale));
         const auto inv_w = static_cast<float>(1.0 / static_cast<double>(w_s));
         const auto inv_y = static_cast<float>(1.0 / static_cast<double>(y_scale));
-        const float b_s = no_contract(inv_x * inv_w);
+        const float b_s = ctq::detail::no_contract(inv_x * inv_w);
         multiplier_[i] = inv_y / b_s;
         bias_f_[i] = b * b_s;
       }
@@ -98,7 +98,6 @@ class Requantization {
   }
 
  private:
-  static float no_contract(float v) { return ctq::detail::no_contract(v); }
   static std::int32_t saturate(float q) {
     const float r = std::nearbyint(q);
     if (!(r > -2147483648.0f)) return std::numeric_limits<std::int32_t>::min();

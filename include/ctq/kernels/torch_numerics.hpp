@@ -20,6 +20,7 @@
 
 #include "../config.hpp"
 #include "../core/arch.hpp"
+#include "../core/detail/fp.hpp"
 #include "../core/error.hpp"
 #include "../core/qparams.hpp"
 
@@ -144,13 +145,6 @@ inline T saturate(std::int64_t v) {
   return static_cast<T>(v < qmin<T> ? qmin<T> : (v > qmax<T> ? qmax<T> : v));
 }
 
-// Keeps the compiler from fusing the double product that produced v into a following add (the
-// float version is ctq::detail::no_contract).
-inline double no_contract_f64(double v) {
-  volatile double barrier = v;
-  return barrier;
-}
-
 // Sleef 3.5's expf_u10 (xexpf in sleefsimdsp.c) as PyTorch 1.13's AVX2 Vectorized<float>::exp
 // runs it: Sleef's AVX2 build fuses every multiply-add. Its error is up to 1 ULP, and std::exp
 // differs from it for ~8% of inputs: enough to move a quantized sigmoid or ELU across a rounding
@@ -189,18 +183,6 @@ inline void lookup_span(ctq::arch::scalar, const CodeTable<T>& table, const T* x
 }
 
 #if CTQ_HAS_XSIMD
-// A vector product is rounded by its own instruction; the asm keeps the compiler from fusing it
-// into a following add (as ctq::detail::no_contract does for a float).
-template <class A>
-inline xsimd::batch<float, A> no_contract(xsimd::batch<float, A> v) {
-  auto r = static_cast<typename xsimd::batch<float, A>::register_type>(v);
-#if defined(__SSE2__)
-  __asm__("" : "+v"(r));
-#elif defined(__aarch64__)
-  __asm__("" : "+w"(r));
-#endif
-  return xsimd::batch<float, A>(r);
-}
 
 template <class A>
 inline constexpr bool has_native_gather = std::is_base_of_v<xsimd::avx2, A> || std::is_base_of_v<xsimd::avx512f, A>;

@@ -22,6 +22,21 @@ inline float no_contract(float v) {
 #endif
 }
 
+// The same for a double.
+inline double no_contract(double v) {
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__SSE2__) || defined(__aarch64__))
+#if defined(__SSE2__)
+  __asm__("" : "+x"(v));
+#else
+  __asm__("" : "+w"(v));
+#endif
+  return v;
+#else
+  volatile double barrier = v;
+  return barrier;
+#endif
+}
+
 // torch.sum of a contiguous float32 array on CPU, in PyTorch 1.13's order: 8 float lanes, four
 // interleaved accumulators (ilp), a four-level cascade over groups of 16 rows, leftovers into
 // the first accumulator, the scalar tail first into the final sum, then the lanes in order.

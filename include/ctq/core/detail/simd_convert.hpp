@@ -127,6 +127,19 @@ inline xsimd::batch<std::int32_t, A> load_widen(const T* src) {
   }
 }
 
+/// no_contract (fp.hpp) for a vector: the product that produced v is rounded by its own
+/// instruction, and the compiler cannot fuse it into a following add.
+template <class A>
+inline xsimd::batch<float, A> no_contract(xsimd::batch<float, A> v) {
+  auto r = static_cast<typename xsimd::batch<float, A>::register_type>(v);
+#if defined(__SSE2__)
+  __asm__("" : "+v"(r));
+#elif defined(__aarch64__)
+  __asm__("" : "+w"(r));
+#endif
+  return xsimd::batch<float, A>(r);
+}
+
 /// a / b, correctly rounded on every architecture.
 template <class A>
 inline xsimd::batch<float, A> exact_div(const xsimd::batch<float, A>& a, const xsimd::batch<float, A>& b) {
