@@ -30,34 +30,9 @@ const json& reference() {
 }
 const json& cases() { return reference().at("cases"); }
 
-std::vector<unsigned char> bytes_b64(const std::string& text) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::vector<unsigned char> out;
-  unsigned buffer = 0;
-  int bits = 0;
-  for (char c : text) {
-    const int v = value(c);
-    if (v < 0) continue;
-    buffer = (buffer << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<unsigned char>((buffer >> bits) & 0xffu));
-    }
-  }
-  return out;
-}
-
 template <class T>
 std::vector<T> codes(const json& v) {
-  const auto b = bytes_b64(v.get<std::string>());
+  const auto b = ctq_test::bytes_b64(v.get<std::string>());
   std::vector<T> out(b.size());
   for (std::size_t i = 0; i < b.size(); ++i) out[i] = static_cast<T>(b[i]);
   return out;

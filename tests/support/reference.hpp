@@ -67,8 +67,8 @@ inline bool same_float(float a, float b) {
 
 namespace ctq_test {
 
-// Decodes base64 (RFC 4648, with padding) holding little-endian float32 values.
-inline std::vector<float> floats_b64(const std::string& text) {
+// Decodes base64 (RFC 4648, with padding) into bytes.
+inline std::vector<unsigned char> bytes_b64(const std::string& text) {
   auto value = [](char c) -> int {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -91,6 +91,12 @@ inline std::vector<float> floats_b64(const std::string& text) {
       bytes.push_back(static_cast<unsigned char>((buffer >> bits) & 0xffu));
     }
   }
+  return bytes;
+}
+
+// Decodes base64 holding little-endian float32 values.
+inline std::vector<float> floats_b64(const std::string& text) {
+  const std::vector<unsigned char> bytes = bytes_b64(text);
   if (bytes.size() % 4 != 0) throw std::runtime_error("base64 float data is not a whole number of floats");
   std::vector<float> out(bytes.size() / 4);
   for (std::size_t i = 0; i < out.size(); ++i) {
