@@ -6718,6 +6718,35 @@ void cat(std::span<const CatInput<T>> inputs, index_t n, index_t h, index_t w, s
 #include <span>
 #include <string_view>
 
+// ----- begin ctq/core/detail/window.hpp -----
+// Window arithmetic shared by the float modules (nn/) and the int8 kernels (kernels/): PyTorch's
+// pooling output size and its adaptive-pooling bins.
+
+#include <cmath>
+
+
+namespace ctq::detail {
+
+// PyTorch's pooling_output_shape: floor((in + 2 pad - dilation (k - 1) - 1 [+ stride - 1]) / stride)
+// + 1; with ceil_mode the last window must start inside the input or its left padding.
+inline index_t pooling_output_size(index_t in, index_t k, index_t pad, index_t stride, index_t dilation,
+                                   bool ceil_mode) {
+  const index_t num = in + 2 * pad - dilation * (k - 1) - 1 + (ceil_mode ? stride - 1 : 0);
+  index_t out = (num >= 0 ? num / stride : -((-num + stride - 1) / stride)) + 1;
+  if (ceil_mode && (out - 1) * stride >= in + pad) --out;
+  return out;
+}
+
+// PyTorch's adaptive bins: start = floor(float(o * in) / out), end = ceil(float((o + 1) * in) / out).
+inline index_t adaptive_start(index_t o, index_t out, index_t in) {
+  return static_cast<index_t>(std::floor(static_cast<float>(o * in) / static_cast<float>(out)));
+}
+inline index_t adaptive_end(index_t o, index_t out, index_t in) {
+  return static_cast<index_t>(std::ceil(static_cast<float>((o + 1) * in) / static_cast<float>(out)));
+}
+
+}  // namespace ctq::detail
+// ----- end ctq/core/detail/window.hpp -----
 
 namespace ctq::kernels {
 
@@ -6776,15 +6805,7 @@ struct AvgPool1dOptions {
 
 namespace detail {
 
-// PyTorch's pooling_output_shape: floor((in + 2 pad - dilation (k - 1) - 1 [+ stride - 1]) / stride)
-// + 1; with ceil_mode the last window must start inside the input or its left padding.
-inline index_t pooling_output_size(index_t in, index_t k, index_t pad, index_t stride, index_t dilation,
-                                   bool ceil_mode) {
-  const index_t num = in + 2 * pad - dilation * (k - 1) - 1 + (ceil_mode ? stride - 1 : 0);
-  index_t out = (num >= 0 ? num / stride : -((-num + stride - 1) / stride)) + 1;
-  if (ceil_mode && (out - 1) * stride >= in + pad) --out;
-  return out;
-}
+using ctq::detail::pooling_output_size;
 
 inline void check_shape(const Nhwc& s, std::string_view op) {
   if (s.n < 0 || s.h < 1 || s.w < 1 || s.c < 1) {
@@ -7020,13 +7041,8 @@ void avg_pool_run(const T* x, const Nhwc& in, T* y, const Nhwc& out, avg_roundin
   }
 }
 
-// PyTorch's adaptive bins: start = floor(float(o * in) / out), end = ceil(float((o + 1) * in) / out).
-inline index_t adaptive_start(index_t o, index_t out, index_t in) {
-  return static_cast<index_t>(std::floor(static_cast<float>(o * in) / static_cast<float>(out)));
-}
-inline index_t adaptive_end(index_t o, index_t out, index_t in) {
-  return static_cast<index_t>(std::ceil(static_cast<float>((o + 1) * in) / static_cast<float>(out)));
-}
+using ctq::detail::adaptive_end;
+using ctq::detail::adaptive_start;
 
 }  // namespace detail
 
@@ -7340,23 +7356,1856 @@ class Requantization {
 }  // namespace ctq::kernels
 // ----- end ctq/kernels/requantize.hpp -----
 // ----- end ctq/kernels.hpp -----
-// ----- begin ctq/nn/identity.hpp -----
-// nn::Identity: returns its input (PyTorch's torch.nn.Identity); also the "no observer" of a
-// qconfig that quantizes only weights.
+// ----- begin ctq/nn.hpp -----
+// Float modules and combinators (nn/), fused modules (nn/intrinsic/), int8 modules (nn/quantized/).
 
+// ----- begin ctq/nn/activation.hpp -----
+// Float activations (elementwise, any rank): ReLU, ReLU6, Hardtanh, Hardswish, Hardsigmoid,
+// Sigmoid, Tanh, ELU, LeakyReLU. Hyper-parameters are template arguments.
+
+#include <cmath>
+#include <string_view>
+
+// ----- begin ctq/nn/module.hpp -----
+// The module protocol shared by float modules, combinators and the quantization workflow:
+// compile-time names (fixed_string, named, names), containers whose template arguments are their
+// children, navigation by dotted path, type rebinding, and the checks that turn a tensor of the
+// wrong kind into a one-line compile error.
+//
+// A container is any class template C<A...> whose type arguments are its children (optionally
+// wrapped in named<"name", M>) and that provides
+//   using child_names = nn::names<"a", "b", ...>;   // one name per template argument
+//   auto children();                                 // std::tuple of references, same order
+// nn::Sequential and nn::Residual are containers; so is a user's own class template written this
+// way, and fuse_modules / prepare / convert rebind its arguments like theirs.
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+
+namespace ctq {
+
+/// A string usable as a template argument: nn::named<"conv1", ...>, fuse<"conv1", "bn1">.
+template <std::size_t N>
+struct fixed_string {
+  char value[N]{};
+  constexpr fixed_string() = default;
+  constexpr fixed_string(const char (&s)[N]) { std::copy_n(s, N, value); }  // NOLINT(google-explicit-constructor)
+  static constexpr std::size_t length = N - 1;
+  constexpr std::string_view view() const { return {value, N - 1}; }
+  constexpr bool empty() const { return N == 1; }
+};
+template <std::size_t N>
+fixed_string(const char (&)[N]) -> fixed_string<N>;
+
+namespace detail {
+
+template <class T>
+inline constexpr bool always_false = false;
+template <auto V>
+inline constexpr bool always_false_v = false;
+
+/// "a" + "." + "b", or "b" when a is empty: the dotted path of a child.
+template <fixed_string A, fixed_string B>
+constexpr auto join_path() {
+  if constexpr (A.empty()) {
+    return B;
+  } else {
+    fixed_string<A.length + B.length + 2> r{};
+    std::size_t i = 0;
+    for (char c : A.view()) r.value[i++] = c;
+    r.value[i++] = '.';
+    for (char c : B.view()) r.value[i++] = c;
+    return r;
+  }
+}
+
+/// s[pos, pos + len) as a fixed_string.
+template <fixed_string S, std::size_t Pos, std::size_t Len>
+constexpr auto substring() {
+  fixed_string<Len + 1> r{};
+  for (std::size_t i = 0; i < Len; ++i) r.value[i] = S.value[Pos + i];
+  return r;
+}
+
+constexpr std::size_t decimal_digits(std::size_t i) { return i < 10 ? 1 : 1 + decimal_digits(i / 10); }
+
+/// The decimal name "0", "1", ... of an unnamed child, as PyTorch names Sequential's items.
+template <std::size_t I>
+constexpr auto index_name() {
+  fixed_string<decimal_digits(I) + 1> r{};
+  std::size_t v = I;
+  for (std::size_t k = decimal_digits(I); k-- > 0; v /= 10) r.value[k] = static_cast<char>('0' + v % 10);
+  return r;
+}
+
+}  // namespace detail
+
+namespace nn {
+
+/// A child with a compile-time name: nn::named<"conv1", nn::Conv2d<1, 16, 3>>.
+template <fixed_string Name, class M>
+struct named {
+  static constexpr auto name = Name;
+  using module = M;
+};
+
+/// The names of a container's children, in template-argument order.
+template <fixed_string... N>
+struct names {
+  static constexpr std::size_t size = sizeof...(N);
+  template <std::size_t I>
+  static constexpr auto at = std::get<I>(std::tuple{N...});
+};
+
+namespace detail {
+
+template <class T>
+struct unname {
+  using type = T;
+};
+template <fixed_string N, class M>
+struct unname<named<N, M>> {
+  using type = M;
+};
+/// The module of a template argument (named<"n", M> gives M).
+template <class T>
+using unname_t = typename unname<T>::type;
+
+template <class Item, class New>
+struct rename {
+  using type = New;
+};
+template <fixed_string N, class M, class New>
+struct rename<named<N, M>, New> {
+  using type = named<N, New>;
+};
+
+template <class T>
+inline constexpr bool is_named = false;
+template <fixed_string N, class M>
+inline constexpr bool is_named<named<N, M>> = true;
+
+template <class Item, std::size_t I>
+constexpr auto item_name() {
+  if constexpr (is_named<Item>)
+    return Item::name;
+  else
+    return ctq::detail::index_name<I>();
+}
+
+template <class Seq, class... Items>
+struct item_names;
+template <std::size_t... I, class... Items>
+struct item_names<std::index_sequence<I...>, Items...> {
+  using type = names<item_name<Items, I>()...>;
+};
+
+}  // namespace detail
+
+/// The names of Items (named<> or index): what Sequential and Residual use as child_names.
+template <class... Items>
+using item_names_t = typename detail::item_names<std::index_sequence_for<Items...>, Items...>::type;
+
+/// A container: a module whose children the workflow can visit and rebind.
+template <class M>
+concept Container = requires(M& m) {
+  typename M::child_names;
+  m.children();
+};
+
+namespace detail {
+
+template <class C, class... New>
+struct rebind;
+template <template <class...> class T, class... A, class... New>
+struct rebind<T<A...>, New...> {
+  static_assert(sizeof...(A) == sizeof...(New), "ctq: rebind: one new child per template argument");
+  using type = T<typename rename<A, New>::type...>;
+};
+
+template <class C>
+struct child_types;
+template <template <class...> class T, class... A>
+struct child_types<T<A...>> {
+  using type = std::tuple<unname_t<A>...>;
+};
+
+}  // namespace detail
+
+/// C with its children replaced by New... (names kept).
+template <class C, class... New>
+using rebind_t = typename detail::rebind<C, New...>::type;
+
+/// The I-th child type of container C.
+template <class C, std::size_t I>
+using child_t = std::tuple_element_t<I, typename detail::child_types<C>::type>;
+
+template <class C>
+inline constexpr std::size_t child_count = C::child_names::size;
+
+template <class C, std::size_t I>
+inline constexpr auto child_name = C::child_names::template at<I>;
+
+/// The I-th child of container c.
+template <std::size_t I, Container C>
+auto& child(C& c) {
+  return std::get<I>(c.children());
+}
+template <std::size_t I, Container C>
+const auto& child(const C& c) {
+  return std::get<I>(const_cast<C&>(c).children());
+}
+
+namespace detail {
+
+template <class C, std::size_t... I>
+constexpr std::size_t find_child(std::string_view name, std::index_sequence<I...>) {
+  std::size_t found = sizeof...(I);
+  ((child_name<C, I>.view() == name ? (found = I, true) : false) || ...);
+  return found;
+}
+
+}  // namespace detail
+
+/// Index of the child called `name`, or child_count<C> if there is none.
+template <Container C>
+constexpr std::size_t child_index(std::string_view name) {
+  return detail::find_child<C>(name, std::make_index_sequence<child_count<C>>{});
+}
+
+namespace detail {
+
+template <fixed_string Path>
+constexpr std::size_t first_dot() {
+  const std::size_t d = Path.view().find('.');
+  return d == std::string_view::npos ? Path.length : d;
+}
+
+// The module at a dotted path (empty path: the model itself).
+template <fixed_string Path, class M>
+struct at_path_impl;
+
+template <fixed_string Path, class M>
+requires(Path.empty()) struct at_path_impl<Path, M> {
+  using type = M;
+  static M& get(M& m) { return m; }
+};
+
+template <fixed_string Path, class M>
+requires(!Path.empty()) struct at_path_impl<Path, M> {
+  static_assert(Container<M>,
+                "ctq: no module at this dotted path (a leaf module has no children; see 'Path' in the "
+                "instantiation above)");
+  static constexpr std::size_t dot = first_dot<Path>();
+  static constexpr std::size_t index = child_index<M>(Path.view().substr(0, dot));
+  static_assert(index < child_count<M>,
+                "ctq: no child of that name at this dotted path (see 'Path' in the instantiation above)");
+  static constexpr auto rest = ctq::detail::substring<Path, (dot < Path.length ? dot + 1 : Path.length),
+                                                      (dot < Path.length ? Path.length - dot - 1 : 0)>();
+  using inner = at_path_impl<rest, child_t<M, index>>;
+  using type = typename inner::type;
+  static type& get(M& m) { return inner::get(child<index>(m)); }
+};
+
+}  // namespace detail
+
+/// The type of the module at dotted path Path in M ("features.3.conv.0").
+template <class M, fixed_string Path>
+using module_at_t = typename detail::at_path_impl<Path, M>::type;
+
+/// The module at dotted path Path in m.
+template <fixed_string Path, class M>
+auto& module_at(M& m) {
+  return detail::at_path_impl<Path, M>::get(m);
+}
+
+namespace detail {
+
+template <Container C, class Tuple, std::size_t... I>
+C build_from(Tuple&& kids, std::index_sequence<I...>) {
+  C c{};
+  ((child<I>(c) = std::move(std::get<I>(kids))), ...);
+  return c;
+}
+
+}  // namespace detail
+
+/// Rebuilds a container of type C from its children (moved in).
+template <Container C, class... Kids>
+C assemble(std::tuple<Kids...>&& kids) {
+  return detail::build_from<C>(std::move(kids), std::index_sequence_for<Kids...>{});
+}
+
+/// Calls f.template operator()<Path>(module) for m and every module below it, parents first.
+template <fixed_string Path = fixed_string{""}, class M, class F>
+void for_each_module(M& m, F&& f) {
+  f.template operator()<Path>(m);
+  if constexpr (Container<M>) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (for_each_module<ctq::detail::join_path<Path, child_name<M, I>>()>(child<I>(m), f), ...);
+    }
+    (std::make_index_sequence<child_count<M>>{});
+  }
+}
+
+/// Calls the child with x; a named frame in the error trace when the child rejects x's kind.
+template <fixed_string Name, class M, class X>
+decltype(auto) forward_child(M& m, X&& x) {
+  return m(std::forward<X>(x));
+}
+
+}  // namespace nn
+
+namespace detail {
+
+/// A float module given a quantized tensor: one line saying which stub is missing.
+struct rejects_quantized {
+  template <dtype D, qscheme S, int R>
+  Tensor<float, R> operator()(const QTensor<D, S, R>&) const {
+    static_assert(always_false_v<D>,
+                  "ctq: a quantized tensor reaches a float module: a DeQuantStub is missing before it (or the "
+                  "module was not converted); the module and its name are in the 'required from' lines above");
+    return {};
+  }
+};
+
+/// A quantized module given a float tensor.
+struct rejects_float {
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>&) const {
+    static_assert(always_false_v<R>,
+                  "ctq: a float tensor reaches a quantized module: a QuantStub is missing before it; the "
+                  "module and its name are in the 'required from' lines above");
+    return {};
+  }
+};
+
+}  // namespace detail
+}  // namespace ctq
+// ----- end ctq/nn/module.hpp -----
+
+namespace ctq::nn {
+
+namespace detail {
+/// An elementwise float module: y = F(x) for every element.
+template <class Derived>
+struct Elementwise : ctq::detail::rejects_quantized {
+  using ctq::detail::rejects_quantized::operator();
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) const {
+    Tensor<float, R> y(x.shape());
+    Derived::apply(x.array(), y.array());
+    return y;
+  }
+};
+}  // namespace detail
+
+struct ReLU : detail::Elementwise<ReLU> {
+  static constexpr std::string_view name = "ReLU";
+  static void apply(const auto& x, auto&& y) { y = x.max(0.0f); }
+};
+
+template <float MinVal = -1.0f, float MaxVal = 1.0f>
+struct Hardtanh : detail::Elementwise<Hardtanh<MinVal, MaxVal>> {
+  static_assert(MinVal < MaxVal, "ctq: nn::Hardtanh: min_val must be below max_val");
+  static constexpr std::string_view name = "Hardtanh";
+  static constexpr float min_val = MinVal, max_val = MaxVal;
+  static void apply(const auto& x, auto&& y) { y = x.max(MinVal).min(MaxVal); }
+};
+
+struct ReLU6 : detail::Elementwise<ReLU6> {
+  static constexpr std::string_view name = "ReLU6";
+  static void apply(const auto& x, auto&& y) { y = x.max(0.0f).min(6.0f); }
+};
+
+struct Hardswish : detail::Elementwise<Hardswish> {
+  static constexpr std::string_view name = "Hardswish";
+  static void apply(const auto& x, auto&& y) { y = x * (x + 3.0f).max(0.0f).min(6.0f) / 6.0f; }
+};
+
+struct Hardsigmoid : detail::Elementwise<Hardsigmoid> {
+  static constexpr std::string_view name = "Hardsigmoid";
+  static void apply(const auto& x, auto&& y) { y = (x + 3.0f).max(0.0f).min(6.0f) / 6.0f; }
+};
+
+struct Sigmoid : detail::Elementwise<Sigmoid> {
+  static constexpr std::string_view name = "Sigmoid";
+  static void apply(const auto& x, auto&& y) { y = 1.0f / (1.0f + (-x).exp()); }
+};
+
+struct Tanh : detail::Elementwise<Tanh> {
+  static constexpr std::string_view name = "Tanh";
+  static void apply(const auto& x, auto&& y) { y = x.tanh(); }
+};
+
+template <float Alpha = 1.0f>
+struct ELU : detail::Elementwise<ELU<Alpha>> {
+  static constexpr std::string_view name = "ELU";
+  static constexpr float alpha = Alpha;
+  static void apply(const auto& x, auto&& y) { y = (x > 0.0f).select(x, Alpha * (x.exp() - 1.0f)); }
+};
+
+template <float NegativeSlope = 0.01f>
+struct LeakyReLU : detail::Elementwise<LeakyReLU<NegativeSlope>> {
+  static constexpr std::string_view name = "LeakyReLU";
+  static constexpr float negative_slope = NegativeSlope;
+  static void apply(const auto& x, auto&& y) { y = (x > 0.0f).select(x, NegativeSlope * x); }
+};
+
+/// Dropout in evaluation: the identity (ctq's float modules run inference; QAT training is
+/// issue-tracked separately).
+template <float P = 0.5f>
+struct Dropout : ctq::detail::rejects_quantized {
+  static_assert(P >= 0.0f && P <= 1.0f, "ctq: nn::Dropout: p must be in [0, 1]");
+  static constexpr std::string_view name = "Dropout";
+  using ctq::detail::rejects_quantized::operator();
+  template <int R>
+  const Tensor<float, R>& operator()(const Tensor<float, R>& x) const {
+    return x;
+  }
+};
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/activation.hpp -----
+// ----- begin ctq/nn/batchnorm.hpp -----
+// nn::BatchNorm1d / 2d / 3d in evaluation (running statistics), over the last (channel)
+// dimension of channels-last tensors: y = (x - running_mean) / sqrt(running_var + eps) * weight
+// + bias. PyTorch's state names: weight, bias, running_mean, running_var.
+
+#include <cmath>
+#include <random>
+#include <string_view>
+
+
+namespace ctq::nn {
+
+namespace detail {
+/// y = x * alpha + beta per channel, alpha = w / sqrt(var + eps), beta = b - mean * alpha.
+inline void batchnorm_forward(const float* x, index_t pixels, index_t c, const float* w, const float* b,
+                              const float* mean, const float* var, float eps, float* y) {
+  Eigen::ArrayXf alpha(c), beta(c);
+  for (index_t i = 0; i < c; ++i) {
+    alpha[i] = w[i] / std::sqrt(var[i] + eps);
+    beta[i] = b[i] - mean[i] * alpha[i];
+  }
+  using RowMajor = Eigen::Array<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::Map<const RowMajor> xm(x, pixels, c);
+  Eigen::Map<RowMajor> ym(y, pixels, c);
+  ym = (xm.rowwise() * alpha.transpose()).rowwise() + beta.transpose();
+}
+}  // namespace detail
+
+/// R: 1, 2 or 3 (BatchNorm1d takes [N, C] or [N, L, C]); C channels; Eps as in PyTorch.
+template <int R, index_t C, float Eps = 1e-5f>
+class BatchNormNd : public ctq::detail::rejects_quantized {
+  static_assert(R >= 1 && R <= 3, "ctq: nn::BatchNorm: 1d, 2d or 3d");
+  static_assert(C >= 1, "ctq: nn::BatchNorm: num_features must be positive");
+  static_assert(Eps > 0.0f, "ctq: nn::BatchNorm: eps must be positive");
+
+ public:
+  static constexpr std::string_view name = R == 1 ? "BatchNorm1d" : R == 2 ? "BatchNorm2d" : "BatchNorm3d";
+  static constexpr int spatial_dims = R;
+  static constexpr index_t num_features = C;
+  static constexpr float eps = Eps;
+
+  BatchNormNd() : weight({C}), bias({C}), running_mean({C}), running_var({C}) {
+    weight.array().setOnes();
+    running_var.array().setOnes();
+  }
+
+  using ctq::detail::rejects_quantized::operator();
+  template <int XR>
+  Tensor<float, XR> operator()(const Tensor<float, XR>& x) const {
+    static_assert(XR == R + 2 || (R == 1 && XR == 2),
+                  "ctq: nn::BatchNorm: BatchNorm1d takes [N, C] or [N, L, C], 2d [N, H, W, C], 3d [N, D, H, W, C]");
+    if (x.dim(XR - 1) != C) {
+      raise(ctq::detail::message() << "ctq: nn::" << name << ": the input has " << x.dim(XR - 1)
+                                   << " channels (last dimension), the layer has " << C);
+    }
+    Tensor<float, XR> y(x.shape());
+    detail::batchnorm_forward(x.data(), x.size() / C, C, weight.data(), bias.data(), running_mean.data(),
+                              running_var.data(), Eps, y.data());
+    return y;
+  }
+
+  template <class F>
+  void visit_state(F&& f) {
+    f(std::string_view{"weight"}, weight);
+    f(std::string_view{"bias"}, bias);
+    f(std::string_view{"running_mean"}, running_mean);
+    f(std::string_view{"running_var"}, running_var);
+  }
+  void reset_parameters(std::mt19937&) {
+    weight.array().setOnes();
+    bias.array().setZero();
+    running_mean.array().setZero();
+    running_var.array().setOnes();
+  }
+
+  Tensor<float, 1> weight, bias, running_mean, running_var;
+};
+
+template <index_t C, float Eps = 1e-5f>
+using BatchNorm1d = BatchNormNd<1, C, Eps>;
+template <index_t C, float Eps = 1e-5f>
+using BatchNorm2d = BatchNormNd<2, C, Eps>;
+template <index_t C, float Eps = 1e-5f>
+using BatchNorm3d = BatchNormNd<3, C, Eps>;
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/batchnorm.hpp -----
+// ----- begin ctq/nn/conv.hpp -----
+// nn::Conv1d / Conv2d / Conv3d: PyTorch's torch.nn.ConvNd (zero padding) on channels-last
+// tensors ([N, L, C], [N, H, W, C], [N, D, H, W, C]); the weight keeps PyTorch's layout
+// [Out][In / Groups][k...] so state dicts load unchanged. Float math: im2col and an Eigen GEMM
+// per group and image.
+
+#include <array>
+#include <random>
+#include <string_view>
+#include <vector>
+
+// ----- begin ctq/nn/init.hpp -----
+// Parameter initialisation as PyTorch's reset_parameters does it (distributions, not bits): a
+// model fresh from its constructor holds zeros; nn::reset_parameters(model, seed) gives every
+// layer PyTorch's default initial values.
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+
+
+namespace ctq::nn {
+
+namespace detail {
+/// U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's kaiming_uniform_(a = sqrt(5)) for Linear and
+/// Conv weights, and their bias.
+template <int R>
+void fill_uniform_fan_in(Tensor<float, R>& t, index_t fan_in, std::mt19937& g) {
+  const float bound = fan_in > 0 ? 1.0f / std::sqrt(static_cast<float>(fan_in)) : 0.0f;
+  std::uniform_real_distribution<float> u(-bound, bound);
+  for (auto& v : t.values()) v = u(g);
+}
+}  // namespace detail
+
+/// Initialises every module of m that has parameters, in visiting order, from one seed.
+template <class M>
+void reset_parameters(M& m, std::uint32_t seed) {
+  std::mt19937 g(seed);
+  for_each_module(m, [&]<fixed_string>(auto& mod) {
+    if constexpr (requires { mod.reset_parameters(g); }) mod.reset_parameters(g);
+  });
+}
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/init.hpp -----
+
+namespace ctq::nn {
+
+namespace detail {
+
+/// A convolution's geometry with 1 or 2 spatial dimensions padded to 3 (leading size-1 dims).
+struct ConvShape3 {
+  std::array<index_t, 3> in{1, 1, 1}, out{1, 1, 1}, k{1, 1, 1}, s{1, 1, 1}, p{0, 0, 0}, d{1, 1, 1};
+  index_t taps() const { return k[0] * k[1] * k[2]; }
+  index_t out_pixels() const { return out[0] * out[1] * out[2]; }
+  index_t in_pixels() const { return in[0] * in[1] * in[2]; }
+};
+
+/// floor((in + 2 pad - dilation (kernel - 1) - 1) / stride) + 1, as PyTorch; raises if < 1.
+inline index_t conv_output_size(index_t in, index_t k, index_t s, index_t p, index_t d, std::string_view op) {
+  const index_t span = in + 2 * p - d * (k - 1) - 1;
+  if (span < 0) {
+    raise(ctq::detail::message() << "ctq: " << op << ": the input (" << in << ") is smaller than the kernel's reach ("
+                                 << d * (k - 1) + 1 << ") with padding " << p);
+  }
+  return span / s + 1;
+}
+
+template <int R>
+ConvShape3 conv_shape(const Shape<R + 2>& x, index_t k, index_t s, index_t p, index_t d, std::string_view op) {
+  ConvShape3 g;
+  for (int i = 0; i < R; ++i) {
+    const int j = 3 - R + i;
+    g.in[j] = x[static_cast<std::size_t>(i + 1)];
+    g.k[j] = k;
+    g.s[j] = s;
+    g.p[j] = p;
+    g.d[j] = d;
+    g.out[j] = conv_output_size(g.in[j], k, s, p, d, op);
+  }
+  return g;
+}
+
+/// Columns of one image for one group: col[pixel][ci * taps + tap] (PyTorch's weight order), 0
+/// where a tap falls in the padding.
+inline void im2col(const float* image, index_t channels, index_t c0, index_t cg, const ConvShape3& g, float* col) {
+  const index_t taps = g.taps(), row = cg * taps;
+  index_t pixel = 0;
+  for (index_t od = 0; od < g.out[0]; ++od)
+    for (index_t oh = 0; oh < g.out[1]; ++oh)
+      for (index_t ow = 0; ow < g.out[2]; ++ow, ++pixel) {
+        float* dst = col + pixel * row;
+        index_t tap = 0;
+        for (index_t kd = 0; kd < g.k[0]; ++kd)
+          for (index_t kh = 0; kh < g.k[1]; ++kh)
+            for (index_t kw = 0; kw < g.k[2]; ++kw, ++tap) {
+              const index_t id = od * g.s[0] - g.p[0] + kd * g.d[0];
+              const index_t ih = oh * g.s[1] - g.p[1] + kh * g.d[1];
+              const index_t iw = ow * g.s[2] - g.p[2] + kw * g.d[2];
+              const bool inside = id >= 0 && id < g.in[0] && ih >= 0 && ih < g.in[1] && iw >= 0 && iw < g.in[2];
+              const float* src = image + ((id * g.in[1] + ih) * g.in[2] + iw) * channels + c0;
+              for (index_t ci = 0; ci < cg; ++ci) dst[ci * taps + tap] = inside ? src[ci] : 0.0f;
+            }
+      }
+}
+
+/// The float convolution of a batch of channels-last images (one function for every layer type,
+/// so a network of many conv types compiles this code once).
+inline void conv_forward(const float* x, index_t batch, const ConvShape3& g, index_t in, index_t out, index_t groups,
+                         const float* weight, const float* bias, float* y) {
+  const index_t cg = in / groups, og = out / groups, rowlen = cg * g.taps();
+  const index_t pixels = g.out_pixels();
+  std::vector<float> col(static_cast<std::size_t>(pixels * rowlen));
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  for (index_t n = 0; n < batch; ++n) {
+    const float* image = x + n * g.in_pixels() * in;
+    float* dst = y + n * pixels * out;
+    for (index_t grp = 0; grp < groups; ++grp) {
+      im2col(image, in, grp * cg, cg, g, col.data());
+      Eigen::Map<const RowMajor> cm(col.data(), pixels, rowlen);
+      Eigen::Map<const RowMajor> wm(weight + grp * og * rowlen, og, rowlen);
+      Eigen::Map<RowMajor, 0, Eigen::OuterStride<>> ym(dst + grp * og, pixels, og, Eigen::OuterStride<>(out));
+      ym.noalias() = cm * wm.transpose();
+    }
+    if (bias != nullptr) {
+      Eigen::Map<RowMajor> ym(dst, pixels, out);
+      ym.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias, out);
+    }
+  }
+}
+
+}  // namespace detail
+
+/// Convolution over R spatial dimensions with square (cubic) kernels: kernel K, stride S,
+/// padding P, dilation D, groups G, optional bias.
+template <int R, index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1,
+          bool Bias = true>
+class ConvNd : public ctq::detail::rejects_quantized {
+  static_assert(R >= 1 && R <= 3, "ctq: nn::Conv: 1, 2 or 3 spatial dimensions");
+  static_assert(In >= 1 && Out >= 1 && K >= 1 && S >= 1 && P >= 0 && D >= 1 && G >= 1,
+                "ctq: nn::Conv: channels, kernel, stride and dilation must be positive and padding not negative");
+  static_assert(In % G == 0 && Out % G == 0, "ctq: nn::Conv: in_channels and out_channels must be divisible by groups");
+
+ public:
+  static constexpr std::string_view name = R == 1 ? "Conv1d" : R == 2 ? "Conv2d" : "Conv3d";
+  static constexpr int spatial_dims = R;
+  static constexpr index_t in_channels = In, out_channels = Out, kernel_size = K, stride = S, padding = P, dilation = D,
+                           groups = G;
+  static constexpr bool has_bias = Bias;
+  static constexpr index_t taps = K * (R >= 2 ? K : 1) * (R >= 3 ? K : 1);
+
+  ConvNd() : weight(weight_shape()), bias(Bias ? Shape<1>{Out} : Shape<1>{0}) {}
+
+  static Shape<R + 2> weight_shape() {
+    Shape<R + 2> s{};
+    s[0] = Out;
+    s[1] = In / G;
+    for (int i = 0; i < R; ++i) s[static_cast<std::size_t>(i + 2)] = K;
+    return s;
+  }
+  /// The output shape for input shape x (channels last).
+  static Shape<R + 2> output_shape(const Shape<R + 2>& x) {
+    const auto g = detail::conv_shape<R>(x, K, S, P, D, name);
+    Shape<R + 2> y = x;
+    for (int i = 0; i < R; ++i) y[static_cast<std::size_t>(i + 1)] = g.out[static_cast<std::size_t>(3 - R + i)];
+    y[R + 1] = Out;
+    return y;
+  }
+
+  using ctq::detail::rejects_quantized::operator();
+  template <int XR>
+  Tensor<float, XR> operator()(const Tensor<float, XR>& x) const {
+    static_assert(XR == R + 2, "ctq: nn::Conv: the input must have rank spatial dims + 2 ([N, spatial..., C])");
+    if (x.dim(R + 1) != In) {
+      raise(ctq::detail::message() << "ctq: nn::" << name << ": the input has " << x.dim(R + 1)
+                                   << " channels (last dimension), the layer has in_channels " << In);
+    }
+    const auto g = detail::conv_shape<R>(x.shape(), K, S, P, D, name);
+    Tensor<float, XR> y(output_shape(x.shape()));
+    detail::conv_forward(x.data(), x.dim(0), g, In, Out, G, weight.data(), Bias ? bias.data() : nullptr, y.data());
+    return y;
+  }
+
+  template <class F>
+  void visit_state(F&& f) {
+    f(std::string_view{"weight"}, weight);
+    if constexpr (Bias) f(std::string_view{"bias"}, bias);
+  }
+  void reset_parameters(std::mt19937& g) {
+    detail::fill_uniform_fan_in(weight, In / G * taps, g);
+    if constexpr (Bias) detail::fill_uniform_fan_in(bias, In / G * taps, g);
+  }
+
+  Tensor<float, R + 2> weight;  ///< [Out][In / G][K]... (PyTorch's layout)
+  Tensor<float, 1> bias;        ///< empty when Bias is false
+};
+
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1,
+          bool Bias = true>
+using Conv1d = ConvNd<1, In, Out, K, S, P, D, G, Bias>;
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1,
+          bool Bias = true>
+using Conv2d = ConvNd<2, In, Out, K, S, P, D, G, Bias>;
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1,
+          bool Bias = true>
+using Conv3d = ConvNd<3, In, Out, K, S, P, D, G, Bias>;
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/conv.hpp -----
+// ----- begin ctq/nn/functional.hpp -----
+// nn::FloatFunctional: the float add / mul / cat of a model, as a module so that prepare can
+// observe its output and convert can swap it for nn::quantized::QFunctional (PyTorch's
+// torch.nn.quantized.FloatFunctional).
+
+#include <array>
+#include <string_view>
+
+
+namespace ctq::nn {
+
+namespace detail {
+template <int R>
+void check_same_shape(const Tensor<float, R>& a, const Tensor<float, R>& b, std::string_view op) {
+  if (a.shape() != b.shape()) {
+    raise(ctq::detail::message() << "ctq: " << op << ": the operands' shapes differ (no broadcasting)");
+  }
+}
+}  // namespace detail
+
+struct FloatFunctional {
+  static constexpr std::string_view name = "FloatFunctional";
+
+  template <int R>
+  Tensor<float, R> add(const Tensor<float, R>& a, const Tensor<float, R>& b) const {
+    detail::check_same_shape(a, b, "FloatFunctional::add");
+    Tensor<float, R> y(a.shape());
+    y.array() = a.array() + b.array();
+    return y;
+  }
+  template <int R>
+  Tensor<float, R> add_relu(const Tensor<float, R>& a, const Tensor<float, R>& b) const {
+    detail::check_same_shape(a, b, "FloatFunctional::add_relu");
+    Tensor<float, R> y(a.shape());
+    y.array() = (a.array() + b.array()).max(0.0f);
+    return y;
+  }
+  template <int R>
+  Tensor<float, R> mul(const Tensor<float, R>& a, const Tensor<float, R>& b) const {
+    detail::check_same_shape(a, b, "FloatFunctional::mul");
+    Tensor<float, R> y(a.shape());
+    y.array() = a.array() * b.array();
+    return y;
+  }
+  template <int R>
+  Tensor<float, R> add_scalar(const Tensor<float, R>& a, float c) const {
+    Tensor<float, R> y(a.shape());
+    y.array() = a.array() + c;
+    return y;
+  }
+  template <int R>
+  Tensor<float, R> mul_scalar(const Tensor<float, R>& a, float c) const {
+    Tensor<float, R> y(a.shape());
+    y.array() = a.array() * c;
+    return y;
+  }
+  /// Concatenation along the last (channel) dimension of channels-last tensors: PyTorch's
+  /// cat(dim=1) on NCHW tensors.
+  template <int R, std::size_t K>
+  Tensor<float, R> cat(const std::array<const Tensor<float, R>*, K>& xs) const {
+    static_assert(K >= 1, "ctq: FloatFunctional::cat: at least one tensor");
+    auto shape = xs[0]->shape();
+    index_t channels = 0;
+    for (const auto* x : xs) {
+      for (int d = 0; d + 1 < R; ++d) {
+        if (x->dim(d) != shape[static_cast<std::size_t>(d)]) {
+          raise("ctq: FloatFunctional::cat: the tensors differ in a dimension other than the channels");
+        }
+      }
+      channels += x->dim(R - 1);
+    }
+    shape[R - 1] = channels;
+    Tensor<float, R> y(shape);
+    const index_t pixels = channels == 0 ? 0 : y.size() / channels;
+    index_t offset = 0;
+    for (const auto* x : xs) {
+      const index_t c = x->dim(R - 1);
+      for (index_t p = 0; p < pixels; ++p) std::copy_n(x->data() + p * c, c, y.data() + p * channels + offset);
+      offset += c;
+    }
+    return y;
+  }
+};
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/functional.hpp -----
+// ----- begin ctq/nn/identity.hpp -----
+// nn::Identity: returns its input (PyTorch's torch.nn.Identity), float or quantized; what
+// fuse_modules leaves in place of the modules folded into the first of a group. Also the "no
+// observer" of a qconfig that quantizes only weights.
+
+#include <string_view>
 
 namespace ctq::nn {
 
 struct Identity {
   static constexpr std::string_view name = "Identity";
-  template <class T, int R>
-  const Tensor<T, R>& operator()(const Tensor<T, R>& x) const {
+  template <class X>
+  const X& operator()(const X& x) const {
     return x;
   }
 };
 
 }  // namespace ctq::nn
 // ----- end ctq/nn/identity.hpp -----
+// ----- begin ctq/nn/intrinsic/fused.hpp -----
+// Fused float modules (PyTorch's torch.nn.intrinsic): what fuse_modules makes of a group in
+// evaluation — the BatchNorm folded into the conv or linear weights, a ReLU kept as a flag.
+// prepare observes only the fused module's output; convert maps each to one quantized kernel.
+// State names follow PyTorch's ("conv1.0.weight": child 0 is the conv or linear).
+
+#include <string>
+#include <string_view>
+
+// ----- begin ctq/nn/linear.hpp -----
+// nn::Linear<In, Out, Bias>: y = x W^T + b over the last dimension (PyTorch's torch.nn.Linear),
+// weight [Out][In] as PyTorch stores it; float math through Eigen.
+
+#include <random>
+#include <string_view>
+
+
+namespace ctq::nn {
+
+namespace detail {
+/// y = x W^T + b for `rows` rows (one function for every Linear type).
+inline void linear_forward(const float* x, index_t rows, index_t in, index_t out, const float* weight,
+                           const float* bias, float* y) {
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::Map<const RowMajor> xm(x, rows, in);
+  Eigen::Map<const RowMajor> wm(weight, out, in);
+  Eigen::Map<RowMajor> ym(y, rows, out);
+  ym.noalias() = xm * wm.transpose();
+  if (bias != nullptr) ym.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias, out);
+}
+}  // namespace detail
+
+template <index_t In, index_t Out, bool Bias = true>
+class Linear : public ctq::detail::rejects_quantized {
+  static_assert(In >= 1 && Out >= 1, "ctq: nn::Linear: in_features and out_features must be positive");
+
+ public:
+  static constexpr std::string_view name = "Linear";
+  static constexpr index_t in_features = In, out_features = Out;
+  static constexpr bool has_bias = Bias;
+
+  Linear() : weight({Out, In}), bias(Bias ? Shape<1>{Out} : Shape<1>{0}) {}
+
+  using ctq::detail::rejects_quantized::operator();
+  /// x: [..., In] (rank 2: a batch of rows); y: [..., Out].
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) const {
+    static_assert(R >= 1, "ctq: nn::Linear: the input needs at least one dimension");
+    if (x.dim(R - 1) != In) {
+      raise(ctq::detail::message() << "ctq: nn::Linear: the input's last dimension is " << x.dim(R - 1)
+                                   << ", the layer has in_features " << In);
+    }
+    auto shape = x.shape();
+    shape[R - 1] = Out;
+    Tensor<float, R> y(shape);
+    detail::linear_forward(x.data(), x.size() / In, In, Out, weight.data(), Bias ? bias.data() : nullptr, y.data());
+    return y;
+  }
+
+  template <class F>
+  void visit_state(F&& f) {
+    f(std::string_view{"weight"}, weight);
+    if constexpr (Bias) f(std::string_view{"bias"}, bias);
+  }
+  void reset_parameters(std::mt19937& g) {
+    detail::fill_uniform_fan_in(weight, In, g);
+    if constexpr (Bias) detail::fill_uniform_fan_in(bias, In, g);
+  }
+
+  Tensor<float, 2> weight;
+  Tensor<float, 1> bias;  ///< empty when Bias is false
+};
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/linear.hpp -----
+
+namespace ctq::nn::intrinsic {
+
+namespace detail {
+/// Module M followed by a ReLU; state under "0.".
+template <class M, std::string_view const& Name>
+struct WithReLU : ctq::detail::rejects_quantized {
+  static constexpr std::string_view name = Name;
+  using inner_type = M;
+  using ctq::detail::rejects_quantized::operator();
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) const {
+    auto y = inner(x);
+    y.array() = y.array().max(0.0f);
+    return y;
+  }
+  template <class F>
+  void visit_state(F&& f) {
+    inner.visit_state([&](std::string_view leaf, auto& t) {
+      std::string key = "0.";
+      key += leaf;
+      f(std::string_view{key}, t);
+    });
+  }
+  M inner;
+};
+inline constexpr std::string_view conv_relu_name = "ConvReLU";
+inline constexpr std::string_view linear_relu_name = "LinearReLU";
+inline constexpr std::string_view bn_relu_name = "BNReLU";
+}  // namespace detail
+
+/// Conv followed by ReLU (PyTorch's ConvReLU1d/2d/3d).
+template <class Conv>
+using ConvReLU = detail::WithReLU<Conv, detail::conv_relu_name>;
+/// Linear followed by ReLU.
+template <class Lin>
+using LinearReLU = detail::WithReLU<Lin, detail::linear_relu_name>;
+/// BatchNorm followed by ReLU (PyTorch's BNReLU2d/3d).
+template <class BN>
+using BNReLU = detail::WithReLU<BN, detail::bn_relu_name>;
+
+template <class T>
+inline constexpr bool is_with_relu = false;
+template <class M, std::string_view const& N>
+inline constexpr bool is_with_relu<detail::WithReLU<M, N>> = true;
+
+}  // namespace ctq::nn::intrinsic
+// ----- end ctq/nn/intrinsic/fused.hpp -----
+// ----- begin ctq/nn/pooling.hpp -----
+// Float pooling on channels-last tensors [N, H, W, C]: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d
+// (PyTorch's torch.nn modules; stride 0 means "the kernel size", as PyTorch's stride=None).
+
+#include <algorithm>
+#include <limits>
+#include <string_view>
+
+
+namespace ctq::nn {
+
+namespace detail {
+inline void check_image(const Shape<4>& s, std::string_view op) {
+  if (s[1] < 1 || s[2] < 1 || s[3] < 1) {
+    raise(ctq::detail::message() << "ctq: nn::" << op << ": the input [N, H, W, C] needs H, W, C >= 1");
+  }
+}
+inline index_t window_out(index_t in, index_t k, index_t p, index_t s, index_t d, bool ceil, std::string_view op) {
+  const index_t o = ctq::detail::pooling_output_size(in, k, p, s, d, ceil);
+  if (o < 1) raise(ctq::detail::message() << "ctq: nn::" << op << ": the input (" << in << ") is too small");
+  return o;
+}
+}  // namespace detail
+
+template <index_t K, index_t S = 0, index_t P = 0, index_t D = 1, bool CeilMode = false>
+struct MaxPool2d : ctq::detail::rejects_quantized {
+  static_assert(
+      K >= 1 && S >= 0 && D >= 1 && P >= 0 && 2 * P <= K,
+      "ctq: nn::MaxPool2d: kernel >= 1, stride >= 0 (0: the kernel), dilation >= 1, 0 <= padding <= kernel/2");
+  static constexpr std::string_view name = "MaxPool2d";
+  static constexpr index_t kernel_size = K, stride = S == 0 ? K : S, padding = P, dilation = D;
+  static constexpr bool ceil_mode = CeilMode;
+
+  static Shape<4> output_shape(const Shape<4>& x) {
+    detail::check_image(x, name);
+    return {x[0], detail::window_out(x[1], K, P, stride, D, CeilMode, name),
+            detail::window_out(x[2], K, P, stride, D, CeilMode, name), x[3]};
+  }
+  using ctq::detail::rejects_quantized::operator();
+  Tensor<float, 4> operator()(const Tensor<float, 4>& x) const {
+    Tensor<float, 4> y(output_shape(x.shape()));
+    const index_t h = x.dim(1), w = x.dim(2), c = x.dim(3);
+    float* out = y.data();
+    for (index_t n = 0; n < y.dim(0); ++n)
+      for (index_t oy = 0; oy < y.dim(1); ++oy)
+        for (index_t ox = 0; ox < y.dim(2); ++ox, out += c) {
+          std::fill_n(out, c, -std::numeric_limits<float>::infinity());
+          for (index_t ky = 0; ky < K; ++ky)
+            for (index_t kx = 0; kx < K; ++kx) {
+              const index_t iy = oy * stride - P + ky * D, ix = ox * stride - P + kx * D;
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+              const float* in = x.data() + ((n * h + iy) * w + ix) * c;
+              for (index_t ch = 0; ch < c; ++ch) {
+                // NaN propagates, as in PyTorch's max pooling
+                if (in[ch] > out[ch] || std::isnan(in[ch])) out[ch] = in[ch];
+              }
+            }
+        }
+    return y;
+  }
+};
+
+template <index_t K, index_t S = 0, index_t P = 0, bool CeilMode = false, bool CountIncludePad = true>
+struct AvgPool2d : ctq::detail::rejects_quantized {
+  static_assert(K >= 1 && S >= 0 && P >= 0 && 2 * P <= K,
+                "ctq: nn::AvgPool2d: kernel >= 1, stride >= 0 (0: the kernel), 0 <= padding <= kernel/2");
+  static constexpr std::string_view name = "AvgPool2d";
+  static constexpr index_t kernel_size = K, stride = S == 0 ? K : S, padding = P;
+  static constexpr bool ceil_mode = CeilMode, count_include_pad = CountIncludePad;
+
+  static Shape<4> output_shape(const Shape<4>& x) {
+    detail::check_image(x, name);
+    return {x[0], detail::window_out(x[1], K, P, stride, 1, CeilMode, name),
+            detail::window_out(x[2], K, P, stride, 1, CeilMode, name), x[3]};
+  }
+  using ctq::detail::rejects_quantized::operator();
+  Tensor<float, 4> operator()(const Tensor<float, 4>& x) const {
+    Tensor<float, 4> y(output_shape(x.shape()));
+    const index_t h = x.dim(1), w = x.dim(2), c = x.dim(3);
+    float* out = y.data();
+    for (index_t n = 0; n < y.dim(0); ++n)
+      for (index_t oy = 0; oy < y.dim(1); ++oy)
+        for (index_t ox = 0; ox < y.dim(2); ++ox, out += c) {
+          // PyTorch: the window clipped to the padded input gives the divisor with count_include_pad
+          index_t y0 = oy * stride - P, x0 = ox * stride - P;
+          index_t y1 = std::min(y0 + K, h + P), x1 = std::min(x0 + K, w + P);
+          const index_t padded = (y1 - y0) * (x1 - x0);
+          y0 = std::max<index_t>(y0, 0), x0 = std::max<index_t>(x0, 0);
+          y1 = std::min(y1, h), x1 = std::min(x1, w);
+          const index_t divisor = CountIncludePad ? padded : (y1 - y0) * (x1 - x0);
+          std::fill_n(out, c, 0.0f);
+          for (index_t iy = y0; iy < y1; ++iy)
+            for (index_t ix = x0; ix < x1; ++ix) {
+              const float* in = x.data() + ((n * h + iy) * w + ix) * c;
+              for (index_t ch = 0; ch < c; ++ch) out[ch] += in[ch];
+            }
+          for (index_t ch = 0; ch < c; ++ch) out[ch] /= static_cast<float>(divisor);
+        }
+    return y;
+  }
+};
+
+template <index_t OH, index_t OW = OH>
+struct AdaptiveAvgPool2d : ctq::detail::rejects_quantized {
+  static_assert(OH >= 1 && OW >= 1, "ctq: nn::AdaptiveAvgPool2d: the output size must be at least 1 x 1");
+  static constexpr std::string_view name = "AdaptiveAvgPool2d";
+  static constexpr index_t output_h = OH, output_w = OW;
+
+  static Shape<4> output_shape(const Shape<4>& x) {
+    detail::check_image(x, name);
+    return {x[0], OH, OW, x[3]};
+  }
+  using ctq::detail::rejects_quantized::operator();
+  Tensor<float, 4> operator()(const Tensor<float, 4>& x) const {
+    Tensor<float, 4> y(output_shape(x.shape()));
+    const index_t h = x.dim(1), w = x.dim(2), c = x.dim(3);
+    float* out = y.data();
+    for (index_t n = 0; n < y.dim(0); ++n)
+      for (index_t oy = 0; oy < OH; ++oy)
+        for (index_t ox = 0; ox < OW; ++ox, out += c) {
+          const index_t y0 = ctq::detail::adaptive_start(oy, OH, h), y1 = ctq::detail::adaptive_end(oy, OH, h);
+          const index_t x0 = ctq::detail::adaptive_start(ox, OW, w), x1 = ctq::detail::adaptive_end(ox, OW, w);
+          std::fill_n(out, c, 0.0f);
+          for (index_t iy = y0; iy < y1; ++iy)
+            for (index_t ix = x0; ix < x1; ++ix) {
+              const float* in = x.data() + ((n * h + iy) * w + ix) * c;
+              for (index_t ch = 0; ch < c; ++ch) out[ch] += in[ch];
+            }
+          const auto count = static_cast<float>((y1 - y0) * (x1 - x0));
+          for (index_t ch = 0; ch < c; ++ch) out[ch] /= count;
+        }
+    return y;
+  }
+};
+
+namespace detail {
+/// The flat index order of PyTorch's flatten(1) on the NCHW tensor of a channels-last buffer:
+/// element (n, pixel, c) of x goes to (n, c * pixels + pixel). Works on any element type.
+template <class T>
+void flatten_channels_first(const T* x, index_t batch, index_t pixels, index_t channels, T* y) {
+  for (index_t n = 0; n < batch; ++n) {
+    const T* src = x + n * pixels * channels;
+    T* dst = y + n * pixels * channels;
+    for (index_t p = 0; p < pixels; ++p)
+      for (index_t c = 0; c < channels; ++c) dst[c * pixels + p] = src[p * channels + c];
+  }
+}
+}  // namespace detail
+
+/// PyTorch's nn.Flatten() (start_dim 1): [N, spatial..., C] -> [N, C * spatial], in PyTorch's
+/// channel-major order, so a Linear layer's weights loaded from PyTorch apply unchanged.
+struct Flatten : ctq::detail::rejects_quantized {
+  static constexpr std::string_view name = "Flatten";
+  using ctq::detail::rejects_quantized::operator();
+  template <int R>
+  Tensor<float, 2> operator()(const Tensor<float, R>& x) const {
+    static_assert(R >= 2, "ctq: nn::Flatten: the input needs a batch dimension and at least one more");
+    const index_t batch = x.dim(0), channels = x.dim(R - 1);
+    const index_t features = batch == 0 ? 0 : x.size() / batch;
+    Tensor<float, 2> y({batch, features});
+    if (channels > 0) detail::flatten_channels_first(x.data(), batch, features / channels, channels, y.data());
+    return y;
+  }
+};
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/pooling.hpp -----
+// ----- begin ctq/nn/quantized/activation.hpp -----
+// Quantized activations and the modules that pass quantized tensors through: ReLU, ReLU6,
+// Hardswish, Dropout (PyTorch's nnq.ReLU6, nnq.Hardswish, nnq.Dropout; torch.relu on quantized
+// tensors). ReLU, ReLU6 and Dropout also take float tensors, since convert maps them whether or
+// not they sit in a quantized region (their result does not depend on a qconfig).
+
+#include <string_view>
+#include <vector>
+
+// ----- begin ctq/nn/quantized/engine.hpp -----
+// What a converted model's kernels reproduce: the requantization style of PyTorch's engine and
+// the configuration of its elementwise and pooling ops. convert<Backend> sets it from the backend.
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+
+namespace ctq::nn::quantized {
+
+struct EngineConfig {
+  kernels::requantize_style style = kernels::requantize_style::onednn;
+  kernels::TorchConfig torch{};
+};
+
+/// A float module's weight as convert quantizes it: int8 values in the float module's layout,
+/// one scale and zero point (per tensor) or one per output channel.
+struct QuantizedWeight {
+  std::vector<std::int8_t> values;
+  std::vector<float> scales;
+  std::vector<std::int32_t> zero_points;
+  bool per_channel = false;
+};
+
+/// The activations of ctq's static int8 modules: quint8, per-tensor affine.
+template <int R>
+using QActivation = QTensor<dtype::quint8, qscheme::per_tensor_affine, R>;
+
+namespace detail {
+
+/// Requantization parameters for the last input scale seen: rebuilt only when it changes, so a
+/// forward pass over inputs of one scale allocates nothing.
+class RequantizationCache {
+ public:
+  const kernels::Requantization& get(EngineConfig e, index_t n, float x_scale, std::span<const float> w_scales,
+                                     std::span<const float> bias, PerTensorQParams out, bool relu) {
+    if (!valid_ || x_scale != x_scale_) {
+      r_ = kernels::Requantization(e.style, n, x_scale, w_scales, bias, out.scale, out.zero_point, 0, 255, relu);
+      x_scale_ = x_scale;
+      valid_ = true;
+    }
+    return r_;
+  }
+  void reset() { valid_ = false; }
+
+ private:
+  kernels::Requantization r_;
+  float x_scale_ = 0.0f;
+  bool valid_ = false;
+};
+
+}  // namespace detail
+}  // namespace ctq::nn::quantized
+// ----- end ctq/nn/quantized/engine.hpp -----
+
+namespace ctq::nn::quantized {
+
+namespace detail {
+template <int R, class F>
+QActivation<R> map_codes(const QActivation<R>& x, PerTensorQParams out, F&& f) {
+  QActivation<R> y(x.shape(), out);
+  f(x.int_repr(), PerTensorQParams{x.scale(), x.zero_point()}, y.int_repr());
+  return y;
+}
+}  // namespace detail
+
+/// max(q, zero_point), parameters kept; float tensors as nn::ReLU.
+struct ReLU {
+  static constexpr std::string_view name = "ReLU (quantized)";
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) const {
+    return nn::ReLU{}(x);
+  }
+  template <int R>
+  QActivation<R> operator()(const QActivation<R>& x) const {
+    return detail::map_codes(x, {x.scale(), x.zero_point()},
+                             [](auto in, auto qp, auto out) { kernels::relu<std::uint8_t>(in, qp, out); });
+  }
+};
+
+/// min(max(q, zero_point), quantize(6)), parameters kept; float tensors as nn::ReLU6.
+struct ReLU6 {
+  static constexpr std::string_view name = "ReLU6 (quantized)";
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) const {
+    return nn::ReLU6{}(x);
+  }
+  template <int R>
+  QActivation<R> operator()(const QActivation<R>& x) const {
+    return detail::map_codes(x, {x.scale(), x.zero_point()},
+                             [](auto in, auto qp, auto out) { kernels::relu6<std::uint8_t>(in, qp, out); });
+  }
+};
+
+/// Dropout in evaluation: the identity on either kind of tensor.
+struct Dropout {
+  static constexpr std::string_view name = "Dropout (quantized)";
+  template <class X>
+  const X& operator()(const X& x) const {
+    return x;
+  }
+};
+
+/// Hardswish with the output parameters its observer chose (nnq.Hardswish).
+class Hardswish : public ctq::detail::rejects_float {
+ public:
+  static constexpr std::string_view name = "Hardswish (quantized)";
+  Hardswish() = default;
+  Hardswish(PerTensorQParams out, EngineConfig engine) : out_(out), engine_(engine) {}
+  using ctq::detail::rejects_float::operator();
+  template <int R>
+  QActivation<R> operator()(const QActivation<R>& x) const {
+    return detail::map_codes(x, out_, [&](auto in, auto qp, auto out) {
+      kernels::hardswish<std::uint8_t>(in, qp, out, out_, engine_.torch);
+    });
+  }
+  PerTensorQParams output_qparams() const { return out_; }
+
+ private:
+  PerTensorQParams out_;
+  EngineConfig engine_;
+};
+
+}  // namespace ctq::nn::quantized
+// ----- end ctq/nn/quantized/activation.hpp -----
+// ----- begin ctq/nn/quantized/conv.hpp -----
+// nn::quantized::Conv1d/2d/3d and nn::intrinsic::quantized::ConvReLU1d/2d/3d: int8 convolution
+// on channels-last quint8 tensors through ctq's conv kernels (GEMM per group, or depthwise),
+// with the engine's requantization (PyTorch's nnq.ConvNd / nniq.ConvReLUNd). The layer types
+// are thin: the work is done by one non-template class, so a network of many conv types
+// compiles the kernels once.
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+
+namespace ctq::nn::quantized {
+
+namespace detail {
+
+/// A quantized convolution with its hyper-parameters at run time, as 3-d (leading dimensions
+/// of size 1 for 1-d and 2-d).
+class QConv {
+ public:
+  struct Params {
+    index_t in = 0, out = 0, groups = 1;
+    std::array<index_t, 3> kernel{1, 1, 1}, stride{1, 1, 1}, padding{0, 0, 0}, dilation{1, 1, 1};
+    bool relu = false;
+  };
+
+  QConv() = default;
+  /// weight: int8 in PyTorch's layout [out][in / groups][k...]; bias: empty or `out` floats.
+  QConv(const Params& p, QuantizedWeight weight, std::vector<float> bias, PerTensorQParams out, EngineConfig engine)
+      : p_(p), weight_(std::move(weight)), bias_(std::move(bias)), out_(out), engine_(engine) {
+    // the kernels take OHWI: [out][k...][in / groups]; packed on the first forward, when the
+    // input size (part of the packed geometry) is known
+    const index_t cg = p.in / p.groups, taps = p.kernel[0] * p.kernel[1] * p.kernel[2];
+    ohwi_.resize(weight_.values.size());
+    for (index_t o = 0; o < p.out; ++o)
+      for (index_t c = 0; c < cg; ++c)
+        for (index_t t = 0; t < taps; ++t) ohwi_[(o * taps + t) * cg + c] = weight_.values[(o * cg + c) * taps + t];
+  }
+
+  /// The output's spatial size for an input of spatial size `in` (3-d).
+  std::array<index_t, 3> output_size(const std::array<index_t, 3>& in) const { return geometry(1, in).output(); }
+
+  /// y (batch x output pixels x out, quint8) for x (batch x in pixels x in, quint8).
+  void forward(const std::uint8_t* x, float x_scale, std::int32_t x_zero_point, index_t batch,
+               const std::array<index_t, 3>& spatial, std::uint8_t* y) {
+    if (packed_.empty() || spatial != packed_spatial_) {  // once per input size
+      packed_ =
+          kernels::PackedConvWeights<kernels::arch::best>(geometry(1, spatial), ohwi_.data(), weight_.zero_points);
+      scratch_.resize(kernels::conv_scratch_size(packed_));
+      packed_spatial_ = spatial;
+    }
+    const auto& rq = cache_.get(engine_, p_.out, x_scale, weight_.scales, bias_, out_, p_.relu);
+    rq.with_pipeline(y, p_.out, [&](const auto& pipeline) {
+      kernels::conv(geometry(batch, spatial), x, x_zero_point, packed_, pipeline, std::span<std::byte>(scratch_));
+    });
+  }
+
+  const QuantizedWeight& weight() const { return weight_; }
+  const std::vector<float>& bias() const { return bias_; }
+  PerTensorQParams output_qparams() const { return out_; }
+  std::size_t parameter_bytes() const {
+    return weight_.values.size() + 4 * (weight_.scales.size() + weight_.zero_points.size() + bias_.size());
+  }
+
+ private:
+  kernels::ConvGeometry<3> geometry(index_t batch, const std::array<index_t, 3>& spatial) const {
+    kernels::ConvGeometry<3> g;
+    g.batch = batch;
+    g.input = spatial;
+    g.in_channels = p_.in;
+    g.out_channels = p_.out;
+    g.groups = p_.groups;
+    g.kernel = p_.kernel;
+    g.stride = p_.stride;
+    g.padding = p_.padding;
+    g.dilation = p_.dilation;
+    return g;
+  }
+
+  Params p_;
+  QuantizedWeight weight_;
+  std::vector<std::int8_t> ohwi_;
+  std::vector<float> bias_;
+  PerTensorQParams out_;
+  EngineConfig engine_;
+  kernels::PackedConvWeights<kernels::arch::best> packed_;
+  std::array<index_t, 3> packed_spatial_{};
+  RequantizationCache cache_;
+  std::vector<std::byte> scratch_;
+};
+
+}  // namespace detail
+
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool Relu = false>
+class ConvT : public ctq::detail::rejects_float {
+  static_assert(R >= 1 && R <= 3, "ctq: nn::quantized::Conv: 1, 2 or 3 spatial dimensions");
+
+ public:
+  static constexpr std::string_view name = Relu ? "ConvReLU (quantized)" : "Conv (quantized)";
+  static constexpr index_t in_channels = In, out_channels = Out, groups = G;
+
+  ConvT() = default;
+  /// weight: int8 in PyTorch's layout [Out][In / G][K]...; bias: empty or Out floats.
+  ConvT(QuantizedWeight weight, std::vector<float> bias, PerTensorQParams out, EngineConfig engine)
+      : conv_(params(), std::move(weight), std::move(bias), out, engine) {}
+
+  using ctq::detail::rejects_float::operator();
+  template <int XR>
+  QActivation<XR> operator()(const QActivation<XR>& x) {
+    static_assert(XR == R + 2,
+                  "ctq: nn::quantized::Conv: the input must have rank spatial dims + 2 ([N, spatial..., C])");
+    if (x.dim(XR - 1) != In) {
+      raise(ctq::detail::message() << "ctq: nn::quantized::Conv: the input has " << x.dim(XR - 1)
+                                   << " channels (last dimension), the layer has in_channels " << In);
+    }
+    std::array<index_t, 3> spatial{1, 1, 1};
+    for (int i = 0; i < R; ++i) spatial[static_cast<std::size_t>(3 - R + i)] = x.dim(i + 1);
+    const auto out_spatial = conv_.output_size(spatial);
+    Shape<XR> shape{};
+    shape[0] = x.dim(0);
+    for (int i = 0; i < R; ++i)
+      shape[static_cast<std::size_t>(i + 1)] = out_spatial[static_cast<std::size_t>(3 - R + i)];
+    shape[XR - 1] = Out;
+    QActivation<XR> y(shape, conv_.output_qparams());
+    if (y.size() > 0) conv_.forward(x.data(), x.scale(), x.zero_point(), x.dim(0), spatial, y.data());
+    return y;
+  }
+
+  const QuantizedWeight& weight() const { return conv_.weight(); }
+  const std::vector<float>& bias() const { return conv_.bias(); }
+  PerTensorQParams output_qparams() const { return conv_.output_qparams(); }
+  float scale() const { return conv_.output_qparams().scale; }
+  std::int32_t zero_point() const { return conv_.output_qparams().zero_point; }
+  std::size_t parameter_bytes() const { return conv_.parameter_bytes(); }
+
+ private:
+  static detail::QConv::Params params() {
+    detail::QConv::Params p;
+    p.in = In;
+    p.out = Out;
+    p.groups = G;
+    p.relu = Relu;
+    for (int i = 3 - R; i < 3; ++i) {
+      const auto j = static_cast<std::size_t>(i);
+      p.kernel[j] = K, p.stride[j] = S, p.padding[j] = P, p.dilation[j] = D;
+    }
+    return p;
+  }
+
+  detail::QConv conv_;
+};
+
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1>
+using Conv1d = ConvT<1, In, Out, K, S, P, D, G, false>;
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1>
+using Conv2d = ConvT<2, In, Out, K, S, P, D, G, false>;
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1>
+using Conv3d = ConvT<3, In, Out, K, S, P, D, G, false>;
+
+}  // namespace ctq::nn::quantized
+
+namespace ctq::nn::intrinsic::quantized {
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1>
+using ConvReLU1d = nn::quantized::ConvT<1, In, Out, K, S, P, D, G, true>;
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1>
+using ConvReLU2d = nn::quantized::ConvT<2, In, Out, K, S, P, D, G, true>;
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1>
+using ConvReLU3d = nn::quantized::ConvT<3, In, Out, K, S, P, D, G, true>;
+}  // namespace ctq::nn::intrinsic::quantized
+// ----- end ctq/nn/quantized/conv.hpp -----
+// ----- begin ctq/nn/quantized/functional.hpp -----
+// nn::quantized::QFunctional: the quantized add / add_relu / mul / add_scalar / mul_scalar / cat
+// of a model, with the output parameters its FloatFunctional's observer chose (PyTorch's
+// nnq.QFunctional). The engine decides the rounding (kernels/elementwise.hpp).
+
+#include <array>
+#include <string_view>
+#include <vector>
+
+
+namespace ctq::nn::quantized {
+
+class QFunctional {
+ public:
+  static constexpr std::string_view name = "QFunctional";
+
+  QFunctional() = default;
+  QFunctional(PerTensorQParams out, EngineConfig engine) : out_(out), engine_(engine) {}
+
+  template <int R>
+  QActivation<R> add(const QActivation<R>& a, const QActivation<R>& b) const {
+    return binary(a, b, "QFunctional::add", [&](auto... args) { kernels::add<std::uint8_t>(args..., engine_.torch); });
+  }
+  template <int R>
+  QActivation<R> add_relu(const QActivation<R>& a, const QActivation<R>& b) const {
+    return binary(a, b, "QFunctional::add_relu",
+                  [&](auto... args) { kernels::add_relu<std::uint8_t>(args..., engine_.torch); });
+  }
+  template <int R>
+  QActivation<R> mul(const QActivation<R>& a, const QActivation<R>& b) const {
+    return binary(a, b, "QFunctional::mul", [&](auto... args) { kernels::mul<std::uint8_t>(args...); });
+  }
+  /// The output parameters follow from the input's (as PyTorch's add_scalar), not the observer's;
+  /// the rounding is the same on every engine.
+  template <int R>
+  QActivation<R> add_scalar(const QActivation<R>& a, float c) const {
+    std::vector<std::uint8_t> codes(static_cast<std::size_t>(a.size()));
+    const auto qp = kernels::add_scalar<std::uint8_t>(a.int_repr(), {a.scale(), a.zero_point()}, c, codes);
+    return QActivation<R>(a.shape(), qp, codes);
+  }
+  template <int R>
+  QActivation<R> mul_scalar(const QActivation<R>& a, float c) const {
+    std::vector<std::uint8_t> codes(static_cast<std::size_t>(a.size()));
+    const auto qp = kernels::mul_scalar<std::uint8_t>(a.int_repr(), {a.scale(), a.zero_point()}, c, codes);
+    return QActivation<R>(a.shape(), qp, codes);
+  }
+
+  PerTensorQParams output_qparams() const { return out_; }
+  float scale() const { return out_.scale; }
+  std::int32_t zero_point() const { return out_.zero_point; }
+
+  // A float tensor here means a QuantStub is missing upstream.
+  template <int R>
+  Tensor<float, R> add(const Tensor<float, R>&, const Tensor<float, R>&) const {
+    static_assert(ctq::detail::always_false_v<R>,
+                  "ctq: a float tensor reaches a QFunctional (quantized add): a QuantStub is missing before it");
+    return {};
+  }
+
+ private:
+  template <int R, class F>
+  QActivation<R> binary(const QActivation<R>& a, const QActivation<R>& b, std::string_view op, F&& f) const {
+    if (a.shape() != b.shape()) {
+      raise(ctq::detail::message() << "ctq: " << op << ": the operands' shapes differ (no broadcasting)");
+    }
+    QActivation<R> y(a.shape(), out_);
+    f(a.int_repr(), PerTensorQParams{a.scale(), a.zero_point()}, b.int_repr(),
+      PerTensorQParams{b.scale(), b.zero_point()}, y.int_repr(), out_);
+    return y;
+  }
+
+  PerTensorQParams out_;
+  EngineConfig engine_;
+};
+
+}  // namespace ctq::nn::quantized
+// ----- end ctq/nn/quantized/functional.hpp -----
+// ----- begin ctq/nn/quantized/linear.hpp -----
+// nn::quantized::Linear and nn::intrinsic::quantized::LinearReLU: a packed int8 GEMM with the
+// engine's requantization (PyTorch's nnq.Linear / nniq.LinearReLU).
+
+#include <string_view>
+#include <vector>
+
+
+namespace ctq::nn::quantized {
+
+template <index_t In, index_t Out, bool Relu = false>
+class LinearT : public ctq::detail::rejects_float {
+ public:
+  static constexpr std::string_view name = Relu ? "LinearReLU (quantized)" : "Linear (quantized)";
+  static constexpr index_t in_features = In, out_features = Out;
+
+  LinearT() = default;
+  /// weight: [Out][In] int8 (PyTorch's layout); bias: empty or Out floats.
+  LinearT(QuantizedWeight weight, std::vector<float> bias, PerTensorQParams out, EngineConfig engine)
+      : weight_(std::move(weight)),
+        bias_(std::move(bias)),
+        out_(out),
+        engine_(engine),
+        packed_(weight_.values.data(), Out, In, In, weight_.zero_points) {}
+
+  using ctq::detail::rejects_float::operator();
+  template <int R>
+  QActivation<R> operator()(const QActivation<R>& x) {
+    if (x.dim(R - 1) != In) {
+      raise(ctq::detail::message() << "ctq: nn::quantized::Linear: the input's last dimension is " << x.dim(R - 1)
+                                   << ", the layer has in_features " << In);
+    }
+    auto shape = x.shape();
+    shape[R - 1] = Out;
+    QActivation<R> y(shape, out_);
+    const index_t rows = x.size() / In;
+    if (rows == 0) return y;
+    const auto& rq = cache_.get(engine_, Out, x.scale(), weight_.scales, bias_, out_, Relu);
+    const auto need = static_cast<std::size_t>(kernels::gemm_scratch_size(packed_, rows));
+    if (scratch_.size() < need) scratch_.resize(need);
+    rq.with_pipeline(y.data(), Out, [&](const auto& pipeline) {
+      kernels::gemm(x.data(), rows, In, x.zero_point(), packed_, pipeline, std::span<std::int32_t>(scratch_));
+    });
+    return y;
+  }
+
+  const QuantizedWeight& weight() const { return weight_; }
+  const std::vector<float>& bias() const { return bias_; }
+  PerTensorQParams output_qparams() const { return out_; }
+  float scale() const { return out_.scale; }
+  std::int32_t zero_point() const { return out_.zero_point; }
+  /// Bytes of parameters (int8 weights, float scales and bias).
+  std::size_t parameter_bytes() const {
+    return weight_.values.size() + 4 * (weight_.scales.size() + weight_.zero_points.size() + bias_.size());
+  }
+
+ private:
+  QuantizedWeight weight_;
+  std::vector<float> bias_;
+  PerTensorQParams out_;
+  EngineConfig engine_;
+  kernels::PackedWeights<kernels::arch::best> packed_;
+  detail::RequantizationCache cache_;
+  std::vector<std::int32_t> scratch_;
+};
+
+template <index_t In, index_t Out>
+using Linear = LinearT<In, Out, false>;
+
+}  // namespace ctq::nn::quantized
+
+namespace ctq::nn::intrinsic::quantized {
+template <index_t In, index_t Out>
+using LinearReLU = nn::quantized::LinearT<In, Out, true>;
+}  // namespace ctq::nn::intrinsic::quantized
+// ----- end ctq/nn/quantized/linear.hpp -----
+// ----- begin ctq/nn/quantized/pooling.hpp -----
+// Pooling and Flatten on quantized tensors (PyTorch runs nn.MaxPool2d, nn.AvgPool2d,
+// nn.AdaptiveAvgPool2d and nn.Flatten on quantized tensors unchanged; convert maps them here).
+// Each also takes float tensors, as its float module. Output parameters are the input's.
+
+#include <string_view>
+
+
+namespace ctq::nn::quantized {
+
+namespace detail {
+inline kernels::Nhwc nhwc(const Shape<4>& s) { return {s[0], s[1], s[2], s[3]}; }
+template <int R>
+QActivation<R> empty_like_params(const Shape<R>& shape, const QActivation<R>& x) {
+  return QActivation<R>(shape, PerTensorQParams{x.scale(), x.zero_point()});
+}
+}  // namespace detail
+
+template <index_t K, index_t S = 0, index_t P = 0, index_t D = 1, bool CeilMode = false>
+struct MaxPool2d {
+  using float_module = nn::MaxPool2d<K, S, P, D, CeilMode>;
+  static constexpr std::string_view name = "MaxPool2d (quantized)";
+  EngineConfig engine;
+
+  Tensor<float, 4> operator()(const Tensor<float, 4>& x) const { return float_module{}(x); }
+  QActivation<4> operator()(const QActivation<4>& x) const {
+    auto y = detail::empty_like_params(float_module::output_shape(x.shape()), x);
+    const kernels::MaxPool2dOptions o{{K, K}, {float_module::stride, float_module::stride}, {P, P}, {D, D}, CeilMode};
+    kernels::max_pool2d<std::uint8_t>(x.int_repr(), detail::nhwc(x.shape()), y.int_repr(), o, engine.torch);
+    return y;
+  }
+};
+
+template <index_t K, index_t S = 0, index_t P = 0, bool CeilMode = false, bool CountIncludePad = true>
+struct AvgPool2d {
+  using float_module = nn::AvgPool2d<K, S, P, CeilMode, CountIncludePad>;
+  static constexpr std::string_view name = "AvgPool2d (quantized)";
+  EngineConfig engine;
+
+  Tensor<float, 4> operator()(const Tensor<float, 4>& x) const { return float_module{}(x); }
+  QActivation<4> operator()(const QActivation<4>& x) const {
+    auto y = detail::empty_like_params(float_module::output_shape(x.shape()), x);
+    kernels::AvgPool2dOptions o;
+    o.kernel = {K, K};
+    o.stride = {float_module::stride, float_module::stride};
+    o.padding = {P, P};
+    o.ceil_mode = CeilMode;
+    o.count_include_pad = CountIncludePad;
+    kernels::avg_pool2d<std::uint8_t>(x.int_repr(), detail::nhwc(x.shape()), {x.scale(), x.zero_point()}, y.int_repr(),
+                                      o, engine.torch);
+    return y;
+  }
+};
+
+template <index_t OH, index_t OW = OH>
+struct AdaptiveAvgPool2d {
+  using float_module = nn::AdaptiveAvgPool2d<OH, OW>;
+  static constexpr std::string_view name = "AdaptiveAvgPool2d (quantized)";
+  EngineConfig engine;
+
+  Tensor<float, 4> operator()(const Tensor<float, 4>& x) const { return float_module{}(x); }
+  QActivation<4> operator()(const QActivation<4>& x) const {
+    auto y = detail::empty_like_params(float_module::output_shape(x.shape()), x);
+    kernels::adaptive_avg_pool2d<std::uint8_t>(x.int_repr(), detail::nhwc(x.shape()), {x.scale(), x.zero_point()},
+                                               y.int_repr(), {OH, OW}, engine.torch);
+    return y;
+  }
+};
+
+/// Flatten in PyTorch's channel-major order (see nn::Flatten), codes and parameters kept.
+struct Flatten {
+  static constexpr std::string_view name = "Flatten (quantized)";
+  template <int R>
+  Tensor<float, 2> operator()(const Tensor<float, R>& x) const {
+    return nn::Flatten{}(x);
+  }
+  template <int R>
+  QActivation<2> operator()(const QActivation<R>& x) const {
+    static_assert(R >= 2, "ctq: Flatten: the input needs a batch dimension and at least one more");
+    const index_t batch = x.dim(0), channels = x.dim(R - 1);
+    const index_t features = batch == 0 ? 0 : x.size() / batch;
+    QActivation<2> y({batch, features}, PerTensorQParams{x.scale(), x.zero_point()});
+    if (channels > 0) nn::detail::flatten_channels_first(x.data(), batch, features / channels, channels, y.data());
+    return y;
+  }
+};
+
+}  // namespace ctq::nn::quantized
+// ----- end ctq/nn/quantized/pooling.hpp -----
+// ----- begin ctq/nn/quantized/quantize.hpp -----
+// nn::quantized::Quantize and DeQuantize: what convert makes of QuantStub and DeQuantStub.
+
+#include <string_view>
+
+
+namespace ctq::nn::quantized {
+
+/// Float -> quint8 with the parameters its observer chose (PyTorch's nnq.Quantize).
+struct Quantize : ctq::detail::rejects_quantized {
+  static constexpr std::string_view name = "Quantize";
+  PerTensorQParams qparams;
+
+  using ctq::detail::rejects_quantized::operator();
+  template <int R>
+  QActivation<R> operator()(const Tensor<float, R>& x) const {
+    return ctq::quantize<dtype::quint8>(x, qparams);
+  }
+};
+
+/// Quantized -> float (PyTorch's nnq.DeQuantize).
+struct DeQuantize : ctq::detail::rejects_float {
+  static constexpr std::string_view name = "DeQuantize";
+  using ctq::detail::rejects_float::operator();
+  template <dtype D, qscheme S, int R>
+  Tensor<float, R> operator()(const QTensor<D, S, R>& x) const {
+    return ctq::dequantize(x);
+  }
+};
+
+}  // namespace ctq::nn::quantized
+// ----- end ctq/nn/quantized/quantize.hpp -----
+// ----- begin ctq/nn/sequential.hpp -----
+// Composition: nn::Sequential (children run in order; named<> gives them PyTorch-style names,
+// unnamed ones are "0", "1", ...) and nn::Residual (x + body(x) through a FloatFunctional, so
+// the sum is observed and quantized like PyTorch's skip_add).
+
+#include <tuple>
+#include <utility>
+
+
+namespace ctq::nn {
+
+template <class... Items>
+class Sequential {
+ public:
+  static constexpr std::string_view name = "Sequential";
+  using child_names = item_names_t<Items...>;
+
+  auto children() {
+    return std::apply([](auto&... c) { return std::tie(c...); }, items_);
+  }
+
+  template <class X>
+  auto operator()(X&& x) {
+    return run<0>(std::forward<X>(x));
+  }
+
+ private:
+  template <std::size_t I, class X>
+  auto run(X&& x) {
+    if constexpr (I == sizeof...(Items)) {
+      return std::remove_cvref_t<X>(std::forward<X>(x));
+    } else {
+      return run<I + 1>(forward_child<child_name<Sequential, I>>(std::get<I>(items_), std::forward<X>(x)));
+    }
+  }
+
+  std::tuple<detail::unname_t<Items>...> items_;
+};
+
+/// x + body(x): children "body" and "skip_add" (a FloatFunctional until convert makes it a
+/// QFunctional).
+template <class Body, class Add = FloatFunctional>
+class Residual {
+ public:
+  static constexpr std::string_view name = "Residual";
+  using child_names = names<"body", "skip_add">;
+
+  auto children() { return std::tie(body, skip_add); }
+
+  template <class X>
+  auto operator()(const X& x) {
+    auto y = forward_child<"body">(body, x);
+    return skip_add.add(x, y);
+  }
+
+  Body body;
+  Add skip_add;
+};
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/sequential.hpp -----
+// ----- begin ctq/nn/size.hpp -----
+// The bytes of a model's parameters: 4 per float state value, and what each quantized module
+// reports (int8 weights plus float scales, zero points and bias).
+
+#include <cstddef>
+
+
+namespace ctq::nn {
+
+template <class M>
+std::size_t parameter_bytes(M& m) {
+  std::size_t bytes = 0;
+  for_each_module(m, [&]<fixed_string>(auto& mod) {
+    if constexpr (requires { mod.parameter_bytes(); }) {
+      bytes += mod.parameter_bytes();
+    } else if constexpr (requires { mod.visit_state([](std::string_view, auto&) {}); }) {
+      mod.visit_state([&](std::string_view, auto& t) { bytes += sizeof(float) * static_cast<std::size_t>(t.size()); });
+    }
+  });
+  return bytes;
+}
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/size.hpp -----
+// ----- begin ctq/nn/state.hpp -----
+// A model's float state by dotted name, as PyTorch's state_dict: "conv1.weight",
+// "block.body.bn_a.running_var", ... Loading checks every name and shape.
+
+#include <map>
+#include <string>
+#include <vector>
+
+
+namespace ctq::nn {
+
+/// One tensor of a state dict: its shape (PyTorch's layout) and values (row-major).
+struct StateTensor {
+  std::vector<index_t> shape;
+  std::vector<float> values;
+};
+
+using StateDict = std::map<std::string, StateTensor>;
+
+/// Calls f(dotted_name, tensor) for every state tensor of m, in module order.
+template <class M, class F>
+void visit_state(M& m, F&& f) {
+  for_each_module(m, [&]<fixed_string Path>(auto& mod) {
+    if constexpr (requires { mod.visit_state([](std::string_view, auto&) {}); }) {
+      mod.visit_state([&](std::string_view leaf, auto& tensor) {
+        std::string key(Path.view());
+        if (!key.empty()) key += '.';
+        key += leaf;
+        f(key, tensor);
+      });
+    }
+  });
+}
+
+/// A copy of m's state.
+template <class M>
+StateDict state_dict(M& m) {
+  StateDict d;
+  visit_state(m, [&](const std::string& key, auto& t) {
+    StateTensor s;
+    s.shape.assign(t.shape().begin(), t.shape().end());
+    s.values.assign(t.values().begin(), t.values().end());
+    d.emplace(key, std::move(s));
+  });
+  return d;
+}
+
+/// Loads `d` into m. Every tensor of m must be in d with the same shape; with strict, d must hold
+/// nothing else. Raises ctq::error naming the first key that is missing, unexpected or misshapen.
+template <class M>
+void load_state_dict(M& m, const StateDict& d, bool strict = true) {
+  std::size_t used = 0;
+  visit_state(m, [&](const std::string& key, auto& t) {
+    const auto it = d.find(key);
+    if (it == d.end()) raise(ctq::detail::message() << "ctq: load_state_dict: missing key '" << key << "'");
+    const auto& s = it->second;
+    const bool same_shape =
+        s.shape.size() == t.shape().size() && std::equal(s.shape.begin(), s.shape.end(), t.shape().begin());
+    if (!same_shape || static_cast<index_t>(s.values.size()) != t.size()) {
+      raise(ctq::detail::message() << "ctq: load_state_dict: '" << key << "' has a different shape from the model's");
+    }
+    std::copy(s.values.begin(), s.values.end(), t.values().begin());
+    ++used;
+  });
+  if (strict && used != d.size()) {
+    for (const auto& [key, value] : d) {
+      bool known = false;
+      visit_state(m, [&](const std::string& k, auto&) { known = known || k == key; });
+      if (!known) raise(ctq::detail::message() << "ctq: load_state_dict: unexpected key '" << key << "'");
+    }
+  }
+}
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/state.hpp -----
+// ----- end ctq/nn.hpp -----
 // ----- begin ctq/observers.hpp -----
 // Every observer of ctq (PyTorch's torch.ao.quantization.observer).
 
@@ -8264,6 +10113,826 @@ using get_default_qat_qconfig = typename detail::default_qat_qconfig_for<Backend
 }  // namespace ctq
 // ----- end ctq/qconfig/default_qconfigs.hpp -----
 // ----- end ctq/qconfig.hpp -----
+// ----- begin ctq/quantization.hpp -----
+// The eager workflow: stubs, fuse_modules, qconfig mappings, prepare, calibrate, convert, quantize.
+
+// ----- begin ctq/quantization/convert.hpp -----
+// convert<Backend>(prepared): PyTorch's eager convert as a type rewrite. Every Observed module is
+// replaced by its quantized_module mapping, built from the observer's output parameters and the
+// qconfig's weight observer (weights quantized and packed here, once); modules PyTorch runs on
+// quantized tensors unchanged (ReLU, pooling, Flatten, Dropout) get their quantized form. The
+// backend picks the numerics the kernels reproduce (PyTorch's quantized engine) and is checked
+// against every qconfig at compile time (QConfigFor).
+
+#include <type_traits>
+#include <utility>
+
+// ----- begin ctq/quantization/mapping.hpp -----
+// The default static-quantization module mapping (PyTorch's DEFAULT_STATIC_QUANT_MODULE_MAPPINGS)
+// as trait specialisations: quantized_module<Float>::type is the module convert puts in its
+// place, and quantized_module<Float>::convert<QC>(float_module, info) builds it. Specialise
+// quantized_module for a custom module (PyTorch's custom module API: float -> observed ->
+// quantized; specialise observes_output too if prepare should observe its output).
+
+#include <type_traits>
+#include <vector>
+
+// ----- begin ctq/quantization/stubs.hpp -----
+// QuantStub and DeQuantStub mark where a model's quantized region starts and ends (PyTorch's
+// torch.ao.quantization.QuantStub / DeQuantStub): the identity on float tensors until convert
+// swaps them for nn::quantized::Quantize / DeQuantize. QuantWrapper<M> puts M between the two.
+
+#include <string_view>
+
+
+namespace ctq {
+
+struct QuantStub : detail::rejects_quantized {
+  static constexpr std::string_view name = "QuantStub";
+  using detail::rejects_quantized::operator();
+  template <int R>
+  const Tensor<float, R>& operator()(const Tensor<float, R>& x) const {
+    return x;
+  }
+};
+
+struct DeQuantStub : detail::rejects_quantized {
+  static constexpr std::string_view name = "DeQuantStub";
+  using detail::rejects_quantized::operator();
+  template <int R>
+  const Tensor<float, R>& operator()(const Tensor<float, R>& x) const {
+    return x;
+  }
+};
+
+/// PyTorch's QuantWrapper: quant -> module -> dequant, with the module as child "module".
+template <class M>
+using QuantWrapper =
+    nn::Sequential<nn::named<"quant", QuantStub>, nn::named<"module", M>, nn::named<"dequant", DeQuantStub>>;
+
+/// PyTorch's add_quant_dequant for a whole model: the model wrapped in a QuantWrapper, moved in.
+template <class M>
+QuantWrapper<M> add_quant_dequant(M model) {
+  QuantWrapper<M> w;
+  nn::child<1>(w) = std::move(model);
+  return w;
+}
+
+}  // namespace ctq
+// ----- end ctq/quantization/stubs.hpp -----
+
+namespace ctq {
+
+/// What convert knows when it builds a quantized module: the output parameters its observer
+/// chose (observed modules only) and the engine.
+struct ConvertInfo {
+  PerTensorQParams output;
+  nn::quantized::EngineConfig engine;
+};
+
+/// No mapping: convert leaves the module as it is.
+template <class F>
+struct quantized_module {};
+
+template <class F>
+inline constexpr bool has_quantized_module = requires {
+  typename quantized_module<F>::type;
+};
+
+namespace detail {
+
+/// The weight quantized as PyTorch's convert does it: the qconfig's weight observer run on the
+/// float weight, then quantize_per_tensor / quantize_per_channel to qint8.
+template <class WeightObserver, int R>
+nn::quantized::QuantizedWeight quantize_weight(const Tensor<float, R>& w) {
+  static_assert(WeightObserver::dtype == dtype::qint8, "ctq: convert: ctq's int8 kernels take qint8 weights");
+  WeightObserver obs;
+  obs(w);
+  const auto qp = obs.calculate_qparams();
+  const auto q = ctq::quantize<dtype::qint8, WeightObserver::qscheme>(w, qp);
+  nn::quantized::QuantizedWeight r;
+  r.values.assign(q.int_repr().begin(), q.int_repr().end());
+  if constexpr (is_per_tensor(WeightObserver::qscheme)) {
+    r.scales = {qp.scale};
+    r.zero_points = {qp.zero_point};
+  } else {
+    static_assert(WeightObserver::ch_axis == 0, "ctq: convert: per-channel weights must be observed along axis 0");
+    r.scales = qp.scales;
+    r.zero_points.assign(qp.zero_points.begin(), qp.zero_points.end());
+    r.per_channel = true;
+  }
+  return r;
+}
+
+template <class Lin>
+std::vector<float> bias_of(const Lin& m) {
+  return {m.bias.values().begin(), m.bias.values().end()};
+}
+
+/// A stateless mapping: the same module with or without a qconfig.
+template <class Q>
+struct stateless_mapping {
+  using type = Q;
+  static constexpr bool needs_qconfig = false;
+  template <class QC, class F>
+  static type convert(const F&, const ConvertInfo& info) {
+    if constexpr (requires(Q q) { q.engine = info.engine; }) {
+      Q q;
+      q.engine = info.engine;
+      return q;
+    } else {
+      return Q{};
+    }
+  }
+};
+
+}  // namespace detail
+
+template <>
+struct quantized_module<QuantStub> {
+  using type = nn::quantized::Quantize;
+  static constexpr bool needs_qconfig = true;
+  template <class QC>
+  static type convert(const QuantStub&, const ConvertInfo& info) {
+    type q;
+    q.qparams = info.output;
+    return q;
+  }
+};
+
+template <>
+struct quantized_module<DeQuantStub> : detail::stateless_mapping<nn::quantized::DeQuantize> {
+  static constexpr bool needs_qconfig = true;
+};
+
+template <index_t In, index_t Out, bool B>
+struct quantized_module<nn::Linear<In, Out, B>> {
+  using type = nn::quantized::LinearT<In, Out, false>;
+  static constexpr bool needs_qconfig = true;
+  template <class QC>
+  static type convert(const nn::Linear<In, Out, B>& m, const ConvertInfo& info) {
+    return type(detail::quantize_weight<typename QC::weight>(m.weight), detail::bias_of(m), info.output, info.engine);
+  }
+};
+
+template <index_t In, index_t Out, bool B>
+struct quantized_module<nn::intrinsic::LinearReLU<nn::Linear<In, Out, B>>> {
+  using type = nn::quantized::LinearT<In, Out, true>;
+  static constexpr bool needs_qconfig = true;
+  template <class QC>
+  static type convert(const nn::intrinsic::LinearReLU<nn::Linear<In, Out, B>>& m, const ConvertInfo& info) {
+    return type(detail::quantize_weight<typename QC::weight>(m.inner.weight), detail::bias_of(m.inner), info.output,
+                info.engine);
+  }
+};
+
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B>
+struct quantized_module<nn::ConvNd<R, In, Out, K, S, P, D, G, B>> {
+  using type = nn::quantized::ConvT<R, In, Out, K, S, P, D, G, false>;
+  static constexpr bool needs_qconfig = true;
+  template <class QC>
+  static type convert(const nn::ConvNd<R, In, Out, K, S, P, D, G, B>& m, const ConvertInfo& info) {
+    return type(detail::quantize_weight<typename QC::weight>(m.weight), detail::bias_of(m), info.output, info.engine);
+  }
+};
+
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B>
+struct quantized_module<nn::intrinsic::ConvReLU<nn::ConvNd<R, In, Out, K, S, P, D, G, B>>> {
+  using type = nn::quantized::ConvT<R, In, Out, K, S, P, D, G, true>;
+  static constexpr bool needs_qconfig = true;
+  template <class QC>
+  static type convert(const nn::intrinsic::ConvReLU<nn::ConvNd<R, In, Out, K, S, P, D, G, B>>& m,
+                      const ConvertInfo& info) {
+    return type(detail::quantize_weight<typename QC::weight>(m.inner.weight), detail::bias_of(m.inner), info.output,
+                info.engine);
+  }
+};
+
+template <>
+struct quantized_module<nn::FloatFunctional> {
+  using type = nn::quantized::QFunctional;
+  static constexpr bool needs_qconfig = true;
+  template <class QC>
+  static type convert(const nn::FloatFunctional&, const ConvertInfo& info) {
+    return type(info.output, info.engine);
+  }
+};
+
+template <>
+struct quantized_module<nn::Hardswish> {
+  using type = nn::quantized::Hardswish;
+  static constexpr bool needs_qconfig = true;
+  template <class QC>
+  static type convert(const nn::Hardswish&, const ConvertInfo& info) {
+    return type(info.output, info.engine);
+  }
+};
+
+// Modules PyTorch runs on quantized tensors as they are: mapped whatever the qconfig.
+template <>
+struct quantized_module<nn::ReLU> : detail::stateless_mapping<nn::quantized::ReLU> {};
+template <>
+struct quantized_module<nn::ReLU6> : detail::stateless_mapping<nn::quantized::ReLU6> {};
+template <float P>
+struct quantized_module<nn::Dropout<P>> : detail::stateless_mapping<nn::quantized::Dropout> {};
+template <>
+struct quantized_module<nn::Flatten> : detail::stateless_mapping<nn::quantized::Flatten> {};
+template <index_t K, index_t S, index_t P, index_t D, bool C>
+struct quantized_module<nn::MaxPool2d<K, S, P, D, C>>
+    : detail::stateless_mapping<nn::quantized::MaxPool2d<K, S, P, D, C>> {};
+template <index_t K, index_t S, index_t P, bool C, bool I>
+struct quantized_module<nn::AvgPool2d<K, S, P, C, I>>
+    : detail::stateless_mapping<nn::quantized::AvgPool2d<K, S, P, C, I>> {};
+template <index_t OH, index_t OW>
+struct quantized_module<nn::AdaptiveAvgPool2d<OH, OW>>
+    : detail::stateless_mapping<nn::quantized::AdaptiveAvgPool2d<OH, OW>> {};
+
+}  // namespace ctq
+// ----- end ctq/quantization/mapping.hpp -----
+// ----- begin ctq/quantization/prepare.hpp -----
+// prepare<QConfigOrMapping>(model): PyTorch's eager prepare as a type rewrite. Every leaf module
+// whose output PyTorch observes (QuantStub, Conv, Linear, the fused modules, BatchNorm,
+// FloatFunctional, Hardswish) and that has a qconfig becomes Observed<M, QC>: the module and its
+// qconfig's activation observer (PyTorch's activation_post_process) on its output. A
+// DeQuantStub with a qconfig is marked for convert. Other modules are moved across unchanged.
+
+#include <cstddef>
+#include <functional>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+// ----- begin ctq/quantization/qconfig_mapping.hpp -----
+// Which qconfig each module gets: one for the whole model, or a QConfigMapping with entries by
+// dotted name and by module type (PyTorch's qconfig_dict / QConfigMapping in eager mode).
+// no_qconfig (PyTorch's None) leaves a module or subtree in float.
+
+#include <algorithm>
+#include <cstddef>
+#include <type_traits>
+
+
+namespace ctq {
+
+/// No quantization for this module or subtree.
+struct no_qconfig {};
+
+namespace detail {
+template <class T>
+inline constexpr bool is_qconfig_or_none = is_qconfig<T> || std::is_same_v<T, no_qconfig>;
+}  // namespace detail
+
+/// The qconfig of the module at dotted path Path and of everything below it, unless a deeper
+/// entry says otherwise.
+template <fixed_string Path, class QC>
+struct for_name {
+  static_assert(detail::is_qconfig_or_none<QC>, "ctq: for_name: the second argument must be a QConfig or no_qconfig");
+  static constexpr bool is_for_name = true;
+  static constexpr auto path = Path;
+  using qconfig = QC;
+};
+/// The qconfig of every module of type M (beats the inherited one, loses to a for_name).
+template <class M, class QC>
+struct for_type {
+  static_assert(detail::is_qconfig_or_none<QC>, "ctq: for_type: the second argument must be a QConfig or no_qconfig");
+};
+
+/// Global qconfig plus entries: QConfigMapping<get_default_qconfig<backend::x86>,
+/// for_name<"fc2", no_qconfig>, for_type<nn::Linear<16, 10>, default_qconfig>>.
+template <class Global, class... Entries>
+struct QConfigMapping {};
+
+namespace detail {
+
+template <class Entry, fixed_string Path>
+struct name_entry {
+  using type = void;
+};
+template <fixed_string N, class QC, fixed_string Path>
+struct name_entry<for_name<N, QC>, Path> {
+  using type = std::conditional_t<N.view() == Path.view(), QC, void>;
+};
+
+template <class Entry, class M>
+struct type_entry {
+  using type = void;
+};
+template <class T, class QC, class M>
+struct type_entry<for_type<T, QC>, M> {
+  using type = std::conditional_t<std::is_same_v<T, M>, QC, void>;
+};
+
+template <class... T>
+struct first_non_void {
+  using type = void;
+};
+template <class T, class... Rest>
+struct first_non_void<T, Rest...> {
+  using type = std::conditional_t<std::is_void_v<T>, typename first_non_void<Rest...>::type, T>;
+};
+
+// A for_name entry's rank for Path: 0 no match, else 1 + the entry's length (deeper wins).
+template <class Entry, fixed_string Path>
+constexpr std::size_t prefix_rank() {
+  if constexpr (requires { Entry::is_for_name; }) {
+    constexpr auto n = Entry::path.view();
+    constexpr auto p = Path.view();
+    return p.size() > n.size() && p.substr(0, n.size()) == n && p[n.size()] == '.' ? n.size() + 1 : 0;
+  } else {
+    return 0;
+  }
+}
+
+template <fixed_string Path, class... Entries>
+struct deepest_prefix {
+  using type = void;
+};
+template <fixed_string Path, class E, class... Rest>
+struct deepest_prefix<Path, E, Rest...> {
+  using rest = deepest_prefix<Path, Rest...>;
+  static constexpr std::size_t rank = std::max(prefix_rank<E, Path>(), rest::rank);
+  using type = std::conditional_t<(prefix_rank<E, Path>() > 0 && prefix_rank<E, Path>() >= rest::rank),
+                                  typename E::qconfig, typename rest::type>;
+};
+template <fixed_string Path>
+struct deepest_prefix<Path> {
+  static constexpr std::size_t rank = 0;
+  using type = void;
+};
+
+/// The qconfig of the leaf module of type M at Path, as PyTorch's propagation gives it: an entry
+/// for its name, else one for its type, else the deepest entry naming one of its parents, else
+/// the global one. (Type entries apply to leaf modules.)
+template <class Mapping, fixed_string Path, class M>
+struct qconfig_at {
+  static_assert(is_qconfig_or_none<Mapping>,
+                "ctq: prepare: the argument must be a QConfig, no_qconfig or a QConfigMapping<...>");
+  using type = Mapping;
+};
+template <class Global, class... Entries, fixed_string Path, class M>
+struct qconfig_at<QConfigMapping<Global, Entries...>, Path, M> {
+  static_assert(is_qconfig_or_none<Global>,
+                "ctq: QConfigMapping: the first argument is the global QConfig (or no_qconfig)");
+  using type =
+      typename first_non_void<typename name_entry<Entries, Path>::type..., typename type_entry<Entries, M>::type...,
+                              typename deepest_prefix<Path, Entries...>::type, Global>::type;
+};
+
+template <class Mapping>
+struct global_qconfig {
+  using type = Mapping;
+};
+template <class Global, class... Entries>
+struct global_qconfig<QConfigMapping<Global, Entries...>> {
+  using type = Global;
+};
+
+}  // namespace detail
+}  // namespace ctq
+// ----- end ctq/quantization/qconfig_mapping.hpp -----
+// ----- begin ctq/quantization/transform.hpp -----
+// The one mechanism behind fuse_modules, prepare and convert: rebuild a model type leaf by leaf.
+// rewrite(m, pass) walks m; every container is rebuilt with its rewritten children (its template
+// arguments rebound, names kept) and every leaf at dotted path P becomes pass.leaf<P>(leaf).
+// Leaves are moved from.
+
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+
+namespace ctq::detail {
+
+template <fixed_string Path = fixed_string{""}, class M, class Pass>
+auto rewrite(M& m, Pass& pass) {
+  if constexpr (nn::Container<M>) {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      auto kids = std::make_tuple(rewrite<join_path<Path, nn::child_name<M, I>>()>(nn::child<I>(m), pass)...);
+      using New = nn::rebind_t<M, std::tuple_element_t<I, decltype(kids)>...>;
+      return nn::assemble<New>(std::move(kids));
+    }
+    (std::make_index_sequence<nn::child_count<M>>{});
+  } else {
+    return pass.template leaf<Path>(m);
+  }
+}
+
+}  // namespace ctq::detail
+// ----- end ctq/quantization/transform.hpp -----
+
+namespace ctq {
+
+/// Modules whose output prepare observes. Specialise for a custom module (true_type) together
+/// with ctq::quantized_module.
+template <class M>
+struct observes_output : std::false_type {};
+template <>
+struct observes_output<QuantStub> : std::true_type {};
+template <>
+struct observes_output<nn::FloatFunctional> : std::true_type {};
+template <>
+struct observes_output<nn::Hardswish> : std::true_type {};
+template <index_t In, index_t Out, bool B>
+struct observes_output<nn::Linear<In, Out, B>> : std::true_type {};
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B>
+struct observes_output<nn::ConvNd<R, In, Out, K, S, P, D, G, B>> : std::true_type {};
+template <int R, index_t C, float Eps>
+struct observes_output<nn::BatchNormNd<R, C, Eps>> : std::true_type {};
+template <class M, std::string_view const& N>
+struct observes_output<nn::intrinsic::detail::WithReLU<M, N>> : std::true_type {};
+
+/// A module prepared with qconfig QC: the module, and the activation observer on its output
+/// (or none, for a DeQuantStub, which convert needs to know is in a quantized region).
+template <class M, class QC>
+class Observed {
+ public:
+  static constexpr bool observing = observes_output<M>::value;
+  using module_type = M;
+  using qconfig = QC;
+  using observer_type = std::conditional_t<observing, typename QC::activation, nn::Identity>;
+  static constexpr std::string_view name = "Observed";
+
+  Observed() = default;
+  explicit Observed(M m) : module(std::move(m)) {}
+
+  template <class X>
+  auto operator()(const X& x) {
+    return observe(module(x));
+  }
+  // FloatFunctional's operations, each observed (PyTorch's FloatFunctional calls its
+  // activation_post_process on every result).
+  template <class A, class B>
+  auto add(const A& a, const B& b) {
+    return observe(module.add(a, b));
+  }
+  template <class A, class B>
+  auto add_relu(const A& a, const B& b) {
+    return observe(module.add_relu(a, b));
+  }
+  template <class A, class B>
+  auto mul(const A& a, const B& b) {
+    return observe(module.mul(a, b));
+  }
+  template <class A>
+  auto add_scalar(const A& a, float c) {
+    return observe(module.add_scalar(a, c));
+  }
+  template <class A>
+  auto mul_scalar(const A& a, float c) {
+    return observe(module.mul_scalar(a, c));
+  }
+  template <class T>
+  auto cat(const T& xs) {
+    return observe(module.cat(xs));
+  }
+
+  template <class F>
+  void visit_state(F&& f) {
+    if constexpr (requires { module.visit_state(f); }) module.visit_state(f);
+  }
+
+  M module;
+  observer_type activation_post_process;
+
+ private:
+  template <class Y>
+  Y observe(Y y) {
+    if constexpr (observing) activation_post_process(y);
+    return y;
+  }
+};
+
+template <class T>
+inline constexpr bool is_observed = false;
+template <class M, class QC>
+inline constexpr bool is_observed<Observed<M, QC>> = true;
+
+namespace detail {
+
+template <class Mapping>
+struct prepare_pass {
+  template <fixed_string Path, class M>
+  auto leaf(M& m) {
+    using QC = typename qconfig_at<Mapping, Path, M>::type;
+    if constexpr (std::is_same_v<QC, no_qconfig>) {
+      return std::move(m);
+    } else if constexpr (observes_output<M>::value || std::is_same_v<M, DeQuantStub>) {
+      if constexpr (observes_output<M>::value) {
+        static_assert(
+            requires { typename QC::activation::qparams_type; },
+            "ctq: prepare: the qconfig's activation observer computes no quantization parameters "
+            "(static quantization needs MinMaxObserver, HistogramObserver, ...)");
+      }
+      return Observed<M, QC>(std::move(m));
+    } else {
+      return std::move(m);
+    }
+  }
+};
+
+}  // namespace detail
+
+/// The observed model: prepare<QC>(model), prepare<QConfigMapping<...>>(model) (PyTorch's
+/// torch.ao.quantization.prepare).
+template <class QConfigOrMapping, class Model>
+auto prepare(Model model) {
+  detail::prepare_pass<QConfigOrMapping> pass;
+  return detail::rewrite(model, pass);
+}
+
+/// Runs the prepared model over every batch (calibration); progress(done, total) after each one
+/// if given.
+template <class Prepared, class Batches>
+void calibrate(Prepared& prepared, const Batches& batches,
+               const std::function<void(std::size_t, std::size_t)>& progress = {}) {
+  const auto total = static_cast<std::size_t>(std::size(batches));
+  std::size_t done = 0;
+  for (const auto& x : batches) {
+    (void)prepared(x);
+    if (progress) progress(++done, total);
+  }
+}
+
+}  // namespace ctq
+// ----- end ctq/quantization/prepare.hpp -----
+
+namespace ctq {
+
+/// The backend PyTorch would use by default on the target: qnnpack on ARM, x86 elsewhere.
+#if defined(__aarch64__) || defined(__arm__) || defined(_M_ARM64)
+using default_backend = backend::qnnpack;
+#else
+using default_backend = backend::x86;
+#endif
+
+/// The numerics of PyTorch's quantized engine for a backend. x86 and fbgemm use the onednn
+/// engine's (ctq's reference PyTorch has no FBGEMM; see docs/quantization.md).
+template <class B>
+constexpr nn::quantized::EngineConfig engine_config() {
+  using kernels::qengine;
+  nn::quantized::EngineConfig e;
+  e.torch.format = kernels::memory_format::channels_last;  // quantized convs produce channels-last tensors
+  if constexpr (std::is_same_v<B, backend::qnnpack>) {
+    e.style = kernels::requantize_style::qnnpack;
+    e.torch.engine = qengine::qnnpack;
+  } else {
+    e.style = kernels::requantize_style::onednn;
+    e.torch.engine = std::is_same_v<B, backend::onednn>   ? qengine::onednn
+                     : std::is_same_v<B, backend::fbgemm> ? qengine::fbgemm
+                                                          : qengine::x86;
+  }
+  return e;
+}
+
+namespace detail {
+
+template <class B>
+struct convert_pass {
+  template <fixed_string Path, class M>
+  auto leaf(M& m) {
+    if constexpr (is_observed<M>) {
+      using F = typename M::module_type;
+      using QC = typename M::qconfig;
+      static_assert(has_quantized_module<F>,
+                    "ctq: convert: no quantized module for this observed module (specialise ctq::quantized_module)");
+      ConvertInfo info{{}, engine_config<B>()};
+      if constexpr (M::observing) {
+        static_assert(validate_qconfig<B, QC>());
+        static_assert(QC::activation::dtype == dtype::quint8,
+                      "ctq: convert: ctq's int8 kernels take quint8 activations (qint8 activations are not "
+                      "supported yet)");
+        info.output = m.activation_post_process.calculate_qparams();
+      }
+      return quantized_module<F>::template convert<QC>(m.module, info);
+    } else if constexpr (has_quantized_module<M>) {
+      if constexpr (!quantized_module<M>::needs_qconfig) {
+        return quantized_module<M>::template convert<no_qconfig>(m, ConvertInfo{{}, engine_config<B>()});
+      } else {
+        return std::move(m);
+      }
+    } else {
+      return std::move(m);
+    }
+  }
+};
+
+}  // namespace detail
+
+/// The quantized model (PyTorch's torch.ao.quantization.convert), for backend B.
+template <class B = default_backend, class Prepared>
+auto convert(Prepared prepared) {
+  static_assert(Backend<B>, "ctq: convert: the template argument must be a backend tag (ctq::backend::x86, ...)");
+  detail::convert_pass<B> pass;
+  return detail::rewrite(prepared, pass);
+}
+
+/// prepare, calibrate and convert in one call (PyTorch's quantize(model, run_fn, run_args)):
+/// run_fn(prepared) feeds the calibration data.
+template <class QConfigOrMapping, class B = default_backend, class Model, class RunFn>
+auto quantize(Model model, RunFn&& run_fn) {
+  auto prepared = prepare<QConfigOrMapping>(std::move(model));
+  std::forward<RunFn>(run_fn)(prepared);
+  return convert<B>(std::move(prepared));
+}
+
+}  // namespace ctq
+// ----- end ctq/quantization/convert.hpp -----
+// ----- begin ctq/quantization/fuse_modules.hpp -----
+// fuse_modules<fuse<"conv1", "bn1", "relu1">, ...>(model): PyTorch's eager fuse_modules in
+// evaluation as a type rewrite. The first module of each group becomes the fused module, the
+// others nn::Identity. BatchNorm is folded into the conv / linear weights with PyTorch's formulas
+// (fuse_conv_bn_weights, fuse_linear_bn_weights), operation by operation in float. A group with
+// no fuser is a compile error; ctq::fuser<A, B[, C]> can be specialised for a custom fusion.
+
+#include <cmath>
+#include <cstddef>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+
+namespace ctq {
+
+/// A group of dotted paths to fuse, in forward order.
+template <fixed_string... Paths>
+struct fuse {
+  static_assert(sizeof...(Paths) >= 2, "ctq: fuse<...>: a group names at least two modules");
+};
+
+/// How a group of module types fuses: `type` and `static type apply(const Ms&...)`.
+/// Specialise for a custom fusion (PyTorch's fuser_func / fuse_custom_config).
+template <class... Ms>
+struct fuser {
+  static_assert(detail::always_false<fuser>,
+                "ctq: fuse_modules: these modules cannot be fused; ctq fuses conv+bn, conv+bn+relu, conv+relu, "
+                "linear+relu, linear+bn and bn+relu (the module types are in the 'fuser<...>' line above; "
+                "specialise ctq::fuser for a custom fusion)");
+};
+
+namespace detail {
+
+// PyTorch's fuse_conv_bn_weights / fuse_linear_bn_weights, one float operation at a time:
+//   rsqrt = 1 / sqrt(var + eps)
+//   conv:   w' = w * (bn_w * rsqrt)        b' = ((b - mean) * rsqrt) * bn_w + bn_b
+//   linear: w' = w * (bn_w * rsqrt)        b' = (b - mean) * (bn_w * rsqrt) + bn_b
+template <class Out, class In, class BN>
+Out fold_bn(const In& m, const BN& bn, bool linear) {
+  constexpr index_t C = BN::num_features;
+  Out r;
+  const index_t per = m.weight.size() / C;
+  for (index_t c = 0; c < C; ++c) {
+    const float rsqrt = no_contract(1.0f / std::sqrt(no_contract(bn.running_var[c] + BN::eps)));
+    const float factor = no_contract(bn.weight[c] * rsqrt);
+    for (index_t i = 0; i < per; ++i) r.weight[c * per + i] = no_contract(m.weight[c * per + i] * factor);
+    const float b = In::has_bias ? m.bias[c] : 0.0f;
+    const float centred = no_contract(b - bn.running_mean[c]);
+    r.bias[c] = linear ? no_contract(no_contract(centred * factor) + bn.bias[c])
+                       : no_contract(no_contract(no_contract(centred * rsqrt) * bn.weight[c]) + bn.bias[c]);
+  }
+  return r;
+}
+
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B, int BR,
+          index_t C, float Eps>
+constexpr void check_conv_bn() {
+  static_assert(R == BR, "ctq: fuse_modules: a Conv{1,2,3}d fuses with the BatchNorm of the same dimension");
+  static_assert(C == Out, "ctq: fuse_modules: the BatchNorm's num_features differs from the conv's out_channels");
+}
+
+}  // namespace detail
+
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B, int BR,
+          index_t C, float Eps>
+struct fuser<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::BatchNormNd<BR, C, Eps>> {
+  using conv = nn::ConvNd<R, In, Out, K, S, P, D, G, B>;
+  using type = nn::ConvNd<R, In, Out, K, S, P, D, G, true>;
+  static type apply(const conv& c, const nn::BatchNormNd<BR, C, Eps>& bn) {
+    detail::check_conv_bn<R, In, Out, K, S, P, D, G, B, BR, C, Eps>();
+    return detail::fold_bn<type>(c, bn, false);
+  }
+};
+
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B, int BR,
+          index_t C, float Eps>
+struct fuser<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::BatchNormNd<BR, C, Eps>, nn::ReLU> {
+  using folded = fuser<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::BatchNormNd<BR, C, Eps>>;
+  using type = nn::intrinsic::ConvReLU<typename folded::type>;
+  static type apply(const typename folded::conv& c, const nn::BatchNormNd<BR, C, Eps>& bn, const nn::ReLU&) {
+    type r;
+    r.inner = folded::apply(c, bn);
+    return r;
+  }
+};
+
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B>
+struct fuser<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::ReLU> {
+  using type = nn::intrinsic::ConvReLU<nn::ConvNd<R, In, Out, K, S, P, D, G, B>>;
+  static type apply(const nn::ConvNd<R, In, Out, K, S, P, D, G, B>& c, const nn::ReLU&) {
+    type r;
+    r.inner = c;
+    return r;
+  }
+};
+
+template <index_t In, index_t Out, bool B>
+struct fuser<nn::Linear<In, Out, B>, nn::ReLU> {
+  using type = nn::intrinsic::LinearReLU<nn::Linear<In, Out, B>>;
+  static type apply(const nn::Linear<In, Out, B>& l, const nn::ReLU&) {
+    type r;
+    r.inner = l;
+    return r;
+  }
+};
+
+template <index_t In, index_t Out, bool B, index_t C, float Eps>
+struct fuser<nn::Linear<In, Out, B>, nn::BatchNormNd<1, C, Eps>> {
+  using type = nn::Linear<In, Out, true>;
+  static type apply(const nn::Linear<In, Out, B>& l, const nn::BatchNormNd<1, C, Eps>& bn) {
+    static_assert(C == Out, "ctq: fuse_modules: the BatchNorm1d's num_features differs from the linear's out_features");
+    return detail::fold_bn<type>(l, bn, true);
+  }
+};
+
+template <int R, index_t C, float Eps>
+struct fuser<nn::BatchNormNd<R, C, Eps>, nn::ReLU> {
+  static_assert(R >= 2, "ctq: fuse_modules: bn+relu fuses BatchNorm2d and BatchNorm3d (as PyTorch)");
+  using type = nn::intrinsic::BNReLU<nn::BatchNormNd<R, C, Eps>>;
+  static type apply(const nn::BatchNormNd<R, C, Eps>& bn, const nn::ReLU&) {
+    type r;
+    r.inner = bn;
+    return r;
+  }
+};
+
+namespace detail {
+
+template <class Group, class Model>
+struct fused_group;
+
+template <fixed_string First, fixed_string... Rest, class Model>
+struct fused_group<fuse<First, Rest...>, Model> {
+  using F = fuser<nn::module_at_t<Model, First>, nn::module_at_t<Model, Rest>...>;
+  typename F::type fused;
+
+  explicit fused_group(Model& m) : fused(F::apply(nn::module_at<First>(m), nn::module_at<Rest>(m)...)) {}
+
+  template <fixed_string Path>
+  static constexpr bool is_first = Path.view() == First.view();
+  template <fixed_string Path>
+  static constexpr bool is_rest = ((Path.view() == Rest.view()) || ...);
+};
+
+template <class Group>
+struct group_paths;
+template <fixed_string... P>
+struct group_paths<fuse<P...>> {
+  template <fixed_string Path>
+  static constexpr int count = ((Path.view() == P.view() ? 1 : 0) + ...);
+};
+
+// Every group fused in one rewrite of the model: a leaf that starts a group becomes the fused
+// module, a leaf in the rest of a group nn::Identity.
+template <class Model, class... Groups>
+struct fuse_pass {
+  std::tuple<fused_group<Groups, Model>...> groups;
+
+  explicit fuse_pass(Model& m) : groups(fused_group<Groups, Model>(m)...) {}
+
+  template <fixed_string Path, class M>
+  auto leaf(M& m) {
+    static_assert((group_paths<Groups>::template count<Path> + ...) <= 1,
+                  "ctq: fuse_modules: a module is named in more than one group (see 'Path' above)");
+    constexpr std::size_t first = index_of_first<Path>(std::index_sequence_for<Groups...>{});
+    if constexpr (first < sizeof...(Groups)) {
+      return std::move(std::get<first>(groups).fused);
+    } else if constexpr ((fused_group<Groups, Model>::template is_rest<Path> || ...)) {
+      return nn::Identity{};
+    } else {
+      return std::move(m);
+    }
+  }
+
+  template <fixed_string Path, std::size_t... I>
+  static constexpr std::size_t index_of_first(std::index_sequence<I...>) {
+    std::size_t r = sizeof...(Groups);
+    ((fused_group<Groups, Model>::template is_first<Path> ? (r = I, true) : false) || ...);
+    return r;
+  }
+};
+
+}  // namespace detail
+
+/// The model with each group fused (PyTorch's fuse_modules(model, [[...], ...]) in eval mode).
+template <class... Groups, class Model>
+auto fuse_modules(Model model) {
+  static_assert(sizeof...(Groups) >= 1, "ctq: fuse_modules: name at least one group, fuse<\"conv1\", \"bn1\">");
+  detail::fuse_pass<Model, Groups...> pass(model);
+  return detail::rewrite(model, pass);
+}
+
+}  // namespace ctq
+// ----- end ctq/quantization/fuse_modules.hpp -----
+// ----- end ctq/quantization.hpp -----
 // ----- begin ctq/tensor_quant.hpp -----
 // The amax toolkit (NVIDIA pytorch_quantization style): tensor_quant, QuantDescriptor,
 // TensorQuantizer, calibrators.

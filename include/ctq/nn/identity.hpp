@@ -1,15 +1,16 @@
-// nn::Identity: returns its input (PyTorch's torch.nn.Identity); also the "no observer" of a
-// qconfig that quantizes only weights.
+// nn::Identity: returns its input (PyTorch's torch.nn.Identity), float or quantized; what
+// fuse_modules leaves in place of the modules folded into the first of a group. Also the "no
+// observer" of a qconfig that quantizes only weights.
 #pragma once
 
-#include "../core/tensor.hpp"
+#include <string_view>
 
 namespace ctq::nn {
 
 struct Identity {
   static constexpr std::string_view name = "Identity";
-  template <class T, int R>
-  const Tensor<T, R>& operator()(const Tensor<T, R>& x) const {
+  template <class X>
+  const X& operator()(const X& x) const {
     return x;
   }
 };

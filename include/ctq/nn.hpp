@@ -1,0 +1,23 @@
+// Float modules and combinators (nn/), fused modules (nn/intrinsic/), int8 modules (nn/quantized/).
+#pragma once
+
+#include "nn/activation.hpp"
+#include "nn/batchnorm.hpp"
+#include "nn/conv.hpp"
+#include "nn/functional.hpp"
+#include "nn/identity.hpp"
+#include "nn/init.hpp"
+#include "nn/intrinsic/fused.hpp"
+#include "nn/linear.hpp"
+#include "nn/module.hpp"
+#include "nn/pooling.hpp"
+#include "nn/quantized/activation.hpp"
+#include "nn/quantized/conv.hpp"
+#include "nn/quantized/engine.hpp"
+#include "nn/quantized/functional.hpp"
+#include "nn/quantized/linear.hpp"
+#include "nn/quantized/pooling.hpp"
+#include "nn/quantized/quantize.hpp"
+#include "nn/sequential.hpp"
+#include "nn/size.hpp"
+#include "nn/state.hpp"

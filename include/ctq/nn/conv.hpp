@@ -1,0 +1,178 @@
+// nn::Conv1d / Conv2d / Conv3d: PyTorch's torch.nn.ConvNd (zero padding) on channels-last
+// tensors ([N, L, C], [N, H, W, C], [N, D, H, W, C]); the weight keeps PyTorch's layout
+// [Out][In / Groups][k...] so state dicts load unchanged. Float math: im2col and an Eigen GEMM
+// per group and image.
+#pragma once
+
+#include <array>
+#include <random>
+#include <string_view>
+#include <vector>
+
+#include "../core/error.hpp"
+#include "../core/tensor.hpp"
+#include "init.hpp"
+#include "module.hpp"
+
+namespace ctq::nn {
+
+namespace detail {
+
+/// A convolution's geometry with 1 or 2 spatial dimensions padded to 3 (leading size-1 dims).
+struct ConvShape3 {
+  std::array<index_t, 3> in{1, 1, 1}, out{1, 1, 1}, k{1, 1, 1}, s{1, 1, 1}, p{0, 0, 0}, d{1, 1, 1};
+  index_t taps() const { return k[0] * k[1] * k[2]; }
+  index_t out_pixels() const { return out[0] * out[1] * out[2]; }
+  index_t in_pixels() const { return in[0] * in[1] * in[2]; }
+};
+
+/// floor((in + 2 pad - dilation (kernel - 1) - 1) / stride) + 1, as PyTorch; raises if < 1.
+inline index_t conv_output_size(index_t in, index_t k, index_t s, index_t p, index_t d, std::string_view op) {
+  const index_t span = in + 2 * p - d * (k - 1) - 1;
+  if (span < 0) {
+    raise(ctq::detail::message() << "ctq: " << op << ": the input (" << in << ") is smaller than the kernel's reach ("
+                                 << d * (k - 1) + 1 << ") with padding " << p);
+  }
+  return span / s + 1;
+}
+
+template <int R>
+ConvShape3 conv_shape(const Shape<R + 2>& x, index_t k, index_t s, index_t p, index_t d, std::string_view op) {
+  ConvShape3 g;
+  for (int i = 0; i < R; ++i) {
+    const int j = 3 - R + i;
+    g.in[j] = x[static_cast<std::size_t>(i + 1)];
+    g.k[j] = k;
+    g.s[j] = s;
+    g.p[j] = p;
+    g.d[j] = d;
+    g.out[j] = conv_output_size(g.in[j], k, s, p, d, op);
+  }
+  return g;
+}
+
+/// Columns of one image for one group: col[pixel][ci * taps + tap] (PyTorch's weight order), 0
+/// where a tap falls in the padding.
+inline void im2col(const float* image, index_t channels, index_t c0, index_t cg, const ConvShape3& g, float* col) {
+  const index_t taps = g.taps(), row = cg * taps;
+  index_t pixel = 0;
+  for (index_t od = 0; od < g.out[0]; ++od)
+    for (index_t oh = 0; oh < g.out[1]; ++oh)
+      for (index_t ow = 0; ow < g.out[2]; ++ow, ++pixel) {
+        float* dst = col + pixel * row;
+        index_t tap = 0;
+        for (index_t kd = 0; kd < g.k[0]; ++kd)
+          for (index_t kh = 0; kh < g.k[1]; ++kh)
+            for (index_t kw = 0; kw < g.k[2]; ++kw, ++tap) {
+              const index_t id = od * g.s[0] - g.p[0] + kd * g.d[0];
+              const index_t ih = oh * g.s[1] - g.p[1] + kh * g.d[1];
+              const index_t iw = ow * g.s[2] - g.p[2] + kw * g.d[2];
+              const bool inside = id >= 0 && id < g.in[0] && ih >= 0 && ih < g.in[1] && iw >= 0 && iw < g.in[2];
+              const float* src = image + ((id * g.in[1] + ih) * g.in[2] + iw) * channels + c0;
+              for (index_t ci = 0; ci < cg; ++ci) dst[ci * taps + tap] = inside ? src[ci] : 0.0f;
+            }
+      }
+}
+
+/// The float convolution of a batch of channels-last images (one function for every layer type,
+/// so a network of many conv types compiles this code once).
+inline void conv_forward(const float* x, index_t batch, const ConvShape3& g, index_t in, index_t out, index_t groups,
+                         const float* weight, const float* bias, float* y) {
+  const index_t cg = in / groups, og = out / groups, rowlen = cg * g.taps();
+  const index_t pixels = g.out_pixels();
+  std::vector<float> col(static_cast<std::size_t>(pixels * rowlen));
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  for (index_t n = 0; n < batch; ++n) {
+    const float* image = x + n * g.in_pixels() * in;
+    float* dst = y + n * pixels * out;
+    for (index_t grp = 0; grp < groups; ++grp) {
+      im2col(image, in, grp * cg, cg, g, col.data());
+      Eigen::Map<const RowMajor> cm(col.data(), pixels, rowlen);
+      Eigen::Map<const RowMajor> wm(weight + grp * og * rowlen, og, rowlen);
+      Eigen::Map<RowMajor, 0, Eigen::OuterStride<>> ym(dst + grp * og, pixels, og, Eigen::OuterStride<>(out));
+      ym.noalias() = cm * wm.transpose();
+    }
+    if (bias != nullptr) {
+      Eigen::Map<RowMajor> ym(dst, pixels, out);
+      ym.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias, out);
+    }
+  }
+}
+
+}  // namespace detail
+
+/// Convolution over R spatial dimensions with square (cubic) kernels: kernel K, stride S,
+/// padding P, dilation D, groups G, optional bias.
+template <int R, index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1,
+          bool Bias = true>
+class ConvNd : public ctq::detail::rejects_quantized {
+  static_assert(R >= 1 && R <= 3, "ctq: nn::Conv: 1, 2 or 3 spatial dimensions");
+  static_assert(In >= 1 && Out >= 1 && K >= 1 && S >= 1 && P >= 0 && D >= 1 && G >= 1,
+                "ctq: nn::Conv: channels, kernel, stride and dilation must be positive and padding not negative");
+  static_assert(In % G == 0 && Out % G == 0, "ctq: nn::Conv: in_channels and out_channels must be divisible by groups");
+
+ public:
+  static constexpr std::string_view name = R == 1 ? "Conv1d" : R == 2 ? "Conv2d" : "Conv3d";
+  static constexpr int spatial_dims = R;
+  static constexpr index_t in_channels = In, out_channels = Out, kernel_size = K, stride = S, padding = P, dilation = D,
+                           groups = G;
+  static constexpr bool has_bias = Bias;
+  static constexpr index_t taps = K * (R >= 2 ? K : 1) * (R >= 3 ? K : 1);
+
+  ConvNd() : weight(weight_shape()), bias(Bias ? Shape<1>{Out} : Shape<1>{0}) {}
+
+  static Shape<R + 2> weight_shape() {
+    Shape<R + 2> s{};
+    s[0] = Out;
+    s[1] = In / G;
+    for (int i = 0; i < R; ++i) s[static_cast<std::size_t>(i + 2)] = K;
+    return s;
+  }
+  /// The output shape for input shape x (channels last).
+  static Shape<R + 2> output_shape(const Shape<R + 2>& x) {
+    const auto g = detail::conv_shape<R>(x, K, S, P, D, name);
+    Shape<R + 2> y = x;
+    for (int i = 0; i < R; ++i) y[static_cast<std::size_t>(i + 1)] = g.out[static_cast<std::size_t>(3 - R + i)];
+    y[R + 1] = Out;
+    return y;
+  }
+
+  using ctq::detail::rejects_quantized::operator();
+  template <int XR>
+  Tensor<float, XR> operator()(const Tensor<float, XR>& x) const {
+    static_assert(XR == R + 2, "ctq: nn::Conv: the input must have rank spatial dims + 2 ([N, spatial..., C])");
+    if (x.dim(R + 1) != In) {
+      raise(ctq::detail::message() << "ctq: nn::" << name << ": the input has " << x.dim(R + 1)
+                                   << " channels (last dimension), the layer has in_channels " << In);
+    }
+    const auto g = detail::conv_shape<R>(x.shape(), K, S, P, D, name);
+    Tensor<float, XR> y(output_shape(x.shape()));
+    detail::conv_forward(x.data(), x.dim(0), g, In, Out, G, weight.data(), Bias ? bias.data() : nullptr, y.data());
+    return y;
+  }
+
+  template <class F>
+  void visit_state(F&& f) {
+    f(std::string_view{"weight"}, weight);
+    if constexpr (Bias) f(std::string_view{"bias"}, bias);
+  }
+  void reset_parameters(std::mt19937& g) {
+    detail::fill_uniform_fan_in(weight, In / G * taps, g);
+    if constexpr (Bias) detail::fill_uniform_fan_in(bias, In / G * taps, g);
+  }
+
+  Tensor<float, R + 2> weight;  ///< [Out][In / G][K]... (PyTorch's layout)
+  Tensor<float, 1> bias;        ///< empty when Bias is false
+};
+
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1,
+          bool Bias = true>
+using Conv1d = ConvNd<1, In, Out, K, S, P, D, G, Bias>;
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1,
+          bool Bias = true>
+using Conv2d = ConvNd<2, In, Out, K, S, P, D, G, Bias>;
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1,
+          bool Bias = true>
+using Conv3d = ConvNd<3, In, Out, K, S, P, D, G, Bias>;
+
+}  // namespace ctq::nn

@@ -1,0 +1,69 @@
+// nn::Linear<In, Out, Bias>: y = x W^T + b over the last dimension (PyTorch's torch.nn.Linear),
+// weight [Out][In] as PyTorch stores it; float math through Eigen.
+#pragma once
+
+#include <random>
+#include <string_view>
+
+#include "../core/error.hpp"
+#include "../core/tensor.hpp"
+#include "init.hpp"
+#include "module.hpp"
+
+namespace ctq::nn {
+
+namespace detail {
+/// y = x W^T + b for `rows` rows (one function for every Linear type).
+inline void linear_forward(const float* x, index_t rows, index_t in, index_t out, const float* weight,
+                           const float* bias, float* y) {
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::Map<const RowMajor> xm(x, rows, in);
+  Eigen::Map<const RowMajor> wm(weight, out, in);
+  Eigen::Map<RowMajor> ym(y, rows, out);
+  ym.noalias() = xm * wm.transpose();
+  if (bias != nullptr) ym.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias, out);
+}
+}  // namespace detail
+
+template <index_t In, index_t Out, bool Bias = true>
+class Linear : public ctq::detail::rejects_quantized {
+  static_assert(In >= 1 && Out >= 1, "ctq: nn::Linear: in_features and out_features must be positive");
+
+ public:
+  static constexpr std::string_view name = "Linear";
+  static constexpr index_t in_features = In, out_features = Out;
+  static constexpr bool has_bias = Bias;
+
+  Linear() : weight({Out, In}), bias(Bias ? Shape<1>{Out} : Shape<1>{0}) {}
+
+  using ctq::detail::rejects_quantized::operator();
+  /// x: [..., In] (rank 2: a batch of rows); y: [..., Out].
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) const {
+    static_assert(R >= 1, "ctq: nn::Linear: the input needs at least one dimension");
+    if (x.dim(R - 1) != In) {
+      raise(ctq::detail::message() << "ctq: nn::Linear: the input's last dimension is " << x.dim(R - 1)
+                                   << ", the layer has in_features " << In);
+    }
+    auto shape = x.shape();
+    shape[R - 1] = Out;
+    Tensor<float, R> y(shape);
+    detail::linear_forward(x.data(), x.size() / In, In, Out, weight.data(), Bias ? bias.data() : nullptr, y.data());
+    return y;
+  }
+
+  template <class F>
+  void visit_state(F&& f) {
+    f(std::string_view{"weight"}, weight);
+    if constexpr (Bias) f(std::string_view{"bias"}, bias);
+  }
+  void reset_parameters(std::mt19937& g) {
+    detail::fill_uniform_fan_in(weight, In, g);
+    if constexpr (Bias) detail::fill_uniform_fan_in(bias, In, g);
+  }
+
+  Tensor<float, 2> weight;
+  Tensor<float, 1> bias;  ///< empty when Bias is false
+};
+
+}  // namespace ctq::nn

@@ -1,0 +1,62 @@
+// Composition: nn::Sequential (children run in order; named<> gives them PyTorch-style names,
+// unnamed ones are "0", "1", ...) and nn::Residual (x + body(x) through a FloatFunctional, so
+// the sum is observed and quantized like PyTorch's skip_add).
+#pragma once
+
+#include <tuple>
+#include <utility>
+
+#include "functional.hpp"
+#include "module.hpp"
+
+namespace ctq::nn {
+
+template <class... Items>
+class Sequential {
+ public:
+  static constexpr std::string_view name = "Sequential";
+  using child_names = item_names_t<Items...>;
+
+  auto children() {
+    return std::apply([](auto&... c) { return std::tie(c...); }, items_);
+  }
+
+  template <class X>
+  auto operator()(X&& x) {
+    return run<0>(std::forward<X>(x));
+  }
+
+ private:
+  template <std::size_t I, class X>
+  auto run(X&& x) {
+    if constexpr (I == sizeof...(Items)) {
+      return std::remove_cvref_t<X>(std::forward<X>(x));
+    } else {
+      return run<I + 1>(forward_child<child_name<Sequential, I>>(std::get<I>(items_), std::forward<X>(x)));
+    }
+  }
+
+  std::tuple<detail::unname_t<Items>...> items_;
+};
+
+/// x + body(x): children "body" and "skip_add" (a FloatFunctional until convert makes it a
+/// QFunctional).
+template <class Body, class Add = FloatFunctional>
+class Residual {
+ public:
+  static constexpr std::string_view name = "Residual";
+  using child_names = names<"body", "skip_add">;
+
+  auto children() { return std::tie(body, skip_add); }
+
+  template <class X>
+  auto operator()(const X& x) {
+    auto y = forward_child<"body">(body, x);
+    return skip_add.add(x, y);
+  }
+
+  Body body;
+  Add skip_add;
+};
+
+}  // namespace ctq::nn

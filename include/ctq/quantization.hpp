@@ -1,0 +1,10 @@
+// The eager workflow: stubs, fuse_modules, qconfig mappings, prepare, calibrate, convert, quantize.
+#pragma once
+
+#include "quantization/convert.hpp"
+#include "quantization/fuse_modules.hpp"
+#include "quantization/mapping.hpp"
+#include "quantization/prepare.hpp"
+#include "quantization/qconfig_mapping.hpp"
+#include "quantization/stubs.hpp"
+#include "quantization/transform.hpp"

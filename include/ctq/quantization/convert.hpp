@@ -1,0 +1,98 @@
+// convert<Backend>(prepared): PyTorch's eager convert as a type rewrite. Every Observed module is
+// replaced by its quantized_module mapping, built from the observer's output parameters and the
+// qconfig's weight observer (weights quantized and packed here, once); modules PyTorch runs on
+// quantized tensors unchanged (ReLU, pooling, Flatten, Dropout) get their quantized form. The
+// backend picks the numerics the kernels reproduce (PyTorch's quantized engine) and is checked
+// against every qconfig at compile time (QConfigFor).
+#pragma once
+
+#include <type_traits>
+#include <utility>
+
+#include "../kernels/requantize.hpp"
+#include "../kernels/torch_numerics.hpp"
+#include "../qconfig/backend.hpp"
+#include "mapping.hpp"
+#include "prepare.hpp"
+#include "transform.hpp"
+
+namespace ctq {
+
+/// The backend PyTorch would use by default on the target: qnnpack on ARM, x86 elsewhere.
+#if defined(__aarch64__) || defined(__arm__) || defined(_M_ARM64)
+using default_backend = backend::qnnpack;
+#else
+using default_backend = backend::x86;
+#endif
+
+/// The numerics of PyTorch's quantized engine for a backend. x86 and fbgemm use the onednn
+/// engine's (ctq's reference PyTorch has no FBGEMM; see docs/quantization.md).
+template <class B>
+constexpr nn::quantized::EngineConfig engine_config() {
+  using kernels::qengine;
+  nn::quantized::EngineConfig e;
+  e.torch.format = kernels::memory_format::channels_last;  // quantized convs produce channels-last tensors
+  if constexpr (std::is_same_v<B, backend::qnnpack>) {
+    e.style = kernels::requantize_style::qnnpack;
+    e.torch.engine = qengine::qnnpack;
+  } else {
+    e.style = kernels::requantize_style::onednn;
+    e.torch.engine = std::is_same_v<B, backend::onednn>   ? qengine::onednn
+                     : std::is_same_v<B, backend::fbgemm> ? qengine::fbgemm
+                                                          : qengine::x86;
+  }
+  return e;
+}
+
+namespace detail {
+
+template <class B>
+struct convert_pass {
+  template <fixed_string Path, class M>
+  auto leaf(M& m) {
+    if constexpr (is_observed<M>) {
+      using F = typename M::module_type;
+      using QC = typename M::qconfig;
+      static_assert(has_quantized_module<F>,
+                    "ctq: convert: no quantized module for this observed module (specialise ctq::quantized_module)");
+      ConvertInfo info{{}, engine_config<B>()};
+      if constexpr (M::observing) {
+        static_assert(validate_qconfig<B, QC>());
+        static_assert(QC::activation::dtype == dtype::quint8,
+                      "ctq: convert: ctq's int8 kernels take quint8 activations (qint8 activations are not "
+                      "supported yet)");
+        info.output = m.activation_post_process.calculate_qparams();
+      }
+      return quantized_module<F>::template convert<QC>(m.module, info);
+    } else if constexpr (has_quantized_module<M>) {
+      if constexpr (!quantized_module<M>::needs_qconfig) {
+        return quantized_module<M>::template convert<no_qconfig>(m, ConvertInfo{{}, engine_config<B>()});
+      } else {
+        return std::move(m);
+      }
+    } else {
+      return std::move(m);
+    }
+  }
+};
+
+}  // namespace detail
+
+/// The quantized model (PyTorch's torch.ao.quantization.convert), for backend B.
+template <class B = default_backend, class Prepared>
+auto convert(Prepared prepared) {
+  static_assert(Backend<B>, "ctq: convert: the template argument must be a backend tag (ctq::backend::x86, ...)");
+  detail::convert_pass<B> pass;
+  return detail::rewrite(prepared, pass);
+}
+
+/// prepare, calibrate and convert in one call (PyTorch's quantize(model, run_fn, run_args)):
+/// run_fn(prepared) feeds the calibration data.
+template <class QConfigOrMapping, class B = default_backend, class Model, class RunFn>
+auto quantize(Model model, RunFn&& run_fn) {
+  auto prepared = prepare<QConfigOrMapping>(std::move(model));
+  std::forward<RunFn>(run_fn)(prepared);
+  return convert<B>(std::move(prepared));
+}
+
+}  // namespace ctq

@@ -1,0 +1,159 @@
+// prepare<QConfigOrMapping>(model): PyTorch's eager prepare as a type rewrite. Every leaf module
+// whose output PyTorch observes (QuantStub, Conv, Linear, the fused modules, BatchNorm,
+// FloatFunctional, Hardswish) and that has a qconfig becomes Observed<M, QC>: the module and its
+// qconfig's activation observer (PyTorch's activation_post_process) on its output. A
+// DeQuantStub with a qconfig is marked for convert. Other modules are moved across unchanged.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "../nn/activation.hpp"
+#include "../nn/batchnorm.hpp"
+#include "../nn/conv.hpp"
+#include "../nn/functional.hpp"
+#include "../nn/intrinsic/fused.hpp"
+#include "../nn/linear.hpp"
+#include "../nn/module.hpp"
+#include "../qconfig/qconfig.hpp"
+#include "qconfig_mapping.hpp"
+#include "stubs.hpp"
+#include "transform.hpp"
+
+namespace ctq {
+
+/// Modules whose output prepare observes. Specialise for a custom module (true_type) together
+/// with ctq::quantized_module.
+template <class M>
+struct observes_output : std::false_type {};
+template <>
+struct observes_output<QuantStub> : std::true_type {};
+template <>
+struct observes_output<nn::FloatFunctional> : std::true_type {};
+template <>
+struct observes_output<nn::Hardswish> : std::true_type {};
+template <index_t In, index_t Out, bool B>
+struct observes_output<nn::Linear<In, Out, B>> : std::true_type {};
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B>
+struct observes_output<nn::ConvNd<R, In, Out, K, S, P, D, G, B>> : std::true_type {};
+template <int R, index_t C, float Eps>
+struct observes_output<nn::BatchNormNd<R, C, Eps>> : std::true_type {};
+template <class M, std::string_view const& N>
+struct observes_output<nn::intrinsic::detail::WithReLU<M, N>> : std::true_type {};
+
+/// A module prepared with qconfig QC: the module, and the activation observer on its output
+/// (or none, for a DeQuantStub, which convert needs to know is in a quantized region).
+template <class M, class QC>
+class Observed {
+ public:
+  static constexpr bool observing = observes_output<M>::value;
+  using module_type = M;
+  using qconfig = QC;
+  using observer_type = std::conditional_t<observing, typename QC::activation, nn::Identity>;
+  static constexpr std::string_view name = "Observed";
+
+  Observed() = default;
+  explicit Observed(M m) : module(std::move(m)) {}
+
+  template <class X>
+  auto operator()(const X& x) {
+    return observe(module(x));
+  }
+  // FloatFunctional's operations, each observed (PyTorch's FloatFunctional calls its
+  // activation_post_process on every result).
+  template <class A, class B>
+  auto add(const A& a, const B& b) {
+    return observe(module.add(a, b));
+  }
+  template <class A, class B>
+  auto add_relu(const A& a, const B& b) {
+    return observe(module.add_relu(a, b));
+  }
+  template <class A, class B>
+  auto mul(const A& a, const B& b) {
+    return observe(module.mul(a, b));
+  }
+  template <class A>
+  auto add_scalar(const A& a, float c) {
+    return observe(module.add_scalar(a, c));
+  }
+  template <class A>
+  auto mul_scalar(const A& a, float c) {
+    return observe(module.mul_scalar(a, c));
+  }
+  template <class T>
+  auto cat(const T& xs) {
+    return observe(module.cat(xs));
+  }
+
+  template <class F>
+  void visit_state(F&& f) {
+    if constexpr (requires { module.visit_state(f); }) module.visit_state(f);
+  }
+
+  M module;
+  observer_type activation_post_process;
+
+ private:
+  template <class Y>
+  Y observe(Y y) {
+    if constexpr (observing) activation_post_process(y);
+    return y;
+  }
+};
+
+template <class T>
+inline constexpr bool is_observed = false;
+template <class M, class QC>
+inline constexpr bool is_observed<Observed<M, QC>> = true;
+
+namespace detail {
+
+template <class Mapping>
+struct prepare_pass {
+  template <fixed_string Path, class M>
+  auto leaf(M& m) {
+    using QC = typename qconfig_at<Mapping, Path, M>::type;
+    if constexpr (std::is_same_v<QC, no_qconfig>) {
+      return std::move(m);
+    } else if constexpr (observes_output<M>::value || std::is_same_v<M, DeQuantStub>) {
+      if constexpr (observes_output<M>::value) {
+        static_assert(
+            requires { typename QC::activation::qparams_type; },
+            "ctq: prepare: the qconfig's activation observer computes no quantization parameters "
+            "(static quantization needs MinMaxObserver, HistogramObserver, ...)");
+      }
+      return Observed<M, QC>(std::move(m));
+    } else {
+      return std::move(m);
+    }
+  }
+};
+
+}  // namespace detail
+
+/// The observed model: prepare<QC>(model), prepare<QConfigMapping<...>>(model) (PyTorch's
+/// torch.ao.quantization.prepare).
+template <class QConfigOrMapping, class Model>
+auto prepare(Model model) {
+  detail::prepare_pass<QConfigOrMapping> pass;
+  return detail::rewrite(model, pass);
+}
+
+/// Runs the prepared model over every batch (calibration); progress(done, total) after each one
+/// if given.
+template <class Prepared, class Batches>
+void calibrate(Prepared& prepared, const Batches& batches,
+               const std::function<void(std::size_t, std::size_t)>& progress = {}) {
+  const auto total = static_cast<std::size_t>(std::size(batches));
+  std::size_t done = 0;
+  for (const auto& x : batches) {
+    (void)prepared(x);
+    if (progress) progress(++done, total);
+  }
+}
+
+}  // namespace ctq

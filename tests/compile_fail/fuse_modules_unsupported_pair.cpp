@@ -1,0 +1,13 @@
+// expect: ctq: fuse_modules: these modules cannot be fused
+#include <ctq/ctq.hpp>
+using namespace ctq;
+using Net = nn::Sequential<nn::named<"conv", nn::Conv2d<3, 8, 3>>, nn::named<"pool", nn::MaxPool2d<2>>,
+                           nn::named<"relu", nn::ReLU>>;
+int main() {
+#ifdef CTQ_SHOULD_FAIL
+  auto fused = fuse_modules<fuse<"conv", "pool">>(Net{});
+#else
+  auto fused = fuse_modules<fuse<"conv", "relu">>(Net{});
+#endif
+  (void)fused;
+}
