@@ -7,4 +7,5 @@
 #include "quantization/prepare.hpp"
 #include "quantization/qconfig_mapping.hpp"
 #include "quantization/stubs.hpp"
+#include "quantization/traits.hpp"
 #include "quantization/transform.hpp"

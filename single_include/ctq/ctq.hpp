@@ -10128,14 +10128,14 @@ using get_default_qat_qconfig = typename detail::default_qat_qconfig_for<Backend
 #include <utility>
 
 // ----- begin ctq/quantization/mapping.hpp -----
-// The default static-quantization module mapping (PyTorch's DEFAULT_STATIC_QUANT_MODULE_MAPPINGS)
-// as trait specialisations: quantized_module<Float>::type is the module convert puts in its
-// place, and quantized_module<Float>::convert<QC>(float_module, info) builds it. Specialise
-// quantized_module for a custom module (PyTorch's custom module API: float -> observed ->
-// quantized; specialise observes_output too if prepare should observe its output).
+// Every module mapping ctq has (quantization/mappings/), on top of the traits they specialise.
+
+// ----- begin ctq/quantization/mappings/core.hpp -----
+// The default static-quantization mapping of ctq's core modules (PyTorch's
+// DEFAULT_STATIC_QUANT_MODULE_MAPPINGS): stubs, Linear, Conv, the fused modules, FloatFunctional,
+// Hardswish, and the modules PyTorch runs on quantized tensors unchanged.
 
 #include <type_traits>
-#include <vector>
 
 // ----- begin ctq/quantization/stubs.hpp -----
 // QuantStub and DeQuantStub mark where a model's quantized region starts and ends (PyTorch's
@@ -10180,6 +10180,19 @@ QuantWrapper<M> add_quant_dequant(M model) {
 
 }  // namespace ctq
 // ----- end ctq/quantization/stubs.hpp -----
+// ----- begin ctq/quantization/traits.hpp -----
+// The traits prepare and convert read (PyTorch's module mappings as trait specialisations):
+//   observes_output<Float>: prepare attaches the qconfig's activation observer to its output;
+//   quantized_module<Float>: ::type is the module convert puts in its place, ::convert<QC>(float,
+//     info) builds it, ::needs_qconfig says whether it is swapped only where a qconfig applies
+//     (prepare then records the qconfig even if nothing is observed, e.g. DeQuantStub or a
+//     weight-only module).
+// The default mapping is in quantization/mappings/; specialise both traits for a custom module
+// (PyTorch's custom module API: float -> observed -> quantized).
+
+#include <type_traits>
+#include <vector>
+
 
 namespace ctq {
 
@@ -10198,6 +10211,20 @@ template <class F>
 inline constexpr bool has_quantized_module = requires {
   typename quantized_module<F>::type;
 };
+
+/// Modules whose output prepare observes (where a qconfig applies).
+template <class M>
+struct observes_output : std::false_type {};
+
+/// Modules prepare wraps where a qconfig applies: observed ones, and those convert swaps only
+/// under a qconfig.
+template <class M>
+inline constexpr bool needs_qconfig = observes_output<M>::value || [] {
+  if constexpr (has_quantized_module<M>)
+    return quantized_module<M>::needs_qconfig;
+  else
+    return false;
+}();
 
 namespace detail {
 
@@ -10247,6 +10274,25 @@ struct stateless_mapping {
 };
 
 }  // namespace detail
+
+}  // namespace ctq
+// ----- end ctq/quantization/traits.hpp -----
+
+namespace ctq {
+
+// Outputs prepare observes.
+template <>
+struct observes_output<QuantStub> : std::true_type {};
+template <>
+struct observes_output<nn::FloatFunctional> : std::true_type {};
+template <>
+struct observes_output<nn::Hardswish> : std::true_type {};
+template <index_t In, index_t Out, bool B>
+struct observes_output<nn::Linear<In, Out, B>> : std::true_type {};
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B>
+struct observes_output<nn::ConvNd<R, In, Out, K, S, P, D, G, B>> : std::true_type {};
+template <class M, std::string_view const& N>
+struct observes_output<nn::intrinsic::detail::WithReLU<M, N>> : std::true_type {};
 
 template <>
 struct quantized_module<QuantStub> {
@@ -10348,13 +10394,14 @@ struct quantized_module<nn::AdaptiveAvgPool2d<OH, OW>>
     : detail::stateless_mapping<nn::quantized::AdaptiveAvgPool2d<OH, OW>> {};
 
 }  // namespace ctq
+// ----- end ctq/quantization/mappings/core.hpp -----
 // ----- end ctq/quantization/mapping.hpp -----
 // ----- begin ctq/quantization/prepare.hpp -----
 // prepare<QConfigOrMapping>(model): PyTorch's eager prepare as a type rewrite. Every leaf module
-// whose output PyTorch observes (QuantStub, Conv, Linear, the fused modules, BatchNorm,
-// FloatFunctional, Hardswish) and that has a qconfig becomes Observed<M, QC>: the module and its
-// qconfig's activation observer (PyTorch's activation_post_process) on its output. A
-// DeQuantStub with a qconfig is marked for convert. Other modules are moved across unchanged.
+// that has a qconfig and needs one (needs_qconfig, quantization/traits.hpp) becomes
+// Observed<M, QC>: the module and, if PyTorch observes its output (QuantStub, Conv, Linear, the
+// fused modules, FloatFunctional, ...), its qconfig's activation observer (PyTorch's
+// activation_post_process). Other modules are moved across unchanged.
 
 #include <cstddef>
 #include <functional>
@@ -10522,27 +10569,8 @@ auto rewrite(M& m, Pass& pass) {
 
 namespace ctq {
 
-/// Modules whose output prepare observes. Specialise for a custom module (true_type) together
-/// with ctq::quantized_module.
-template <class M>
-struct observes_output : std::false_type {};
-template <>
-struct observes_output<QuantStub> : std::true_type {};
-template <>
-struct observes_output<nn::FloatFunctional> : std::true_type {};
-template <>
-struct observes_output<nn::Hardswish> : std::true_type {};
-template <index_t In, index_t Out, bool B>
-struct observes_output<nn::Linear<In, Out, B>> : std::true_type {};
-template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B>
-struct observes_output<nn::ConvNd<R, In, Out, K, S, P, D, G, B>> : std::true_type {};
-template <int R, index_t C, float Eps>
-struct observes_output<nn::BatchNormNd<R, C, Eps>> : std::true_type {};
-template <class M, std::string_view const& N>
-struct observes_output<nn::intrinsic::detail::WithReLU<M, N>> : std::true_type {};
-
 /// A module prepared with qconfig QC: the module, and the activation observer on its output
-/// (or none, for a DeQuantStub, which convert needs to know is in a quantized region).
+/// (or none, e.g. for a DeQuantStub, which convert needs to know is in a quantized region).
 template <class M, class QC>
 class Observed {
  public:
@@ -10616,7 +10644,7 @@ struct prepare_pass {
     using QC = typename qconfig_at<Mapping, Path, M>::type;
     if constexpr (std::is_same_v<QC, no_qconfig>) {
       return std::move(m);
-    } else if constexpr (observes_output<M>::value || std::is_same_v<M, DeQuantStub>) {
+    } else if constexpr (needs_qconfig<M>) {
       if constexpr (observes_output<M>::value) {
         static_assert(
             requires { typename QC::activation::qparams_type; },

@@ -1,8 +1,8 @@
 // prepare<QConfigOrMapping>(model): PyTorch's eager prepare as a type rewrite. Every leaf module
-// whose output PyTorch observes (QuantStub, Conv, Linear, the fused modules, BatchNorm,
-// FloatFunctional, Hardswish) and that has a qconfig becomes Observed<M, QC>: the module and its
-// qconfig's activation observer (PyTorch's activation_post_process) on its output. A
-// DeQuantStub with a qconfig is marked for convert. Other modules are moved across unchanged.
+// that has a qconfig and needs one (needs_qconfig, quantization/traits.hpp) becomes
+// Observed<M, QC>: the module and, if PyTorch observes its output (QuantStub, Conv, Linear, the
+// fused modules, FloatFunctional, ...), its qconfig's activation observer (PyTorch's
+// activation_post_process). Other modules are moved across unchanged.
 #pragma once
 
 #include <cstddef>
@@ -19,33 +19,15 @@
 #include "../nn/linear.hpp"
 #include "../nn/module.hpp"
 #include "../qconfig/qconfig.hpp"
+#include "mapping.hpp"
 #include "qconfig_mapping.hpp"
 #include "stubs.hpp"
 #include "transform.hpp"
 
 namespace ctq {
 
-/// Modules whose output prepare observes. Specialise for a custom module (true_type) together
-/// with ctq::quantized_module.
-template <class M>
-struct observes_output : std::false_type {};
-template <>
-struct observes_output<QuantStub> : std::true_type {};
-template <>
-struct observes_output<nn::FloatFunctional> : std::true_type {};
-template <>
-struct observes_output<nn::Hardswish> : std::true_type {};
-template <index_t In, index_t Out, bool B>
-struct observes_output<nn::Linear<In, Out, B>> : std::true_type {};
-template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B>
-struct observes_output<nn::ConvNd<R, In, Out, K, S, P, D, G, B>> : std::true_type {};
-template <int R, index_t C, float Eps>
-struct observes_output<nn::BatchNormNd<R, C, Eps>> : std::true_type {};
-template <class M, std::string_view const& N>
-struct observes_output<nn::intrinsic::detail::WithReLU<M, N>> : std::true_type {};
-
 /// A module prepared with qconfig QC: the module, and the activation observer on its output
-/// (or none, for a DeQuantStub, which convert needs to know is in a quantized region).
+/// (or none, e.g. for a DeQuantStub, which convert needs to know is in a quantized region).
 template <class M, class QC>
 class Observed {
  public:
@@ -119,7 +101,7 @@ struct prepare_pass {
     using QC = typename qconfig_at<Mapping, Path, M>::type;
     if constexpr (std::is_same_v<QC, no_qconfig>) {
       return std::move(m);
-    } else if constexpr (observes_output<M>::value || std::is_same_v<M, DeQuantStub>) {
+    } else if constexpr (needs_qconfig<M>) {
       if constexpr (observes_output<M>::value) {
         static_assert(
             requires { typename QC::activation::qparams_type; },

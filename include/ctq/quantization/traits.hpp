@@ -1,0 +1,98 @@
+// The traits prepare and convert read (PyTorch's module mappings as trait specialisations):
+//   observes_output<Float>: prepare attaches the qconfig's activation observer to its output;
+//   quantized_module<Float>: ::type is the module convert puts in its place, ::convert<QC>(float,
+//     info) builds it, ::needs_qconfig says whether it is swapped only where a qconfig applies
+//     (prepare then records the qconfig even if nothing is observed, e.g. DeQuantStub or a
+//     weight-only module).
+// The default mapping is in quantization/mappings/; specialise both traits for a custom module
+// (PyTorch's custom module API: float -> observed -> quantized).
+#pragma once
+
+#include <type_traits>
+#include <vector>
+
+#include "../core/quantize.hpp"
+#include "../nn/quantized/engine.hpp"
+
+namespace ctq {
+
+/// What convert knows when it builds a quantized module: the output parameters its observer
+/// chose (observed modules only) and the engine.
+struct ConvertInfo {
+  PerTensorQParams output;
+  nn::quantized::EngineConfig engine;
+};
+
+/// No mapping: convert leaves the module as it is.
+template <class F>
+struct quantized_module {};
+
+template <class F>
+inline constexpr bool has_quantized_module = requires {
+  typename quantized_module<F>::type;
+};
+
+/// Modules whose output prepare observes (where a qconfig applies).
+template <class M>
+struct observes_output : std::false_type {};
+
+/// Modules prepare wraps where a qconfig applies: observed ones, and those convert swaps only
+/// under a qconfig.
+template <class M>
+inline constexpr bool needs_qconfig = observes_output<M>::value || [] {
+  if constexpr (has_quantized_module<M>)
+    return quantized_module<M>::needs_qconfig;
+  else
+    return false;
+}();
+
+namespace detail {
+
+/// The weight quantized as PyTorch's convert does it: the qconfig's weight observer run on the
+/// float weight, then quantize_per_tensor / quantize_per_channel to qint8.
+template <class WeightObserver, int R>
+nn::quantized::QuantizedWeight quantize_weight(const Tensor<float, R>& w) {
+  static_assert(WeightObserver::dtype == dtype::qint8, "ctq: convert: ctq's int8 kernels take qint8 weights");
+  WeightObserver obs;
+  obs(w);
+  const auto qp = obs.calculate_qparams();
+  const auto q = ctq::quantize<dtype::qint8, WeightObserver::qscheme>(w, qp);
+  nn::quantized::QuantizedWeight r;
+  r.values.assign(q.int_repr().begin(), q.int_repr().end());
+  if constexpr (is_per_tensor(WeightObserver::qscheme)) {
+    r.scales = {qp.scale};
+    r.zero_points = {qp.zero_point};
+  } else {
+    static_assert(WeightObserver::ch_axis == 0, "ctq: convert: per-channel weights must be observed along axis 0");
+    r.scales = qp.scales;
+    r.zero_points.assign(qp.zero_points.begin(), qp.zero_points.end());
+    r.per_channel = true;
+  }
+  return r;
+}
+
+template <class Lin>
+std::vector<float> bias_of(const Lin& m) {
+  return {m.bias.values().begin(), m.bias.values().end()};
+}
+
+/// A stateless mapping: the same module with or without a qconfig.
+template <class Q>
+struct stateless_mapping {
+  using type = Q;
+  static constexpr bool needs_qconfig = false;
+  template <class QC, class F>
+  static type convert(const F&, const ConvertInfo& info) {
+    if constexpr (requires(Q q) { q.engine = info.engine; }) {
+      Q q;
+      q.engine = info.engine;
+      return q;
+    } else {
+      return Q{};
+    }
+  }
+};
+
+}  // namespace detail
+
+}  // namespace ctq
