@@ -10490,6 +10490,15 @@ constexpr std::size_t prefix_rank() {
   }
 }
 
+template <class E>
+struct name_entry_qconfig {
+  using type = void;
+};
+template <fixed_string N, class QC>
+struct name_entry_qconfig<for_name<N, QC>> {
+  using type = QC;
+};
+
 template <fixed_string Path, class... Entries>
 struct deepest_prefix {
   using type = void;
@@ -10499,7 +10508,7 @@ struct deepest_prefix<Path, E, Rest...> {
   using rest = deepest_prefix<Path, Rest...>;
   static constexpr std::size_t rank = std::max(prefix_rank<E, Path>(), rest::rank);
   using type = std::conditional_t<(prefix_rank<E, Path>() > 0 && prefix_rank<E, Path>() >= rest::rank),
-                                  typename E::qconfig, typename rest::type>;
+                                  typename name_entry_qconfig<E>::type, typename rest::type>;
 };
 template <fixed_string Path>
 struct deepest_prefix<Path> {
@@ -10554,7 +10563,9 @@ template <fixed_string Path = fixed_string{""}, class M, class Pass>
 auto rewrite(M& m, Pass& pass) {
   if constexpr (nn::Container<M>) {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
-      auto kids = std::make_tuple(rewrite<join_path<Path, nn::child_name<M, I>>()>(nn::child<I>(m), pass)...);
+      // braced initialisation: the children are rewritten in order (errors name the first)
+      auto kids = std::tuple<decltype(rewrite<join_path<Path, nn::child_name<M, I>>()>(nn::child<I>(m), pass))...>{
+          rewrite<join_path<Path, nn::child_name<M, I>>()>(nn::child<I>(m), pass)...};
       using New = nn::rebind_t<M, std::tuple_element_t<I, decltype(kids)>...>;
       return nn::assemble<New>(std::move(kids));
     }
@@ -10729,6 +10740,12 @@ struct convert_pass {
         static_assert(QC::activation::dtype == dtype::quint8,
                       "ctq: convert: ctq's int8 kernels take quint8 activations (qint8 activations are not "
                       "supported yet)");
+        if constexpr (requires { m.activation_post_process.state().observed(); }) {
+          if (!m.activation_post_process.state().observed()) {
+            raise(ctq::detail::message() << "ctq: convert: the observer of '" << Path.view()
+                                         << "' saw no data: run the prepared model on calibration batches first");
+          }
+        }
         info.output = m.activation_post_process.calculate_qparams();
       }
       return quantized_module<F>::template convert<QC>(m.module, info);

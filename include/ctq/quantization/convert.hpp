@@ -61,6 +61,12 @@ struct convert_pass {
         static_assert(QC::activation::dtype == dtype::quint8,
                       "ctq: convert: ctq's int8 kernels take quint8 activations (qint8 activations are not "
                       "supported yet)");
+        if constexpr (requires { m.activation_post_process.state().observed(); }) {
+          if (!m.activation_post_process.state().observed()) {
+            raise(ctq::detail::message() << "ctq: convert: the observer of '" << Path.view()
+                                         << "' saw no data: run the prepared model on calibration batches first");
+          }
+        }
         info.output = m.activation_post_process.calculate_qparams();
       }
       return quantized_module<F>::template convert<QC>(m.module, info);

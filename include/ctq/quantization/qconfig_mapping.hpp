@@ -81,6 +81,15 @@ constexpr std::size_t prefix_rank() {
   }
 }
 
+template <class E>
+struct name_entry_qconfig {
+  using type = void;
+};
+template <fixed_string N, class QC>
+struct name_entry_qconfig<for_name<N, QC>> {
+  using type = QC;
+};
+
 template <fixed_string Path, class... Entries>
 struct deepest_prefix {
   using type = void;
@@ -90,7 +99,7 @@ struct deepest_prefix<Path, E, Rest...> {
   using rest = deepest_prefix<Path, Rest...>;
   static constexpr std::size_t rank = std::max(prefix_rank<E, Path>(), rest::rank);
   using type = std::conditional_t<(prefix_rank<E, Path>() > 0 && prefix_rank<E, Path>() >= rest::rank),
-                                  typename E::qconfig, typename rest::type>;
+                                  typename name_entry_qconfig<E>::type, typename rest::type>;
 };
 template <fixed_string Path>
 struct deepest_prefix<Path> {

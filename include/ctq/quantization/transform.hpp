@@ -16,7 +16,9 @@ template <fixed_string Path = fixed_string{""}, class M, class Pass>
 auto rewrite(M& m, Pass& pass) {
   if constexpr (nn::Container<M>) {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
-      auto kids = std::make_tuple(rewrite<join_path<Path, nn::child_name<M, I>>()>(nn::child<I>(m), pass)...);
+      // braced initialisation: the children are rewritten in order (errors name the first)
+      auto kids = std::tuple<decltype(rewrite<join_path<Path, nn::child_name<M, I>>()>(nn::child<I>(m), pass))...>{
+          rewrite<join_path<Path, nn::child_name<M, I>>()>(nn::child<I>(m), pass)...};
       using New = nn::rebind_t<M, std::tuple_element_t<I, decltype(kids)>...>;
       return nn::assemble<New>(std::move(kids));
     }
