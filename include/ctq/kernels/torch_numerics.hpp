@@ -187,6 +187,35 @@ inline void lookup_span(ctq::arch::scalar, const CodeTable<T>& table, const T* x
 template <class A>
 inline constexpr bool has_native_gather = std::is_base_of_v<xsimd::avx2, A> || std::is_base_of_v<xsimd::avx512f, A>;
 
+/// Whether fused_multiply_add<A> is one hardware FMA (a * b + c rounded once) for A.
+template <class A>
+inline constexpr bool has_fused_multiply_add =
+#if defined(__AVX512F__)
+    std::is_base_of_v<xsimd::avx512f, A> ||
+#endif
+#if defined(__FMA__) && defined(__AVX2__)
+    std::is_base_of_v<xsimd::avx2, A> ||
+#endif
+    false;
+
+#if defined(__FMA__) || defined(__AVX512F__)
+/// a * b + c rounded once, with the FMA instruction (only where has_fused_multiply_add<A>).
+template <class A>
+inline xsimd::batch<float, A> fused_multiply_add(const xsimd::batch<float, A>& a, const xsimd::batch<float, A>& b,
+                                                 const xsimd::batch<float, A>& c) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_base_of_v<xsimd::avx512f, A>) return _mm512_fmadd_ps(a, b, c);
+#endif
+#if defined(__FMA__) && defined(__AVX2__)
+  if constexpr (!std::is_base_of_v<xsimd::avx512f, A> && std::is_base_of_v<xsimd::avx2, A>) {
+    return _mm256_fmadd_ps(a, b, c);
+  }
+#endif
+  static_assert(has_fused_multiply_add<A>, "ctq: fused_multiply_add: no FMA instruction for this architecture");
+  return a;
+}
+#endif
+
 // Gathers table[code - min(T)] for a batch of codes: a native gather where the architecture has
 // one, scalar loads into a stack buffer otherwise.
 template <class A, QuantizedByte T, class V>
