@@ -1,5 +1,6 @@
 // Built with -fno-exceptions -fno-rtti: ctq compiles, computes, and routes a runtime error to the
 // handler installed with ctq::set_error_handler (which must not return).
+#include <cmath>
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
@@ -33,5 +34,30 @@ int main() {
     return 1;
   }
   std::printf("ok: handler received \"%s\"\n", last_message);
+
+  // the module workflow too: prepare, calibrate, convert, run an int8 model
+  using namespace ctq;
+  using Net = nn::Sequential<nn::named<"quant", QuantStub>, nn::named<"fc", nn::Linear<4, 3>>,
+                             nn::named<"relu", nn::ReLU>, nn::named<"dequant", DeQuantStub>>;
+  Net net;
+  nn::reset_parameters(net, 1);
+  auto prepared = prepare<get_default_qconfig<backend::qnnpack>>(net);
+  prepared(Tensor<float, 2>({1, 4}, {0.5f, -1.0f, 2.0f, 0.25f}));
+  auto qnet = convert<backend::qnnpack>(prepared);
+  const Tensor<float, 2> y = qnet(Tensor<float, 2>({1, 4}, {0.5f, -1.0f, 2.0f, 0.25f}));
+  const Tensor<float, 2> y_float = net(Tensor<float, 2>({1, 4}, {0.5f, -1.0f, 2.0f, 0.25f}));
+  for (index_t i = 0; i < 3; ++i) {
+    // one int8 layer calibrated on this input: within two output steps (range / 255 each)
+    if (std::abs(y[i] - y_float[i]) > 0.05f) {
+      std::printf("FAIL: int8 model output %d: %f vs float %f\n", static_cast<int>(i), y[i], y_float[i]);
+      return 1;
+    }
+  }
+  if (setjmp(back) == 0) {
+    (void)qnet(Tensor<float, 2>({1, 5}));
+    std::puts("FAIL: a wrong input shape did not reach the handler");
+    return 1;
+  }
+  std::printf("ok: an int8 model ran, and its shape error reached the handler: \"%s\"\n", last_message);
   return 0;
 }
