@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <ctq/ctq.hpp>
+#include <limits>
 #include <random>
 #include <string>
 #include <tuple>
@@ -51,6 +52,8 @@ TEST_CASE("prepare observes what PyTorch observes and convert swaps it; the rest
   static_assert(std::is_same_v<nn::module_at_t<Q, "fc1">, nn::quantized::Linear<8, 16>>);
   static_assert(std::is_same_v<nn::module_at_t<Q, "relu">, nn::quantized::ReLU>);
   static_assert(std::is_same_v<nn::module_at_t<Q, "dequant">, nn::quantized::DeQuantize>);
+  static_assert(fully_quantized<Q>);
+  static_assert(!fully_quantized<P> && !fully_quantized<MLP>);
   // the float model is untouched (prepare took a copy)
   CHECK(nn::state_dict(net).size() == 4);
 }
@@ -73,6 +76,7 @@ TEST_CASE("QConfigMapping: a layer left in float by name, between a DeQuantStub 
   const auto data = rows(4, 6, 8, 3);
   auto q = quantize<Mapping, backend::qnnpack>(net, [&](auto& prepared) { calibrate(prepared, data); });
   static_assert(std::is_same_v<nn::module_at_t<decltype(q), "fc2">, nn::Linear<16, 4>>);
+  static_assert(!fully_quantized<decltype(q)>);  // fc2 computes in float
   static_assert(std::is_same_v<nn::module_at_t<decltype(q), "fc1">, nn::quantized::Linear<8, 16>>);
   const Tensor<float, 2> y = q(data[0]), y_float = net(data[0]);
   float worst = 0.0f;
@@ -209,6 +213,31 @@ TEST_CASE("a custom module mapping: float -> observed -> quantized") {
   // the observer saw [-2, 2]: steps of 4/255; every output within half a step of 2x, plus the
   // input's own half step doubled
   for (index_t i = 0; i < 4; ++i) CHECK(std::abs(y[i] - 2.0f * x[i]) <= 4.0f / 255.0f * 1.5f);
+}
+
+TEST_CASE("a BatchNorm left unfused is caught: the converted model is not fully int8") {
+  using Net = nn::Sequential<nn::named<"quant", QuantStub>, nn::named<"conv", nn::Conv2d<2, 4, 3>>,
+                             nn::named<"bn", nn::BatchNorm2d<4>>, nn::named<"dequant", DeQuantStub>>;
+  using Unfused = decltype(convert<backend::qnnpack>(prepare<QC>(Net{})));
+  static_assert(std::is_same_v<nn::module_at_t<Unfused, "bn">, nn::BatchNorm2d<4>>);
+  static_assert(!fully_quantized<Unfused>);
+  using Fused = decltype(convert<backend::qnnpack>(prepare<QC>(fuse_modules<fuse<"conv", "bn">>(Net{}))));
+  static_assert(fully_quantized<Fused>);
+}
+
+TEST_CASE("NaN in calibration data is an error naming the observer") {
+  MLP net;
+  auto prepared = prepare<QC>(net);
+  Tensor<float, 2> x({1, 8});
+  x[3] = std::numeric_limits<float>::quiet_NaN();
+  try {
+    prepared(x);
+    FAIL("no error for NaN calibration data");
+  } catch (const ctq::error& e) {
+    const std::string what = e.what();
+    CHECK(what.find("HistogramObserver") != std::string::npos);
+    CHECK(what.find("NaN") != std::string::npos);
+  }
 }
 
 TEST_CASE("wrong shapes at run time are clear errors") {

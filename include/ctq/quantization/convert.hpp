@@ -92,6 +92,36 @@ auto convert(Prepared prepared) {
   return detail::rewrite(prepared, pass);
 }
 
+namespace detail {
+
+template <class M>
+constexpr bool leaf_runs_in_float() {
+  if constexpr (std::is_base_of_v<ctq::detail::rejects_quantized, M>)
+    return !std::is_same_v<M, nn::quantized::Quantize>;  // the one float-input int8 module
+  else
+    return is_observed<M>;  // prepared, never converted
+}
+
+template <class M>
+constexpr bool all_leaves_quantized() {
+  if constexpr (nn::Container<M>) {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+      return (all_leaves_quantized<nn::child_t<M, I>>() && ...);
+    }
+    (std::make_index_sequence<nn::child_count<M>>{});
+  } else {
+    return !leaf_runs_in_float<M>();
+  }
+}
+
+}  // namespace detail
+
+/// True when no layer of model type M computes in float: every float module was converted (a
+/// BatchNorm left unfused, a layer under no_qconfig, or an unconverted model is false). Quantize
+/// and DeQuantize at the edges are allowed. `static_assert(fully_quantized<decltype(qnet)>)`.
+template <class M>
+inline constexpr bool fully_quantized = detail::all_leaves_quantized<M>();
+
 /// prepare, calibrate and convert in one call (PyTorch's quantize(model, run_fn, run_args)):
 /// run_fn(prepared) feeds the calibration data.
 template <class QConfigOrMapping, class B = default_backend, class Model, class RunFn>
