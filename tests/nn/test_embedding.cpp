@@ -89,7 +89,9 @@ void check_same(const Tensor<float, R>& y, const json& expected, const json& sha
   CHECK(bad == 0);
 }
 
-index_t padding_of(const json& c) { return c["padding_idx"].is_null() ? nn::no_padding_idx : c["padding_idx"].get<index_t>(); }
+index_t padding_of(const json& c) {
+  return c["padding_idx"].is_null() ? nn::no_padding_idx : c["padding_idx"].get<index_t>();
+}
 
 // --- float Embedding -----------------------------------------------------------------------------
 
@@ -104,7 +106,8 @@ void run_embedding(const json& c) {
 template <class M>
 bool try_embedding(const json& c) {
   if (c["num_embeddings"] != M::num_embeddings || c["dim"] != M::embedding_dim) return false;
-  if (padding_of(c) != nn::no_padding_idx && nn::detail::wrap_padding_idx(padding_of(c), M::num_embeddings) != M::padding_idx)
+  if (padding_of(c) != nn::no_padding_idx &&
+      nn::detail::wrap_padding_idx(padding_of(c), M::num_embeddings) != M::padding_idx)
     return false;
   if (padding_of(c) == nn::no_padding_idx && M::padding_idx != -1) return false;
   const bool i32 = c["indices_dtype"] == "int32";
@@ -155,7 +158,8 @@ bool try_bag(const json& c) {
   if (table["shape"][0] != M::num_embeddings || table["shape"][1] != M::embedding_dim) return false;
   if (c["mode"] != mode_name(M::mode) || c["include_last_offset"] != M::include_last_offset) return false;
   const index_t p = padding_of(c);
-  if ((p == nn::no_padding_idx ? -1 : nn::detail::wrap_padding_idx(p, M::num_embeddings)) != M::padding_idx) return false;
+  if ((p == nn::no_padding_idx ? -1 : nn::detail::wrap_padding_idx(p, M::num_embeddings)) != M::padding_idx)
+    return false;
   if (c["indices_dtype"] == "int32") {
     run_bag<M, std::int32_t>(c, table);
   } else {
@@ -306,10 +310,12 @@ void run_workflow(const std::string& what) {
   using Q = decltype(q);
   static_assert(std::is_same_v<nn::module_at_t<Q, "emb">, nn::quantized::EmbeddingBag<15, 8>>);
   static_assert(std::is_same_v<nn::module_at_t<Q, "fc">, nn::quantized::Linear<8, 4>>);
+  static_assert(fully_quantized<Q>);  // the quantized embedding computes in float but is not a float module
   std::vector<std::int64_t> t;
   for (const auto& row : w["test_indices"])
     for (const auto& i : row) t.push_back(i.get<std::int64_t>());
-  const Tensor<std::int64_t, 2> x({static_cast<index_t>(w["test_indices"].size()), 3}, std::span<const std::int64_t>(t));
+  const Tensor<std::int64_t, 2> x({static_cast<index_t>(w["test_indices"].size()), 3},
+                                  std::span<const std::int64_t>(t));
   check_same<2>(q(x), w["output"], w["output_shape"], what);
 }
 
@@ -332,11 +338,11 @@ TEST_CASE("nn::Embedding matches PyTorch's nn.Embedding bit for bit") {
 TEST_CASE("nn::EmbeddingBag matches PyTorch's F.embedding_bag bit for bit (sum, mean, max)") {
   int done = 0;
   for (const auto& c : data()["float_embedding_bag"]) {
-    const bool ok = try_bag_20x7<bag_mode::sum>(c) || try_bag_20x7<bag_mode::mean>(c) ||
-                    try_bag_20x7<bag_mode::max>(c) || try_bag<nn::EmbeddingBag<20, 7, bag_mode::sum, false, 19>>(c) ||
-                    try_bag<nn::EmbeddingBag<10, 32, bag_mode::sum>>(c) ||
-                    try_bag<nn::EmbeddingBag<8, 64, bag_mode::mean>>(c) ||
-                    try_bag<nn::EmbeddingBag<5, 3, bag_mode::max>>(c) || try_bag<nn::EmbeddingBag<5, 3, bag_mode::sum>>(c);
+    const bool ok =
+        try_bag_20x7<bag_mode::sum>(c) || try_bag_20x7<bag_mode::mean>(c) || try_bag_20x7<bag_mode::max>(c) ||
+        try_bag<nn::EmbeddingBag<20, 7, bag_mode::sum, false, 19>>(c) ||
+        try_bag<nn::EmbeddingBag<10, 32, bag_mode::sum>>(c) || try_bag<nn::EmbeddingBag<8, 64, bag_mode::mean>>(c) ||
+        try_bag<nn::EmbeddingBag<5, 3, bag_mode::max>>(c) || try_bag<nn::EmbeddingBag<5, 3, bag_mode::sum>>(c);
     CHECK_MESSAGE(ok, c["name"]);
     done += ok;
   }
@@ -379,7 +385,8 @@ TEST_CASE("eager PTQ: an EmbeddingBag gets float_qparams_weight_only_qconfig by 
 }
 
 TEST_CASE("4-bit tables through prepare and convert") {
-  using Net = nn::Sequential<nn::named<"emb", nn::Embedding<6, 4>>, nn::named<"bag", nn::EmbeddingBag<6, 4, bag_mode::sum, true>>>;
+  using Net = nn::Sequential<nn::named<"emb", nn::Embedding<6, 4>>,
+                             nn::named<"bag", nn::EmbeddingBag<6, 4, bag_mode::sum, true>>>;
   Net net;
   nn::reset_parameters(net, 3);
   auto q = convert(prepare<float_qparams_weight_only_qconfig_4bit>(net));

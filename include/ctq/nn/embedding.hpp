@@ -32,9 +32,7 @@ template <class I>
 inline constexpr bool is_index_type = std::is_same_v<I, std::int64_t> || std::is_same_v<I, std::int32_t>;
 
 /// PyTorch's padding_idx wrapped into [0, n) (negative counts from the end); -1 for none.
-constexpr index_t wrap_padding_idx(index_t p, index_t n) {
-  return p == no_padding_idx ? -1 : (p < 0 ? p + n : p);
-}
+constexpr index_t wrap_padding_idx(index_t p, index_t n) { return p == no_padding_idx ? -1 : (p < 0 ? p + n : p); }
 constexpr bool padding_idx_valid(index_t p, index_t n) { return p == no_padding_idx || (p >= -n && p < n); }
 
 /// The indices as int64 values: the tensor's own data, or (int32) a copy in `buf`.
@@ -53,8 +51,8 @@ inline void check_indices(std::string_view op, const std::int64_t* idx, index_t 
   for (index_t i = 0; i < n; ++i) {
     if (idx[i] < 0 || idx[i] >= num_embeddings) {
       raise(ctq::detail::message() << "ctq: " << op << ": index " << idx[i] << " (at position " << i
-                                    << " of the input) is out of range for " << num_embeddings
-                                    << " embeddings (valid: 0 .. " << (num_embeddings - 1) << ")");
+                                   << " of the input) is out of range for " << num_embeddings
+                                   << " embeddings (valid: 0 .. " << (num_embeddings - 1) << ")");
     }
   }
 }
@@ -114,9 +112,10 @@ inline void embedding_forward(const float* weight, index_t dim, const std::int64
 }
 
 /// One output row per bag, rows accumulated in index order (indices checked; padding: wrapped, or -1).
-///   sum:  acc += row; with per-sample weights acc = fma(w, row, acc) -- PyTorch's caffe2 AVX2+FMA
-///         kernel -- or, when a padding_idx is set, acc += float(row * w): PyTorch then takes a
-///         scalar loop that rounds the product first
+///   sum:  acc += row; with per-sample weights acc = fma(w, row, acc) -- PyTorch's caffe2 kernel on
+///         x86 CPUs with AVX2 and FMA (its fallback for older CPUs rounds the product first) -- or,
+///         when a padding_idx is set, acc += float(row * w): PyTorch then takes a scalar loop that
+///         rounds the product first
 ///   mean: the sum / max(non-padding entries, 1), a division as PyTorch's
 ///   max:  per column, the first non-padding row, then any later value that compares greater (so a
 ///         NaN stays only when it comes first); an empty bag gives zeros.
@@ -222,8 +221,7 @@ class Embedding : public ctq::detail::rejects_quantized {
 template <index_t NumEmbeddings, index_t Dim, bag_mode Mode = bag_mode::mean, bool IncludeLastOffset = false,
           index_t PaddingIdx = no_padding_idx>
 class EmbeddingBag : public ctq::detail::rejects_quantized {
-  static_assert(NumEmbeddings >= 1 && Dim >= 1,
-                "ctq: embedding: num_embeddings and embedding_dim must be positive");
+  static_assert(NumEmbeddings >= 1 && Dim >= 1, "ctq: embedding: num_embeddings and embedding_dim must be positive");
   static_assert(detail::padding_idx_valid(PaddingIdx, NumEmbeddings),
                 "ctq: embedding: padding_idx must lie in [-num_embeddings, num_embeddings)");
 

@@ -2,4 +2,5 @@
 #pragma once
 
 #include "mappings/core.hpp"
+#include "mappings/embedding.hpp"
 #include "traits.hpp"

@@ -40,9 +40,9 @@ class Observed {
   Observed() = default;
   explicit Observed(M m) : module(std::move(m)) {}
 
-  template <class X>
-  auto operator()(const X& x) {
-    return observe(module(x));
+  template <class... X>
+  auto operator()(const X&... x) {
+    return observe(module(x...));
   }
   // FloatFunctional's operations, each observed (PyTorch's FloatFunctional calls its
   // activation_post_process on every result).

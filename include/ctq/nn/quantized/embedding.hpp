@@ -45,8 +45,8 @@ struct RowwiseTable {
 ///   s = w * scale[r], b = w * bias[r] (float), acc[j] = float(fma(double(s), double(q[r][j]),
 ///   double(acc[j] + b))) -- a double fma (its integer code promotes the call to double); s * q
 /// is exact in double, so the only roundings are acc + b, the fma's to double and the one to float.
-inline void rowwise_bag_forward(const RowwiseTable& t, index_t dim, const std::int64_t* idx, const nn::detail::Bags& bags,
-                                const float* per_sample_weights, float* out) {
+inline void rowwise_bag_forward(const RowwiseTable& t, index_t dim, const std::int64_t* idx,
+                                const nn::detail::Bags& bags, const float* per_sample_weights, float* out) {
   const unsigned mask = (1u << t.bits) - 1u;
   const int per_byte = 8 / t.bits;
   for (index_t b = 0; b < bags.count; ++b) {
@@ -60,14 +60,14 @@ inline void rowwise_bag_forward(const RowwiseTable& t, index_t dim, const std::i
       const std::uint8_t* q = t.codes + r * t.row_bytes;
       if (t.bits == 8) {
         for (index_t j = 0; j < dim; ++j) {
-          o[j] = static_cast<float>(std::fma(static_cast<double>(s), static_cast<double>(q[j]),
-                                             static_cast<double>(o[j] + bias)));
+          o[j] = static_cast<float>(
+              std::fma(static_cast<double>(s), static_cast<double>(q[j]), static_cast<double>(o[j] + bias)));
         }
       } else {
         for (index_t j = 0; j < dim; ++j) {
           const unsigned code = (static_cast<unsigned>(q[j / per_byte]) >> ((j % per_byte) * t.bits)) & mask;
-          o[j] = static_cast<float>(std::fma(static_cast<double>(s), static_cast<double>(code),
-                                             static_cast<double>(o[j] + bias)));
+          o[j] = static_cast<float>(
+              std::fma(static_cast<double>(s), static_cast<double>(code), static_cast<double>(o[j] + bias)));
         }
       }
     }
@@ -95,8 +95,10 @@ inline void rowwise_params(const std::vector<float>& scales, const std::vector<f
 /// What Embedding and EmbeddingBag share: the quantized weight and its packed row parameters.
 template <index_t NumEmbeddings, index_t Dim, dtype D>
 class QEmbeddingTable {
-  static_assert(NumEmbeddings >= 1 && Dim >= 1,
-                "ctq: embedding: num_embeddings and embedding_dim must be positive");
+  // (a valid dtype for the weight's type even when D is not, so that D's assertion is the only error)
+  static constexpr dtype W = D == dtype::quint4x2 ? dtype::quint4x2 : dtype::quint8;
+
+  static_assert(NumEmbeddings >= 1 && Dim >= 1, "ctq: embedding: num_embeddings and embedding_dim must be positive");
   static_assert(D == dtype::quint8 || D == dtype::quint4x2,
                 "ctq: quantized embedding: weights are quint8 or quint4x2 (float scale and zero point per row)");
   static_assert(D != dtype::quint4x2 || Dim % 2 == 0,
@@ -107,15 +109,16 @@ class QEmbeddingTable {
   static constexpr index_t num_embeddings = NumEmbeddings, embedding_dim = Dim;
   static constexpr dtype weight_dtype = D;
 
-  /// Every row: codes 0, scale 1, zero point 0 (PyTorch's constructor uses the same parameters).
+  /// Every row: codes 0, scale 1, zero point 0 (PyTorch's constructor has the same scales and zero
+  /// points; its codes are left uninitialised).
   QEmbeddingTable()
-      : QEmbeddingTable(EmbeddingWeight<D>({NumEmbeddings, Dim},
+      : QEmbeddingTable(EmbeddingWeight<W>({NumEmbeddings, Dim},
                                            PerChannelQParams<float>{std::vector<float>(NumEmbeddings, 1.0f),
                                                                     std::vector<float>(NumEmbeddings, 0.0f), 0})) {}
 
   /// weight: [NumEmbeddings][Dim], quantized along axis 0 (as convert makes it). Raises on another
   /// shape or axis.
-  explicit QEmbeddingTable(EmbeddingWeight<D> weight) : weight_(std::move(weight)) {
+  explicit QEmbeddingTable(EmbeddingWeight<W> weight) : weight_(std::move(weight)) {
     if (weight_.dim(0) != NumEmbeddings || weight_.dim(1) != Dim) {
       raise(ctq::detail::message() << "ctq: nn::quantized::Embedding: the weight is [" << weight_.dim(0) << ", "
                                    << weight_.dim(1) << "], the module is [" << NumEmbeddings << ", " << Dim << "]");
@@ -123,12 +126,12 @@ class QEmbeddingTable {
     if (weight_.axis() != 0) {
       raise("ctq: nn::quantized::Embedding: the weight must be quantized per row (axis 0)");
     }
-    detail::rowwise_params(weight_.qparams().scales, weight_.qparams().zero_points, dtype_traits<D>::bits,
-                           row_scale_, row_bias_);
+    detail::rowwise_params(weight_.qparams().scales, weight_.qparams().zero_points, dtype_traits<D>::bits, row_scale_,
+                           row_bias_);
   }
 
   /// The quantized weight (PyTorch's module.weight()).
-  const EmbeddingWeight<D>& weight() const { return weight_; }
+  const EmbeddingWeight<W>& weight() const { return weight_; }
   /// Per-row scale and bias as the kernel uses them (float16 values for 4-bit tables).
   const std::vector<float>& row_scales() const { return row_scale_; }
   const std::vector<float>& row_biases() const { return row_bias_; }
@@ -145,7 +148,7 @@ class QEmbeddingTable {
     return RowwiseTable{weight_.data(), row_bytes, dtype_traits<D>::bits, row_scale_.data(), row_bias_.data()};
   }
 
-  EmbeddingWeight<D> weight_;
+  EmbeddingWeight<W> weight_;
   std::vector<float> row_scale_, row_bias_;
 };
 
@@ -158,7 +161,8 @@ class Embedding : public detail::QEmbeddingTable<NumEmbeddings, Dim, D> {
   using base = detail::QEmbeddingTable<NumEmbeddings, Dim, D>;
 
  public:
-  static constexpr std::string_view name = D == dtype::quint8 ? "Embedding (quantized)" : "Embedding (quantized, 4-bit)";
+  static constexpr std::string_view name =
+      D == dtype::quint8 ? "Embedding (quantized)" : "Embedding (quantized, 4-bit)";
   using base::base;
 
   template <class I, int R>

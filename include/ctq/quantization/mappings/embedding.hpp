@@ -22,7 +22,7 @@ namespace detail {
 
 template <class W>
 inline constexpr bool is_float_qparams_observer =
-    quant_info<W>::computes_qparams && quant_info<W>::qscheme_value == qscheme::per_channel_affine_float_qparams;
+    quant_info<W>::computes_qparams&& quant_info<W>::qscheme_value == qscheme::per_channel_affine_float_qparams;
 
 /// PyTorch raises at convert time when an embedding's qconfig is not float_qparams; ctq does not compile.
 template <class QC>
@@ -32,8 +32,9 @@ constexpr bool embedding_qconfig_ok() {
                 "ctq: convert: Embedding and EmbeddingBag need a float_qparams weight observer "
                 "(float_qparams_weight_only_qconfig or float_qparams_weight_only_qconfig_4bit)");
   if constexpr (is_float_qparams_observer<W>) {
-    static_assert(W::ch_axis == 0, "ctq: convert: embedding weights are quantized per row: the weight observer's "
-                                   "ch_axis must be 0");
+    static_assert(W::ch_axis == 0,
+                  "ctq: convert: embedding weights are quantized per row: the weight observer's "
+                  "ch_axis must be 0");
     return W::ch_axis == 0;
   } else {
     return false;
