@@ -1,4 +1,4 @@
-// expect: ctq: nn::ConvTranspose: the input must have rank spatial dims \+ 2
+// expect: ctq: nn::ConvTranspose: the input must have rank spatial dims . 2
 #include <ctq/ctq.hpp>
 #include <ctq/quantization/mappings/extra.hpp>
 using namespace ctq;

@@ -1,4 +1,4 @@
-// expect: ctq: a float tensor reaches a QFunctional \(quantized cat\): a QuantStub is missing before it
+// expect: ctq: a float tensor reaches a QFunctional .quantized cat.: a QuantStub is missing before it
 #include <ctq/ctq.hpp>
 #include <ctq/quantization/mappings/extra.hpp>
 using namespace ctq;

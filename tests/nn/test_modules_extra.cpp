@@ -22,9 +22,8 @@
 #include <cmath>
 #include <cstdint>
 #include <ctq/ctq.hpp>
-#include <map>
 #include <ctq/quantization/mappings/extra.hpp>
-#include <random>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -67,8 +66,8 @@ struct Tally {
 // whose output parameters ctq's own calibration chose) a scale may be 1 ulp off PyTorch's, and
 // then, in that layer only, a code 1 LSB off (see the file comment); both are counted.
 template <int R>
-void compare_codes(const nn::quantized::QActivation<R>& y, const nlohmann::json& ref, const std::string& what,
-                   Tally& t, bool calibrated = false) {
+void compare_codes(const nn::quantized::QActivation<R>& y, const nlohmann::json& ref, const std::string& what, Tally& t,
+                   bool calibrated = false) {
   const auto want = codes<R>(ref);
   REQUIRE_MESSAGE(y.shape() == want.shape(), what << ": output shape");
   const auto ulps = ctq_test::ulp_distance(y.scale(), want.scale());
@@ -111,12 +110,12 @@ void with_engine(const std::string& engine, F&& f) {
 template <class... T>
 struct type_list {};
 
-using TransposeTypes = type_list<
-    nn::ConvTranspose1d<4, 6, 3, 2, 1, 1, 1, true, 1>, nn::ConvTranspose1d<6, 4, 4, 3, 2, 0, 2, false, 1>,
-    nn::ConvTranspose1d<5, 3, 3, 1, 0, 0, 1, true, 2>, nn::ConvTranspose2d<3, 8, 4, 2, 1, 0, 1, true, 1>,
-    nn::ConvTranspose2d<3, 8, 3, 2, 1, 1, 1, true, 1>, nn::ConvTranspose2d<8, 8, 3, 1, 2, 0, 8, true, 2>,
-    nn::ConvTranspose2d<16, 12, 2, 2, 0, 0, 4, true, 1>, nn::ConvTranspose2d<5, 7, 3, 2, 0, 0, 1, false, 1>,
-    nn::ConvTranspose3d<4, 6, 3, 2, 1, 0, 1, true, 1>, nn::ConvTranspose3d<6, 6, 2, 2, 0, 0, 3, true, 1>>;
+using TransposeTypes =
+    type_list<nn::ConvTranspose1d<4, 6, 3, 2, 1, 1, 1, true, 1>, nn::ConvTranspose1d<6, 4, 4, 3, 2, 0, 2, false, 1>,
+              nn::ConvTranspose1d<5, 3, 3, 1, 0, 0, 1, true, 2>, nn::ConvTranspose2d<3, 8, 4, 2, 1, 0, 1, true, 1>,
+              nn::ConvTranspose2d<3, 8, 3, 2, 1, 1, 1, true, 1>, nn::ConvTranspose2d<8, 8, 3, 1, 2, 0, 8, true, 2>,
+              nn::ConvTranspose2d<16, 12, 2, 2, 0, 0, 4, true, 1>, nn::ConvTranspose2d<5, 7, 3, 2, 0, 0, 1, false, 1>,
+              nn::ConvTranspose3d<4, 6, 3, 2, 1, 0, 1, true, 1>, nn::ConvTranspose3d<6, 6, 2, 2, 0, 0, 3, true, 1>>;
 
 // The generator's name of a geometry.
 template <class F>
@@ -326,8 +325,8 @@ TEST_CASE("QFunctional cat (nn::quantized::cat) against PyTorch, channels-last a
     CAPTURE(engine);
     with_engine(engine, [&]<class B>() {
       auto e = engine_of<B>();
-      e.torch.format = format == "channels_last" ? kernels::memory_format::channels_last
-                                                 : kernels::memory_format::contiguous;
+      e.torch.format =
+          format == "channels_last" ? kernels::memory_format::channels_last : kernels::memory_format::contiguous;
       const auto& ins = c["inputs"];
       const auto out = qparams_of(c["y"]);
       if (ins.size() == 3) {
@@ -404,10 +403,10 @@ TEST_CASE("nn::ConvTranspose: PyTorch's initialisation bound 1 / sqrt(out / grou
 
 namespace {
 
-using ExtraNet = nn::Sequential<nn::named<"quant", QuantStub>, nn::named<"deconv1", nn::ConvTranspose2d<3, 8, 4, 2, 1>>,
-                                nn::named<"concat", nn::Concat<nn::LeakyReLU<0.1f>, nn::Sigmoid>>,
-                                nn::named<"deconv2", nn::ConvTranspose2d<16, 4, 2, 2, 0, 0, 2>>,
-                                nn::named<"dequant", DeQuantStub>>;
+using ExtraNet =
+    nn::Sequential<nn::named<"quant", QuantStub>, nn::named<"deconv1", nn::ConvTranspose2d<3, 8, 4, 2, 1>>,
+                   nn::named<"concat", nn::Concat<nn::LeakyReLU<0.1f>, nn::Sigmoid>>,
+                   nn::named<"deconv2", nn::ConvTranspose2d<16, 4, 2, 2, 0, 0, 2>>, nn::named<"dequant", DeQuantStub>>;
 
 nn::StateDict net_state() {
   nn::StateDict d;
@@ -469,6 +468,7 @@ void check_net(const nlohmann::json& cfg) {
   static_assert(std::is_same_v<nn::module_at_t<Q, "concat.cat">, nn::quantized::QFunctional>);
   static_assert(std::is_same_v<nn::module_at_t<Q, "concat.1">, nn::quantized::Sigmoid>);
   static_assert(std::is_same_v<nn::module_at_t<Q, "deconv2">, nn::quantized::ConvTranspose2d<16, 4, 2, 2, 0, 0, 2>>);
+  static_assert(fully_quantized<Q> && !fully_quantized<P>);
 
   // output parameters: exact, 1 ulp allowed on a scale (see the file comment)
   const auto& layers = cfg["layers"];
@@ -499,8 +499,8 @@ void check_net(const nlohmann::json& cfg) {
   {
     const auto a = codes<4>(outs["concat.0"]), b = codes<4>(outs["concat.1"]);
     const std::array<const nn::quantized::QActivation<4>*, 2> xs{&a, &b};
-    compare_codes(nn::detail::concat_through(nn::module_at<"concat.cat">(q), xs), outs["concat.cat"], "concat.cat",
-                  t, true);
+    compare_codes(nn::detail::concat_through(nn::module_at<"concat.cat">(q), xs), outs["concat.cat"], "concat.cat", t,
+                  true);
   }
   compare_codes(nn::module_at<"concat">(q)(codes<4>(outs["deconv1"])), outs["concat.cat"], "concat", t, true);
   compare_codes(nn::module_at<"deconv2">(q)(codes<4>(outs["concat.cat"])), outs["deconv2"], "deconv2", t, true);

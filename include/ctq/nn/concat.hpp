@@ -57,8 +57,8 @@ class ConcatT {
   template <class X>
   auto operator()(const X& x) {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
-      using Ys = std::tuple<std::remove_cvref_t<decltype(forward_child<child_name<ConcatT, I>>(std::get<I>(items_),
-                                                                                               x))>...>;
+      using Ys =
+          std::tuple<std::remove_cvref_t<decltype(forward_child<child_name<ConcatT, I>>(std::get<I>(items_), x))>...>;
       using Y = std::tuple_element_t<0, Ys>;
       static_assert((std::is_same_v<Y, std::tuple_element_t<I, Ys>> && ...),
                     "ctq: nn::Concat: every branch must return the same kind of tensor (all float or all quantized, "

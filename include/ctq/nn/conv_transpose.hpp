@@ -58,8 +58,8 @@ ConvTransposeShape3 conv_transpose_shape(const Shape<R + 2>& x, index_t k, index
 /// layer type). Per image and group: cols[input pixel][oc * taps + tap] = x_g * w_g (w_g: the
 /// group's [In / G][Out / G * taps] rows of PyTorch's weight), then every column added to the
 /// output pixel its tap reaches, o = i * stride - padding + k * dilation.
-inline void conv_transpose_forward(const float* x, index_t batch, const ConvTransposeShape3& g, index_t in,
-                                   index_t out, index_t groups, const float* weight, const float* bias, float* y) {
+inline void conv_transpose_forward(const float* x, index_t batch, const ConvTransposeShape3& g, index_t in, index_t out,
+                                   index_t groups, const float* weight, const float* bias, float* y) {
   const index_t cg = in / groups, og = out / groups, taps = g.taps(), width = og * taps;
   const index_t in_pixels = g.in_pixels(), out_pixels = g.out_pixels();
   std::vector<float> cols(static_cast<std::size_t>(in_pixels * width));
@@ -116,8 +116,7 @@ class ConvTransposeNd : public ctq::detail::rejects_quantized {
                 "PyTorch)");
 
  public:
-  static constexpr std::string_view name =
-      R == 1 ? "ConvTranspose1d" : R == 2 ? "ConvTranspose2d" : "ConvTranspose3d";
+  static constexpr std::string_view name = R == 1 ? "ConvTranspose1d" : R == 2 ? "ConvTranspose2d" : "ConvTranspose3d";
   static constexpr int spatial_dims = R;
   static constexpr index_t in_channels = In, out_channels = Out, kernel_size = K, stride = S, padding = P,
                            output_padding = OP, groups = G, dilation = D;
@@ -145,7 +144,8 @@ class ConvTransposeNd : public ctq::detail::rejects_quantized {
   using ctq::detail::rejects_quantized::operator();
   template <int XR>
   Tensor<float, XR> operator()(const Tensor<float, XR>& x) const {
-    static_assert(XR == R + 2, "ctq: nn::ConvTranspose: the input must have rank spatial dims + 2 ([N, spatial..., C])");
+    static_assert(XR == R + 2,
+                  "ctq: nn::ConvTranspose: the input must have rank spatial dims + 2 ([N, spatial..., C])");
     if (x.dim(R + 1) != In) {
       raise(ctq::detail::message() << "ctq: nn::" << name << ": the input has " << x.dim(R + 1)
                                    << " channels (last dimension), the layer has in_channels " << In);

@@ -3,4 +3,5 @@
 
 #include "mappings/core.hpp"
 #include "mappings/embedding.hpp"
+#include "mappings/extra.hpp"
 #include "traits.hpp"

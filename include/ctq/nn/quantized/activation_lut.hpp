@@ -195,9 +195,8 @@ struct Hardsigmoid {
   }
   template <int R>
   QActivation<R> operator()(const QActivation<R>& x) {
-    const auto& t = cache_.get(detail::qparams_of(x), [&](const PerTensorQParams& in) {
-      return detail::hardsigmoid_table(in, engine.torch);
-    });
+    const auto& t = cache_.get(detail::qparams_of(x),
+                               [&](const PerTensorQParams& in) { return detail::hardsigmoid_table(in, engine.torch); });
     return detail::apply_table(x, detail::hardsigmoid_output_qparams, t);
   }
 

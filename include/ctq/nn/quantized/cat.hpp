@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -13,9 +14,10 @@
 #include "../../kernels/elementwise.hpp"
 #include "../module.hpp"
 #include "engine.hpp"
-#include "functional.hpp"
 
 namespace ctq::nn::quantized {
+
+class QFunctional;  // functional.hpp; this header does not need its definition (so it may include this one)
 
 namespace detail {
 
@@ -85,18 +87,19 @@ QActivation<R> cat(const std::array<const QActivation<R>*, K>& xs, const PerTens
   return y;
 }
 
-/// cat through a converted FloatFunctional: f's output parameters, the channels-last format
-/// convert sets. (QFunctional's own cat member, where it has one, passes its engine instead.)
-template <int R, std::size_t K>
-QActivation<R> cat(const QFunctional& f, const std::array<const QActivation<R>*, K>& xs) {
+/// cat through a converted FloatFunctional (F: QFunctional): its output parameters, the
+/// channels-last format convert sets. nn::Concat finds it by argument-dependent lookup where
+/// QFunctional has no cat member (one that passes its own engine).
+template <int R, std::size_t K, std::same_as<QFunctional> F>
+QActivation<R> cat(const F& f, const std::array<const QActivation<R>*, K>& xs) {
   EngineConfig engine;
   engine.torch.format = kernels::memory_format::channels_last;
   return cat(xs, f.output_qparams(), engine);
 }
 
 /// A float tensor here means a QuantStub is missing upstream.
-template <int R, std::size_t K>
-Tensor<float, R> cat(const QFunctional&, const std::array<const Tensor<float, R>*, K>&) {
+template <int R, std::size_t K, std::same_as<QFunctional> F>
+Tensor<float, R> cat(const F&, const std::array<const Tensor<float, R>*, K>&) {
   static_assert(ctq::detail::always_false_v<R>,
                 "ctq: a float tensor reaches a QFunctional (quantized cat): a QuantStub is missing before it");
   return {};

@@ -41,9 +41,8 @@ class QConvTranspose {
         zps != scales || (!bias_.empty() && static_cast<index_t>(bias_.size()) != p.out)) {
       raise(ctq::detail::message() << "ctq: nn::quantized::ConvTranspose: " << weight_.values.size() << " weights, "
                                    << scales << " scales, " << zps << " zero points and " << bias_.size()
-                                   << " biases for a layer that needs " << p.in * cg * taps
-                                   << " weights, 1 or " << p.out << " scales and zero points, and 0 or " << p.out
-                                   << " biases");
+                                   << " biases for a layer that needs " << p.in * cg * taps << " weights, 1 or "
+                                   << p.out << " scales and zero points, and 0 or " << p.out << " biases");
     }
     // the kernel takes the output channels last: [in][k...][out / groups]; packed on the first
     // forward, when the input size (part of the packed geometry) is known

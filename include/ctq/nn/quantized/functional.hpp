@@ -9,6 +9,7 @@
 
 #include "../../kernels/elementwise.hpp"
 #include "../module.hpp"
+#include "cat.hpp"
 #include "engine.hpp"
 
 namespace ctq::nn::quantized {
@@ -46,6 +47,13 @@ class QFunctional {
     std::vector<std::uint8_t> codes(static_cast<std::size_t>(a.size()));
     const auto qp = kernels::mul_scalar<std::uint8_t>(a.int_repr(), {a.scale(), a.zero_point()}, c, codes);
     return QActivation<R>(a.shape(), qp, codes);
+  }
+
+  /// Concatenation along the last (channel) dimension into this module's output parameters
+  /// (PyTorch's QFunctional.cat(xs, dim=1)); see nn/quantized/cat.hpp.
+  template <int R, std::size_t K>
+  QActivation<R> cat(const std::array<const QActivation<R>*, K>& xs) const {
+    return nn::quantized::cat(xs, out_, engine_);
   }
 
   PerTensorQParams output_qparams() const { return out_; }

@@ -14,6 +14,7 @@
 #include "../../nn/quantized/activation_lut.hpp"
 #include "../../nn/quantized/cat.hpp"
 #include "../../nn/quantized/conv_transpose.hpp"
+#include "../../nn/quantized/functional.hpp"
 #include "../traits.hpp"
 
 namespace ctq {
