@@ -7910,6 +7910,173 @@ using BatchNorm3d = BatchNormNd<3, C, Eps>;
 
 }  // namespace ctq::nn
 // ----- end ctq/nn/batchnorm.hpp -----
+// ----- begin ctq/nn/concat.hpp -----
+// nn::Concat<Branches...>: parallel branches on the same input, their outputs concatenated along
+// the channel (last) dimension through a FloatFunctional child named "cat" (PyTorch's
+// self.cat.cat([...], dim=1) of an Inception block), so that prepare observes the concatenation
+// and convert makes the child a QFunctional. Unnamed branches are "0", "1", ... as PyTorch names
+// a module's numbered children.
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+// ----- begin ctq/nn/functional.hpp -----
+// nn::FloatFunctional: the float add / mul / cat of a model, as a module so that prepare can
+// observe its output and convert can swap it for nn::quantized::QFunctional (PyTorch's
+// torch.nn.quantized.FloatFunctional).
+
+#include <array>
+#include <string_view>
+
+
+namespace ctq::nn {
+
+namespace detail {
+template <int R>
+void check_same_shape(const Tensor<float, R>& a, const Tensor<float, R>& b, std::string_view op) {
+  if (a.shape() != b.shape()) {
+    raise(ctq::detail::message() << "ctq: " << op << ": the operands' shapes differ (no broadcasting)");
+  }
+}
+}  // namespace detail
+
+struct FloatFunctional {
+  static constexpr std::string_view name = "FloatFunctional";
+
+  template <int R>
+  Tensor<float, R> add(const Tensor<float, R>& a, const Tensor<float, R>& b) const {
+    detail::check_same_shape(a, b, "FloatFunctional::add");
+    Tensor<float, R> y(a.shape());
+    y.array() = a.array() + b.array();
+    return y;
+  }
+  template <int R>
+  Tensor<float, R> add_relu(const Tensor<float, R>& a, const Tensor<float, R>& b) const {
+    detail::check_same_shape(a, b, "FloatFunctional::add_relu");
+    Tensor<float, R> y(a.shape());
+    y.array() = (a.array() + b.array()).max(0.0f);
+    return y;
+  }
+  template <int R>
+  Tensor<float, R> mul(const Tensor<float, R>& a, const Tensor<float, R>& b) const {
+    detail::check_same_shape(a, b, "FloatFunctional::mul");
+    Tensor<float, R> y(a.shape());
+    y.array() = a.array() * b.array();
+    return y;
+  }
+  template <int R>
+  Tensor<float, R> add_scalar(const Tensor<float, R>& a, float c) const {
+    Tensor<float, R> y(a.shape());
+    y.array() = a.array() + c;
+    return y;
+  }
+  template <int R>
+  Tensor<float, R> mul_scalar(const Tensor<float, R>& a, float c) const {
+    Tensor<float, R> y(a.shape());
+    y.array() = a.array() * c;
+    return y;
+  }
+  /// Concatenation along the last (channel) dimension of channels-last tensors: PyTorch's
+  /// cat(dim=1) on NCHW tensors.
+  template <int R, std::size_t K>
+  Tensor<float, R> cat(const std::array<const Tensor<float, R>*, K>& xs) const {
+    static_assert(K >= 1, "ctq: FloatFunctional::cat: at least one tensor");
+    auto shape = xs[0]->shape();
+    index_t channels = 0;
+    for (const auto* x : xs) {
+      for (int d = 0; d + 1 < R; ++d) {
+        if (x->dim(d) != shape[static_cast<std::size_t>(d)]) {
+          raise("ctq: FloatFunctional::cat: the tensors differ in a dimension other than the channels");
+        }
+      }
+      channels += x->dim(R - 1);
+    }
+    shape[R - 1] = channels;
+    Tensor<float, R> y(shape);
+    const index_t pixels = channels == 0 ? 0 : y.size() / channels;
+    index_t offset = 0;
+    for (const auto* x : xs) {
+      const index_t c = x->dim(R - 1);
+      for (index_t p = 0; p < pixels; ++p) std::copy_n(x->data() + p * c, c, y.data() + p * channels + offset);
+      offset += c;
+    }
+    return y;
+  }
+};
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/functional.hpp -----
+
+namespace ctq::nn {
+
+namespace detail {
+
+/// f.cat(xs): the member of FloatFunctional (observed after prepare), or a free cat(f, xs) found
+/// by argument-dependent lookup (nn::quantized::cat for a QFunctional, nn/quantized/cat.hpp).
+template <class F, class Xs>
+decltype(auto) concat_through(F& f, const Xs& xs) {
+  if constexpr (requires { f.cat(xs); }) {
+    return f.cat(xs);
+  } else if constexpr (requires { cat(f, xs); }) {
+    return cat(f, xs);
+  } else {
+    static_assert(ctq::detail::always_false<F>,
+                  "ctq: nn::Concat: the 'cat' child cannot concatenate the branches' tensors (a converted Concat "
+                  "needs ctq/nn/quantized/cat.hpp)");
+  }
+}
+
+}  // namespace detail
+
+/// The container behind nn::Concat: Items are the branches, then named<"cat", F> with F a
+/// FloatFunctional (Observed after prepare, QFunctional after convert).
+template <class... Items>
+class ConcatT {
+  static constexpr std::size_t branches = sizeof...(Items) - 1;
+  static_assert(sizeof...(Items) >= 2, "ctq: nn::Concat: at least one branch");
+
+ public:
+  static constexpr std::string_view name = "Concat";
+  using child_names = item_names_t<Items...>;
+  static_assert(child_names::template at<branches>.view() == "cat",
+                "ctq: nn::Concat: the last child is the FloatFunctional named \"cat\"");
+
+  auto children() {
+    return std::apply([](auto&... c) { return std::tie(c...); }, items_);
+  }
+
+  /// cat([branch_0(x), branch_1(x), ...]) along the last dimension; the branches run in order.
+  template <class X>
+  auto operator()(const X& x) {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      using Ys =
+          std::tuple<std::remove_cvref_t<decltype(forward_child<child_name<ConcatT, I>>(std::get<I>(items_), x))>...>;
+      using Y = std::tuple_element_t<0, Ys>;
+      static_assert((std::is_same_v<Y, std::tuple_element_t<I, Ys>> && ...),
+                    "ctq: nn::Concat: every branch must return the same kind of tensor (all float or all quantized, "
+                    "one rank); a QuantStub or DeQuantStub inside a branch is the usual cause");
+      Ys ys{forward_child<child_name<ConcatT, I>>(std::get<I>(items_), x)...};  // braces: left to right
+      const std::array<const Y*, branches> ptrs{&std::get<I>(ys)...};
+      return detail::concat_through(std::get<branches>(items_), ptrs);
+    }
+    (std::make_index_sequence<branches>{});
+  }
+
+ private:
+  std::tuple<detail::unname_t<Items>...> items_;
+};
+
+/// Branches on the same input, concatenated along channels by a FloatFunctional "cat":
+/// nn::Concat<nn::named<"b1", Branch1>, Branch2>.
+template <class... Branches>
+using Concat = ConcatT<Branches..., named<"cat", FloatFunctional>>;
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/concat.hpp -----
 // ----- begin ctq/nn/conv.hpp -----
 // nn::Conv1d / Conv2d / Conv3d: PyTorch's torch.nn.ConvNd (zero padding) on channels-last
 // tensors ([N, L, C], [N, H, W, C], [N, D, H, W, C]); the weight keeps PyTorch's layout
@@ -8119,92 +8286,493 @@ using Conv3d = ConvNd<3, In, Out, K, S, P, D, G, Bias>;
 
 }  // namespace ctq::nn
 // ----- end ctq/nn/conv.hpp -----
-// ----- begin ctq/nn/functional.hpp -----
-// nn::FloatFunctional: the float add / mul / cat of a model, as a module so that prepare can
-// observe its output and convert can swap it for nn::quantized::QFunctional (PyTorch's
-// torch.nn.quantized.FloatFunctional).
+// ----- begin ctq/nn/conv_transpose.hpp -----
+// nn::ConvTranspose1d / 2d / 3d: PyTorch's torch.nn.ConvTransposeNd (zero padding) on channels-last
+// tensors ([N, L, C], [N, H, W, C], [N, D, H, W, C]), template arguments in PyTorch's order (in, out,
+// kernel, stride, padding, output_padding, groups, bias, dilation); the weight keeps PyTorch's
+// layout [In][Out / Groups][k...] so state dicts load unchanged. Float math: per image and group an
+// Eigen GEMM of the input pixels with the weights, scattered onto the outputs each tap reaches.
 
+#include <algorithm>
 #include <array>
+#include <random>
 #include <string_view>
+#include <vector>
 
 
 namespace ctq::nn {
 
 namespace detail {
+
+/// A transposed convolution's geometry with 1 or 2 spatial dimensions padded to 3 (leading
+/// size-1 dims).
+struct ConvTransposeShape3 {
+  std::array<index_t, 3> in{1, 1, 1}, out{1, 1, 1}, k{1, 1, 1}, s{1, 1, 1}, p{0, 0, 0}, op{0, 0, 0}, d{1, 1, 1};
+  index_t taps() const { return k[0] * k[1] * k[2]; }
+  index_t in_pixels() const { return in[0] * in[1] * in[2]; }
+  index_t out_pixels() const { return out[0] * out[1] * out[2]; }
+};
+
+/// (in - 1) stride - 2 padding + dilation (kernel - 1) + output_padding + 1, as PyTorch; raises
+/// if the input is empty or the output would be.
+inline index_t conv_transpose_output_size(index_t in, index_t k, index_t s, index_t p, index_t op, index_t d,
+                                          std::string_view name) {
+  const index_t out = (in - 1) * s - 2 * p + d * (k - 1) + op + 1;
+  if (in < 1 || out < 1) {
+    raise(ctq::detail::message() << "ctq: nn::" << name << ": an input of size " << in << " gives an output of size "
+                                 << out << " (padding " << p << " is too large for it)");
+  }
+  return out;
+}
+
 template <int R>
-void check_same_shape(const Tensor<float, R>& a, const Tensor<float, R>& b, std::string_view op) {
-  if (a.shape() != b.shape()) {
-    raise(ctq::detail::message() << "ctq: " << op << ": the operands' shapes differ (no broadcasting)");
+ConvTransposeShape3 conv_transpose_shape(const Shape<R + 2>& x, index_t k, index_t s, index_t p, index_t op, index_t d,
+                                         std::string_view name) {
+  ConvTransposeShape3 g;
+  for (int i = 0; i < R; ++i) {
+    const auto j = static_cast<std::size_t>(3 - R + i);
+    g.in[j] = x[static_cast<std::size_t>(i + 1)];
+    g.k[j] = k, g.s[j] = s, g.p[j] = p, g.op[j] = op, g.d[j] = d;
+    g.out[j] = conv_transpose_output_size(g.in[j], k, s, p, op, d, name);
+  }
+  return g;
+}
+
+/// The float transposed convolution of a batch of channels-last images (one function for every
+/// layer type). Per image and group: cols[input pixel][oc * taps + tap] = x_g * w_g (w_g: the
+/// group's [In / G][Out / G * taps] rows of PyTorch's weight), then every column added to the
+/// output pixel its tap reaches, o = i * stride - padding + k * dilation.
+inline void conv_transpose_forward(const float* x, index_t batch, const ConvTransposeShape3& g, index_t in, index_t out,
+                                   index_t groups, const float* weight, const float* bias, float* y) {
+  const index_t cg = in / groups, og = out / groups, taps = g.taps(), width = og * taps;
+  const index_t in_pixels = g.in_pixels(), out_pixels = g.out_pixels();
+  std::vector<float> cols(static_cast<std::size_t>(in_pixels * width));
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  for (index_t n = 0; n < batch; ++n) {
+    const float* image = x + n * in_pixels * in;
+    float* dst = y + n * out_pixels * out;
+    if (bias != nullptr) {
+      for (index_t p = 0; p < out_pixels; ++p) std::copy_n(bias, out, dst + p * out);
+    } else {
+      std::fill_n(dst, out_pixels * out, 0.0f);
+    }
+    for (index_t grp = 0; grp < groups; ++grp) {
+      Eigen::Map<const RowMajor, 0, Eigen::OuterStride<>> xm(image + grp * cg, in_pixels, cg, Eigen::OuterStride<>(in));
+      Eigen::Map<const RowMajor> wm(weight + grp * cg * width, cg, width);
+      Eigen::Map<RowMajor> cm(cols.data(), in_pixels, width);
+      cm.noalias() = xm * wm;
+      index_t ip = 0;
+      for (index_t id = 0; id < g.in[0]; ++id)
+        for (index_t ih = 0; ih < g.in[1]; ++ih)
+          for (index_t iw = 0; iw < g.in[2]; ++iw, ++ip) {
+            const float* col = cols.data() + ip * width;
+            index_t tap = 0;
+            for (index_t kd = 0; kd < g.k[0]; ++kd)
+              for (index_t kh = 0; kh < g.k[1]; ++kh)
+                for (index_t kw = 0; kw < g.k[2]; ++kw, ++tap) {
+                  const index_t od = id * g.s[0] - g.p[0] + kd * g.d[0];
+                  const index_t oh = ih * g.s[1] - g.p[1] + kh * g.d[1];
+                  const index_t ow = iw * g.s[2] - g.p[2] + kw * g.d[2];
+                  if (od < 0 || od >= g.out[0] || oh < 0 || oh >= g.out[1] || ow < 0 || ow >= g.out[2]) continue;
+                  float* o = dst + ((od * g.out[1] + oh) * g.out[2] + ow) * out + grp * og;
+                  for (index_t c = 0; c < og; ++c) o[c] += col[c * taps + tap];
+                }
+          }
+    }
   }
 }
+
 }  // namespace detail
 
-struct FloatFunctional {
-  static constexpr std::string_view name = "FloatFunctional";
+/// Transposed convolution over R spatial dimensions with square (cubic) kernels: kernel K, stride
+/// S, padding P, output padding OP, groups G, optional bias, dilation D (PyTorch's order).
+template <int R, index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t OP = 0, index_t G = 1,
+          bool Bias = true, index_t D = 1>
+class ConvTransposeNd : public ctq::detail::rejects_quantized {
+  static_assert(R >= 1 && R <= 3, "ctq: nn::ConvTranspose: 1, 2 or 3 spatial dimensions");
+  static_assert(In >= 1 && Out >= 1 && K >= 1 && S >= 1 && D >= 1 && G >= 1 && P >= 0 && OP >= 0,
+                "ctq: nn::ConvTranspose: channels, kernel, stride, dilation and groups must be positive, padding and "
+                "output_padding not negative");
+  static_assert(In % G == 0 && Out % G == 0,
+                "ctq: nn::ConvTranspose: in_channels and out_channels must be divisible by groups");
+  static_assert(OP < S || OP < D,
+                "ctq: nn::ConvTranspose: output_padding must be smaller than either stride or dilation (as in "
+                "PyTorch)");
 
-  template <int R>
-  Tensor<float, R> add(const Tensor<float, R>& a, const Tensor<float, R>& b) const {
-    detail::check_same_shape(a, b, "FloatFunctional::add");
-    Tensor<float, R> y(a.shape());
-    y.array() = a.array() + b.array();
+ public:
+  static constexpr std::string_view name = R == 1 ? "ConvTranspose1d" : R == 2 ? "ConvTranspose2d" : "ConvTranspose3d";
+  static constexpr int spatial_dims = R;
+  static constexpr index_t in_channels = In, out_channels = Out, kernel_size = K, stride = S, padding = P,
+                           output_padding = OP, groups = G, dilation = D;
+  static constexpr bool has_bias = Bias;
+  static constexpr index_t taps = K * (R >= 2 ? K : 1) * (R >= 3 ? K : 1);
+
+  ConvTransposeNd() : weight(weight_shape()), bias(Bias ? Shape<1>{Out} : Shape<1>{0}) {}
+
+  static Shape<R + 2> weight_shape() {
+    Shape<R + 2> s{};
+    s[0] = In;
+    s[1] = Out / G;
+    for (int i = 0; i < R; ++i) s[static_cast<std::size_t>(i + 2)] = K;
+    return s;
+  }
+  /// The output shape for input shape x (channels last).
+  static Shape<R + 2> output_shape(const Shape<R + 2>& x) {
+    const auto g = detail::conv_transpose_shape<R>(x, K, S, P, OP, D, name);
+    Shape<R + 2> y = x;
+    for (int i = 0; i < R; ++i) y[static_cast<std::size_t>(i + 1)] = g.out[static_cast<std::size_t>(3 - R + i)];
+    y[R + 1] = Out;
     return y;
   }
-  template <int R>
-  Tensor<float, R> add_relu(const Tensor<float, R>& a, const Tensor<float, R>& b) const {
-    detail::check_same_shape(a, b, "FloatFunctional::add_relu");
-    Tensor<float, R> y(a.shape());
-    y.array() = (a.array() + b.array()).max(0.0f);
+
+  using ctq::detail::rejects_quantized::operator();
+  template <int XR>
+  Tensor<float, XR> operator()(const Tensor<float, XR>& x) const {
+    static_assert(XR == R + 2,
+                  "ctq: nn::ConvTranspose: the input must have rank spatial dims + 2 ([N, spatial..., C])");
+    if (x.dim(R + 1) != In) {
+      raise(ctq::detail::message() << "ctq: nn::" << name << ": the input has " << x.dim(R + 1)
+                                   << " channels (last dimension), the layer has in_channels " << In);
+    }
+    const auto g = detail::conv_transpose_shape<R>(x.shape(), K, S, P, OP, D, name);
+    Tensor<float, XR> y(output_shape(x.shape()));
+    detail::conv_transpose_forward(x.data(), x.dim(0), g, In, Out, G, weight.data(), Bias ? bias.data() : nullptr,
+                                   y.data());
     return y;
   }
-  template <int R>
-  Tensor<float, R> mul(const Tensor<float, R>& a, const Tensor<float, R>& b) const {
-    detail::check_same_shape(a, b, "FloatFunctional::mul");
-    Tensor<float, R> y(a.shape());
-    y.array() = a.array() * b.array();
-    return y;
+
+  template <class F>
+  void visit_state(F&& f) {
+    f(std::string_view{"weight"}, weight);
+    if constexpr (Bias) f(std::string_view{"bias"}, bias);
   }
-  template <int R>
-  Tensor<float, R> add_scalar(const Tensor<float, R>& a, float c) const {
-    Tensor<float, R> y(a.shape());
-    y.array() = a.array() + c;
-    return y;
+  /// PyTorch's initialisation: its fan_in is the weight's dimension 1 times the taps, Out / G *
+  /// taps for a transposed convolution.
+  void reset_parameters(std::mt19937& g) {
+    detail::fill_uniform_fan_in(weight, Out / G * taps, g);
+    if constexpr (Bias) detail::fill_uniform_fan_in(bias, Out / G * taps, g);
   }
-  template <int R>
-  Tensor<float, R> mul_scalar(const Tensor<float, R>& a, float c) const {
-    Tensor<float, R> y(a.shape());
-    y.array() = a.array() * c;
-    return y;
+
+  Tensor<float, R + 2> weight;  ///< [In][Out / G][K]... (PyTorch's layout)
+  Tensor<float, 1> bias;        ///< empty when Bias is false
+};
+
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t OP = 0, index_t G = 1,
+          bool Bias = true, index_t D = 1>
+using ConvTranspose1d = ConvTransposeNd<1, In, Out, K, S, P, OP, G, Bias, D>;
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t OP = 0, index_t G = 1,
+          bool Bias = true, index_t D = 1>
+using ConvTranspose2d = ConvTransposeNd<2, In, Out, K, S, P, OP, G, Bias, D>;
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t OP = 0, index_t G = 1,
+          bool Bias = true, index_t D = 1>
+using ConvTranspose3d = ConvTransposeNd<3, In, Out, K, S, P, OP, G, Bias, D>;
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/conv_transpose.hpp -----
+// ----- begin ctq/nn/embedding.hpp -----
+// nn::Embedding and nn::EmbeddingBag: tables of Dim-wide float rows looked up by integer indices
+// (PyTorch's torch.nn.Embedding / torch.nn.EmbeddingBag in eval), weight [NumEmbeddings][Dim] as
+// PyTorch stores it; bags reduce by sum, mean or max with PyTorch 1.13's CPU arithmetic.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+
+namespace ctq::nn {
+
+/// No padding index (PyTorch's padding_idx=None).
+inline constexpr index_t no_padding_idx = std::numeric_limits<index_t>::min();
+
+/// How EmbeddingBag reduces a bag (PyTorch's mode='sum' / 'mean' / 'max').
+enum class bag_mode : std::uint8_t { sum, mean, max };
+
+namespace detail {
+
+template <class I>
+inline constexpr bool is_index_type = std::is_same_v<I, std::int64_t> || std::is_same_v<I, std::int32_t>;
+
+/// PyTorch's padding_idx wrapped into [0, n) (negative counts from the end); -1 for none.
+constexpr index_t wrap_padding_idx(index_t p, index_t n) { return p == no_padding_idx ? -1 : (p < 0 ? p + n : p); }
+constexpr bool padding_idx_valid(index_t p, index_t n) { return p == no_padding_idx || (p >= -n && p < n); }
+
+/// The indices as int64 values: the tensor's own data, or (int32) a copy in `buf`.
+template <class I, int R>
+const std::int64_t* indices_as_int64(const Tensor<I, R>& t, std::vector<std::int64_t>& buf) {
+  if constexpr (std::is_same_v<I, std::int64_t>) {
+    return t.data();
+  } else {
+    buf.assign(t.values().begin(), t.values().end());
+    return buf.data();
   }
-  /// Concatenation along the last (channel) dimension of channels-last tensors: PyTorch's
-  /// cat(dim=1) on NCHW tensors.
-  template <int R, std::size_t K>
-  Tensor<float, R> cat(const std::array<const Tensor<float, R>*, K>& xs) const {
-    static_assert(K >= 1, "ctq: FloatFunctional::cat: at least one tensor");
-    auto shape = xs[0]->shape();
-    index_t channels = 0;
-    for (const auto* x : xs) {
-      for (int d = 0; d + 1 < R; ++d) {
-        if (x->dim(d) != shape[static_cast<std::size_t>(d)]) {
-          raise("ctq: FloatFunctional::cat: the tensors differ in a dimension other than the channels");
+}
+
+/// Raises unless every index is in [0, num_embeddings).
+inline void check_indices(std::string_view op, const std::int64_t* idx, index_t n, index_t num_embeddings) {
+  for (index_t i = 0; i < n; ++i) {
+    if (idx[i] < 0 || idx[i] >= num_embeddings) {
+      raise(ctq::detail::message() << "ctq: " << op << ": index " << idx[i] << " (at position " << i
+                                   << " of the input) is out of range for " << num_embeddings
+                                   << " embeddings (valid: 0 .. " << (num_embeddings - 1) << ")");
+    }
+  }
+}
+
+/// The bags of an EmbeddingBag call: bag b covers indices [begin(b), end(b)).
+struct Bags {
+  const std::int64_t* starts = nullptr;  // count + 1 entries; null: fixed-size bags
+  index_t count = 0;
+  index_t fixed = 0;  // the bag size when starts is null
+  index_t begin(index_t b) const { return starts != nullptr ? starts[b] : b * fixed; }
+  index_t end(index_t b) const { return starts != nullptr ? starts[b + 1] : (b + 1) * fixed; }
+};
+
+/// Bags from PyTorch's offsets: offsets[0] is 0 and each bag starts where the previous ends (as
+/// PyTorch requires), offsets never decrease and stay within the indices; with include_last_offset
+/// the last offset closes the last bag and must equal the number of indices (PyTorch's float and
+/// quantized kernels disagree on indices past it). `starts` receives count + 1 entries.
+inline Bags offsets_to_bags(std::string_view op, const std::int64_t* off, index_t n_off, index_t n_indices,
+                            bool include_last_offset, std::vector<std::int64_t>& starts) {
+  if (include_last_offset && n_off < 1) {
+    raise(ctq::detail::message() << "ctq: " << op
+                                 << ": include_last_offset needs at least one offset (the end of the last bag)");
+  }
+  if (n_off > 0 && off[0] != 0) {
+    raise(ctq::detail::message() << "ctq: " << op << ": offsets[0] is " << off[0]
+                                 << "; the first bag must start at index 0");
+  }
+  for (index_t i = 0; i < n_off; ++i) {
+    if ((i > 0 && off[i] < off[i - 1]) || off[i] > n_indices) {
+      raise(ctq::detail::message() << "ctq: " << op << ": offsets[" << i << "] is " << off[i]
+                                   << "; offsets must not decrease and must not exceed the " << n_indices
+                                   << " indices");
+    }
+  }
+  if (include_last_offset && off[n_off - 1] != n_indices) {
+    raise(ctq::detail::message() << "ctq: " << op << ": with include_last_offset the last offset is the end of the "
+                                 << "last bag and must equal the number of indices (" << n_indices << "), got "
+                                 << off[n_off - 1]);
+  }
+  starts.assign(off, off + n_off);
+  if (!include_last_offset) starts.push_back(n_indices);
+  return Bags{starts.data(), static_cast<index_t>(starts.size()) - 1, 0};
+}
+
+inline void check_per_sample_weights(std::string_view op, index_t n_weights, index_t n_indices) {
+  if (n_weights != n_indices) {
+    raise(ctq::detail::message() << "ctq: " << op << ": " << n_weights << " per_sample_weights for " << n_indices
+                                 << " indices (one weight per index)");
+  }
+}
+
+/// Row lookup: out[i] = weight[idx[i]] (indices checked).
+inline void embedding_forward(const float* weight, index_t dim, const std::int64_t* idx, index_t n, float* out) {
+  for (index_t i = 0; i < n; ++i) {
+    std::memcpy(out + i * dim, weight + idx[i] * dim, static_cast<std::size_t>(dim) * sizeof(float));
+  }
+}
+
+/// One output row per bag, rows accumulated in index order (indices checked; padding: wrapped, or -1).
+///   sum:  acc += row; with per-sample weights acc = fma(w, row, acc) -- PyTorch's caffe2 kernel on
+///         x86 CPUs with AVX2 and FMA (its fallback for older CPUs rounds the product first) -- or,
+///         when a padding_idx is set, acc += float(row * w): PyTorch then takes a scalar loop that
+///         rounds the product first
+///   mean: the sum / max(non-padding entries, 1), a division as PyTorch's
+///   max:  per column, the first non-padding row, then any later value that compares greater (so a
+///         NaN stays only when it comes first); an empty bag gives zeros.
+inline void embedding_bag_forward(const float* weight, index_t dim, const std::int64_t* idx, const Bags& bags,
+                                  const float* per_sample_weights, bag_mode mode, index_t padding_idx, float* out) {
+  for (index_t b = 0; b < bags.count; ++b) {
+    float* o = out + b * dim;
+    std::fill(o, o + dim, 0.0f);
+    index_t count = 0;
+    for (index_t i = bags.begin(b); i < bags.end(b); ++i) {
+      if (idx[i] == padding_idx) continue;
+      const float* row = weight + idx[i] * dim;
+      if (mode == bag_mode::max) {
+        for (index_t j = 0; j < dim; ++j) {
+          if (count == 0 || row[j] > o[j]) o[j] = row[j];
         }
+      } else if (per_sample_weights == nullptr) {
+        for (index_t j = 0; j < dim; ++j) o[j] += row[j];
+      } else if (padding_idx < 0) {
+        const float w = per_sample_weights[i];
+        for (index_t j = 0; j < dim; ++j) o[j] = std::fma(w, row[j], o[j]);
+      } else {
+        const float w = per_sample_weights[i];
+        for (index_t j = 0; j < dim; ++j) o[j] += ctq::detail::no_contract(row[j] * w);
       }
-      channels += x->dim(R - 1);
+      ++count;
     }
-    shape[R - 1] = channels;
-    Tensor<float, R> y(shape);
-    const index_t pixels = channels == 0 ? 0 : y.size() / channels;
-    index_t offset = 0;
-    for (const auto* x : xs) {
-      const index_t c = x->dim(R - 1);
-      for (index_t p = 0; p < pixels; ++p) std::copy_n(x->data() + p * c, c, y.data() + p * channels + offset);
-      offset += c;
+    if (mode == bag_mode::mean) {
+      const auto n = static_cast<float>(std::max<index_t>(count, 1));
+      for (index_t j = 0; j < dim; ++j) o[j] = o[j] / n;
     }
+  }
+}
+
+/// weight ~ N(0, 1), the padding row zero (PyTorch's Embedding/EmbeddingBag.reset_parameters).
+inline void fill_embedding_init(float* weight, index_t rows, index_t dim, index_t padding_idx, std::mt19937& g) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (index_t i = 0; i < rows * dim; ++i) weight[i] = normal(g);
+  if (padding_idx >= 0) std::fill(weight + padding_idx * dim, weight + (padding_idx + 1) * dim, 0.0f);
+}
+
+template <class I>
+constexpr bool check_index_type() {
+  static_assert(is_index_type<I>,
+                "ctq: embedding: indices (and offsets) must be a Tensor of std::int64_t or std::int32_t");
+  return true;
+}
+
+}  // namespace detail
+
+/// A lookup table: indices of any shape [...] give rows [..., Dim] (PyTorch's nn.Embedding).
+/// PaddingIdx (negative counts from the end) only zeroes that row at initialisation: in eval,
+/// as in PyTorch, its row is returned as stored.
+template <index_t NumEmbeddings, index_t Dim, index_t PaddingIdx = no_padding_idx>
+class Embedding : public ctq::detail::rejects_quantized {
+  static_assert(NumEmbeddings >= 1 && Dim >= 1, "ctq: embedding: num_embeddings and embedding_dim must be positive");
+  static_assert(detail::padding_idx_valid(PaddingIdx, NumEmbeddings),
+                "ctq: embedding: padding_idx must lie in [-num_embeddings, num_embeddings)");
+
+ public:
+  static constexpr std::string_view name = "Embedding";
+  static constexpr index_t num_embeddings = NumEmbeddings, embedding_dim = Dim;
+  /// The padding row in [0, NumEmbeddings), or -1 for none.
+  static constexpr index_t padding_idx = detail::wrap_padding_idx(PaddingIdx, NumEmbeddings);
+
+  Embedding() : weight({NumEmbeddings, Dim}) {}
+
+  using ctq::detail::rejects_quantized::operator();
+  /// indices: integers in [0, NumEmbeddings), any shape; the result has a trailing Dim.
+  template <class I, int R>
+  Tensor<float, R + 1> operator()(const Tensor<I, R>& indices) const {
+    static_assert(detail::check_index_type<I>());
+    std::vector<std::int64_t> buf;
+    const std::int64_t* idx = detail::indices_as_int64(indices, buf);
+    detail::check_indices("nn::Embedding", idx, indices.size(), NumEmbeddings);
+    Shape<R + 1> shape{};
+    std::copy(indices.shape().begin(), indices.shape().end(), shape.begin());
+    shape[R] = Dim;
+    Tensor<float, R + 1> y(shape);
+    detail::embedding_forward(weight.data(), Dim, idx, indices.size(), y.data());
+    return y;
+  }
+
+  template <class F>
+  void visit_state(F&& f) {
+    f(std::string_view{"weight"}, weight);
+  }
+  void reset_parameters(std::mt19937& g) {
+    detail::fill_embedding_init(weight.data(), NumEmbeddings, Dim, padding_idx, g);
+  }
+
+  Tensor<float, 2> weight;
+};
+
+/// Sums, means or maxima of bags of rows (PyTorch's nn.EmbeddingBag):
+///   m(indices, offsets)            1-d indices; bag b is indices[offsets[b] .. offsets[b + 1])
+///                                  (the last bag runs to the end unless IncludeLastOffset, where
+///                                  offsets has one more entry, the end of the last bag);
+///   m(indices)                     2-d indices [B, L]: B bags of L;
+///   per_sample_weights             one float per index (same shape), mode sum only.
+/// Entries equal to PaddingIdx are left out of their bag (and of a mean's count). The result is
+/// [bags, Dim]; an empty bag gives zeros.
+template <index_t NumEmbeddings, index_t Dim, bag_mode Mode = bag_mode::mean, bool IncludeLastOffset = false,
+          index_t PaddingIdx = no_padding_idx>
+class EmbeddingBag : public ctq::detail::rejects_quantized {
+  static_assert(NumEmbeddings >= 1 && Dim >= 1, "ctq: embedding: num_embeddings and embedding_dim must be positive");
+  static_assert(detail::padding_idx_valid(PaddingIdx, NumEmbeddings),
+                "ctq: embedding: padding_idx must lie in [-num_embeddings, num_embeddings)");
+
+ public:
+  static constexpr std::string_view name = "EmbeddingBag";
+  static constexpr index_t num_embeddings = NumEmbeddings, embedding_dim = Dim;
+  static constexpr bag_mode mode = Mode;
+  static constexpr bool include_last_offset = IncludeLastOffset;
+  /// The padding row in [0, NumEmbeddings), or -1 for none.
+  static constexpr index_t padding_idx = detail::wrap_padding_idx(PaddingIdx, NumEmbeddings);
+
+  EmbeddingBag() : weight({NumEmbeddings, Dim}) {}
+
+  using ctq::detail::rejects_quantized::operator();
+
+  template <class I, class J>
+  Tensor<float, 2> operator()(const Tensor<I, 1>& indices, const Tensor<J, 1>& offsets) const {
+    static_assert(detail::check_index_type<I>() && detail::check_index_type<J>());
+    return run(indices, &offsets, nullptr, 0);
+  }
+  template <class I, class J>
+  Tensor<float, 2> operator()(const Tensor<I, 1>& indices, const Tensor<J, 1>& offsets,
+                              const Tensor<float, 1>& per_sample_weights) const {
+    static_assert(detail::check_index_type<I>() && detail::check_index_type<J>());
+    static_assert(Mode == bag_mode::sum, "ctq: embedding_bag: per_sample_weights is only supported with mode sum");
+    return run(indices, &offsets, per_sample_weights.data(), per_sample_weights.size());
+  }
+  template <class I, int R>
+  Tensor<float, 2> operator()(const Tensor<I, R>& indices) const {
+    static_assert(detail::check_index_type<I>());
+    static_assert(R == 2, "ctq: embedding_bag: 1-d indices need offsets (2-d indices [B, L] are B bags of L)");
+    static_assert(!IncludeLastOffset,
+                  "ctq: embedding_bag: 2-d indices with include_last_offset lose their last bag in PyTorch; pass 1-d "
+                  "indices and offsets");
+    return run(indices, static_cast<const Tensor<std::int64_t, 1>*>(nullptr), nullptr, 0);
+  }
+  template <class I>
+  Tensor<float, 2> operator()(const Tensor<I, 2>& indices, const Tensor<float, 2>& per_sample_weights) const {
+    static_assert(detail::check_index_type<I>());
+    static_assert(Mode == bag_mode::sum, "ctq: embedding_bag: per_sample_weights is only supported with mode sum");
+    static_assert(!IncludeLastOffset,
+                  "ctq: embedding_bag: 2-d indices with include_last_offset lose their last bag in PyTorch; pass 1-d "
+                  "indices and offsets");
+    if (per_sample_weights.shape() != indices.shape()) {
+      raise("ctq: nn::EmbeddingBag: per_sample_weights must have the shape of the 2-d indices");
+    }
+    return run(indices, static_cast<const Tensor<std::int64_t, 1>*>(nullptr), per_sample_weights.data(),
+               per_sample_weights.size());
+  }
+
+  template <class F>
+  void visit_state(F&& f) {
+    f(std::string_view{"weight"}, weight);
+  }
+  void reset_parameters(std::mt19937& g) {
+    detail::fill_embedding_init(weight.data(), NumEmbeddings, Dim, padding_idx, g);
+  }
+
+  Tensor<float, 2> weight;
+
+ private:
+  template <class I, int R, class J>
+  Tensor<float, 2> run(const Tensor<I, R>& indices, const Tensor<J, 1>* offsets, const float* psw,
+                       index_t n_psw) const {
+    constexpr std::string_view op = "nn::EmbeddingBag";
+    std::vector<std::int64_t> ibuf, obuf, starts;
+    const std::int64_t* idx = detail::indices_as_int64(indices, ibuf);
+    detail::check_indices(op, idx, indices.size(), NumEmbeddings);
+    if (psw != nullptr) detail::check_per_sample_weights(op, n_psw, indices.size());
+    detail::Bags bags;
+    if (offsets != nullptr) {
+      const std::int64_t* off = detail::indices_as_int64(*offsets, obuf);
+      bags = detail::offsets_to_bags(op, off, offsets->size(), indices.size(), IncludeLastOffset, starts);
+    } else {
+      bags = detail::Bags{nullptr, indices.dim(0), R == 2 ? indices.dim(R - 1) : 0};
+    }
+    Tensor<float, 2> y({bags.count, Dim});
+    detail::embedding_bag_forward(weight.data(), Dim, idx, bags, psw, Mode, padding_idx, y.data());
     return y;
   }
 };
 
 }  // namespace ctq::nn
-// ----- end ctq/nn/functional.hpp -----
+// ----- end ctq/nn/embedding.hpp -----
 // ----- begin ctq/nn/identity.hpp -----
 // nn::Identity: returns its input (PyTorch's torch.nn.Identity), float or quantized; what
 // fuse_modules leaves in place of the modules folded into the first of a group. Also the "no
@@ -8347,6 +8915,323 @@ inline constexpr bool is_with_relu<detail::WithReLU<M, N>> = true;
 
 }  // namespace ctq::nn::intrinsic
 // ----- end ctq/nn/intrinsic/fused.hpp -----
+// ----- begin ctq/nn/normalization.hpp -----
+// nn::LayerNorm, nn::GroupNorm and nn::InstanceNorm1d / 2d / 3d in evaluation, on ctq's
+// channels-last tensors (BatchNorm is in batchnorm.hpp). PyTorch's state names and layouts:
+// weight, bias (with affine), running_mean, running_var (InstanceNorm with track_running_stats).
+//
+// LayerNorm normalizes the trailing dimensions of the tensor as ctq holds it:
+//   - sequence and feature tensors ([N, L, F], [N, F]) are PyTorch's own layout, so
+//     nn.LayerNorm(F) is LayerNorm<dims<F>> and nn.LayerNorm([L, F]) is LayerNorm<dims<L, F>>,
+//     weights unchanged;
+//   - an image is [N, H, W, C] in ctq and [N, C, H, W] in PyTorch: nn.LayerNorm([C, H, W]) (each
+//     sample over all its values) is LayerNorm<dims<H, W, C>> with the weight and bias permuted from
+//     [C, H, W] to [H, W, C] (the statistics are the same set of values). nn.LayerNorm([W]) or
+//     ([H, W]) on an image normalizes over positions within each channel, which is not a trailing
+//     block of a channels-last tensor; ctq has no module for it (InstanceNorm2d / GroupNorm
+//     normalize per channel with a per-channel affine).
+//
+// GroupNorm and InstanceNorm take the channels in the last dimension ([N, C], [N, L, C],
+// [N, H, W, C], [N, D, H, W, C]). InstanceNorm in evaluation normalizes with each instance's own
+// statistics, or with the running ones when TrackRunningStats is set (PyTorch's eval mode).
+// Statistics are the biased mean and variance, accumulated in double.
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <random>
+#include <string_view>
+
+
+namespace ctq::nn {
+
+/// A normalized_shape as a type: dims<F> or dims<L, F> (LayerNorm's trailing dimensions).
+template <index_t... D>
+struct dims {
+  static constexpr int rank = static_cast<int>(sizeof...(D));
+  static constexpr index_t size = (index_t{1} * ... * D);
+  static constexpr std::array<index_t, sizeof...(D)> values{D...};
+};
+
+namespace detail {
+
+using RowMajorArray = Eigen::Array<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using StridedRows = Eigen::Map<const RowMajorArray, 0, Eigen::OuterStride<>>;
+using StridedRowsOut = Eigen::Map<RowMajorArray, 0, Eigen::OuterStride<>>;
+
+/// mean and 1 / sqrt(var + eps) of a block, in double (biased variance).
+inline std::array<double, 2> block_moments(const StridedRows& block, float eps) {
+  const auto d = block.cast<double>();
+  const double mean = d.mean();
+  const double var = (d - mean).square().mean();
+  return {mean, 1.0 / std::sqrt(var + static_cast<double>(eps))};
+}
+
+/// LayerNorm: `rows` rows of n contiguous values, each normalized on its own; w and b (n values)
+/// or null.
+inline void layer_norm_forward(const float* x, index_t rows, index_t n, const float* w, const float* b, float eps,
+                               float* y) {
+  for (index_t r = 0; r < rows; ++r) {
+    const StridedRows row(x + r * n, 1, n, Eigen::OuterStride<>(n));
+    StridedRowsOut out(y + r * n, 1, n, Eigen::OuterStride<>(n));
+    const auto [mean, rstd] = block_moments(row, eps);
+    auto z = (row.cast<double>() - mean) * rstd;
+    if (w != nullptr) {
+      const Eigen::Map<const Eigen::Array<float, 1, Eigen::Dynamic>> wm(w, n), bm(b, n);
+      out = (z * wm.cast<double>() + bm.cast<double>()).cast<float>();
+    } else {
+      out = z.cast<float>();
+    }
+  }
+}
+
+/// GroupNorm on channels-last data: x[batch][pixels][c], `groups` groups of c / groups
+/// consecutive channels; w and b (c values) or null.
+inline void group_norm_forward(const float* x, index_t batch, index_t pixels, index_t c, index_t groups, const float* w,
+                               const float* b, float eps, float* y) {
+  const index_t cpg = c / groups;
+  for (index_t n = 0; n < batch; ++n) {
+    for (index_t g = 0; g < groups; ++g) {
+      const index_t offset = n * pixels * c + g * cpg;
+      const StridedRows block(x + offset, pixels, cpg, Eigen::OuterStride<>(c));
+      StridedRowsOut out(y + offset, pixels, cpg, Eigen::OuterStride<>(c));
+      const auto [mean, rstd] = block_moments(block, eps);
+      auto z = (block.cast<double>() - mean) * rstd;
+      if (w != nullptr) {
+        const Eigen::Map<const Eigen::Array<float, 1, Eigen::Dynamic>> wm(w + g * cpg, cpg), bm(b + g * cpg, cpg);
+        out = ((z.rowwise() * wm.cast<double>()).rowwise() + bm.cast<double>()).cast<float>();
+      } else {
+        out = z.cast<float>();
+      }
+    }
+  }
+}
+
+/// The positions per sample of a channels-last shape [N, ..., C].
+template <std::size_t N>
+index_t pixels_of(const std::array<index_t, N>& s) {
+  index_t p = 1;
+  for (std::size_t i = 1; i + 1 < N; ++i) p *= s[i];
+  return p;
+}
+
+}  // namespace detail
+
+/// PyTorch's nn.LayerNorm(normalized_shape, eps, elementwise_affine) over the trailing dimensions
+/// Dims of the tensor (see the top of this file for image tensors).
+template <class Dims, float Eps = 1e-5f, bool ElementwiseAffine = true>
+class LayerNorm;
+
+template <index_t... D, float Eps, bool ElementwiseAffine>
+class LayerNorm<dims<D...>, Eps, ElementwiseAffine> : public ctq::detail::rejects_quantized {
+  static_assert(sizeof...(D) >= 1 && ((D >= 1) && ...) && Eps > 0.0f,
+                "ctq: nn::LayerNorm: normalized_shape's sizes and eps must be positive");
+
+ public:
+  using normalized_shape = dims<D...>;
+  static constexpr std::string_view name = "LayerNorm";
+  static constexpr float eps = Eps;
+  static constexpr bool elementwise_affine = ElementwiseAffine;
+
+  LayerNorm() {
+    if constexpr (ElementwiseAffine) {
+      weight = Tensor<float, sizeof...(D)>(Shape<sizeof...(D)>{D...});
+      bias = Tensor<float, sizeof...(D)>(Shape<sizeof...(D)>{D...});
+      weight.array().setOnes();
+      bias.array().setZero();
+    }
+  }
+
+  using ctq::detail::rejects_quantized::operator();
+  template <int XR>
+  Tensor<float, XR> operator()(const Tensor<float, XR>& x) const {
+    check_input(x.shape());
+    Tensor<float, XR> y(x.shape());
+    detail::layer_norm_forward(x.data(), x.size() / normalized_shape::size, normalized_shape::size,
+                               ElementwiseAffine ? weight.data() : nullptr, ElementwiseAffine ? bias.data() : nullptr,
+                               Eps, y.data());
+    return y;
+  }
+
+  /// Raises unless the trailing dimensions of `shape` are normalized_shape.
+  template <std::size_t N>
+  static void check_input(const std::array<index_t, N>& shape) {
+    constexpr int XR = static_cast<int>(N);
+    static_assert(XR >= static_cast<int>(sizeof...(D)),
+                  "ctq: nn::LayerNorm: the input has fewer dimensions than normalized_shape");
+    constexpr int k = static_cast<int>(sizeof...(D));
+    for (int i = 0; i < k; ++i) {
+      const index_t got = shape[static_cast<std::size_t>(XR - k + i)];
+      const index_t want = normalized_shape::values[static_cast<std::size_t>(i)];
+      if (got != want) {
+        raise(ctq::detail::message() << "ctq: nn::LayerNorm: dimension " << (XR - k + i) << " of the input is " << got
+                                     << ", normalized_shape expects " << want
+                                     << " (LayerNorm normalizes the trailing dimensions of the channels-last tensor)");
+      }
+    }
+  }
+
+  template <class F>
+  void visit_state(F&& f) {
+    if constexpr (ElementwiseAffine) {
+      f(std::string_view{"weight"}, weight);
+      f(std::string_view{"bias"}, bias);
+    }
+  }
+  void reset_parameters(std::mt19937&) {
+    if constexpr (ElementwiseAffine) {
+      weight.array().setOnes();
+      bias.array().setZero();
+    }
+  }
+
+  /// [D...]; empty without elementwise_affine.
+  Tensor<float, sizeof...(D)> weight, bias;
+};
+
+/// PyTorch's nn.GroupNorm(num_groups, num_channels, eps, affine); channels in the last dimension.
+template <index_t Groups, index_t C, float Eps = 1e-5f, bool Affine = true>
+class GroupNorm : public ctq::detail::rejects_quantized {
+  static_assert(Groups >= 1 && C >= 1 && Eps > 0.0f,
+                "ctq: nn::GroupNorm: num_groups, num_channels and eps must be positive");
+  static_assert(C % Groups == 0, "ctq: nn::GroupNorm: num_channels must be divisible by num_groups");
+
+ public:
+  static constexpr std::string_view name = "GroupNorm";
+  static constexpr index_t num_groups = Groups, num_channels = C;
+  static constexpr float eps = Eps;
+  static constexpr bool affine = Affine;
+
+  GroupNorm() {
+    if constexpr (Affine) {
+      weight = Tensor<float, 1>({C});
+      bias = Tensor<float, 1>({C});
+      weight.array().setOnes();
+      bias.array().setZero();
+    }
+  }
+
+  using ctq::detail::rejects_quantized::operator();
+  template <int XR>
+  Tensor<float, XR> operator()(const Tensor<float, XR>& x) const {
+    static_assert(XR >= 2, "ctq: nn::GroupNorm: the input is [N, ..., C]");
+    if (x.dim(XR - 1) != C) {
+      raise(ctq::detail::message() << "ctq: nn::GroupNorm: the input has " << x.dim(XR - 1)
+                                   << " channels (last dimension), the layer has " << C);
+    }
+    Tensor<float, XR> y(x.shape());
+    detail::group_norm_forward(x.data(), x.dim(0), detail::pixels_of(x.shape()), C, Groups,
+                               Affine ? weight.data() : nullptr, Affine ? bias.data() : nullptr, Eps, y.data());
+    return y;
+  }
+
+  template <class F>
+  void visit_state(F&& f) {
+    if constexpr (Affine) {
+      f(std::string_view{"weight"}, weight);
+      f(std::string_view{"bias"}, bias);
+    }
+  }
+  void reset_parameters(std::mt19937&) {
+    if constexpr (Affine) {
+      weight.array().setOnes();
+      bias.array().setZero();
+    }
+  }
+
+  /// [C]; empty without affine.
+  Tensor<float, 1> weight, bias;
+};
+
+/// PyTorch's nn.InstanceNorm1d / 2d / 3d (R) in evaluation: each (sample, channel) normalized by
+/// its own statistics, or by running_mean / running_var with TrackRunningStats. The state has no
+/// num_batches_tracked (as nn::BatchNorm).
+template <int R, index_t C, float Eps = 1e-5f, bool Affine = false, bool TrackRunningStats = false>
+class InstanceNormNd : public ctq::detail::rejects_quantized {
+  static_assert(R >= 1 && R <= 3, "ctq: nn::InstanceNorm: 1d, 2d or 3d");
+  static_assert(C >= 1 && Eps > 0.0f, "ctq: nn::InstanceNorm: num_features and eps must be positive");
+
+ public:
+  static constexpr std::string_view name = R == 1 ? "InstanceNorm1d" : R == 2 ? "InstanceNorm2d" : "InstanceNorm3d";
+  static constexpr int spatial_dims = R;
+  static constexpr index_t num_features = C;
+  static constexpr float eps = Eps;
+  static constexpr bool affine = Affine, track_running_stats = TrackRunningStats;
+
+  InstanceNormNd() {
+    if constexpr (Affine) {
+      weight = Tensor<float, 1>({C});
+      bias = Tensor<float, 1>({C});
+    }
+    if constexpr (TrackRunningStats) {
+      running_mean = Tensor<float, 1>({C});
+      running_var = Tensor<float, 1>({C});
+    }
+    std::mt19937 unused;
+    reset_parameters(unused);
+  }
+
+  using ctq::detail::rejects_quantized::operator();
+  template <int XR>
+  Tensor<float, XR> operator()(const Tensor<float, XR>& x) const {
+    static_assert(XR == R + 2,
+                  "ctq: nn::InstanceNorm: InstanceNorm1d takes [N, L, C], 2d [N, H, W, C], 3d [N, D, H, W, C]");
+    if (x.dim(XR - 1) != C) {
+      raise(ctq::detail::message() << "ctq: nn::" << name << ": the input has " << x.dim(XR - 1)
+                                   << " channels (last dimension), the layer has " << C);
+    }
+    Tensor<float, XR> y(x.shape());
+    if constexpr (TrackRunningStats) {
+      // Evaluation with running statistics: BatchNorm's affine map per channel.
+      Tensor<float, 1> ones({C}), zeros({C});
+      ones.array().setOnes();
+      zeros.array().setZero();
+      detail::batchnorm_forward(x.data(), x.size() / C, C, Affine ? weight.data() : ones.data(),
+                                Affine ? bias.data() : zeros.data(), running_mean.data(), running_var.data(), Eps,
+                                y.data());
+    } else {
+      detail::group_norm_forward(x.data(), x.dim(0), detail::pixels_of(x.shape()), C, C,
+                                 Affine ? weight.data() : nullptr, Affine ? bias.data() : nullptr, Eps, y.data());
+    }
+    return y;
+  }
+
+  template <class F>
+  void visit_state(F&& f) {
+    if constexpr (Affine) {
+      f(std::string_view{"weight"}, weight);
+      f(std::string_view{"bias"}, bias);
+    }
+    if constexpr (TrackRunningStats) {
+      f(std::string_view{"running_mean"}, running_mean);
+      f(std::string_view{"running_var"}, running_var);
+    }
+  }
+  void reset_parameters(std::mt19937&) {
+    if constexpr (Affine) {
+      weight.array().setOnes();
+      bias.array().setZero();
+    }
+    if constexpr (TrackRunningStats) {
+      running_mean.array().setZero();
+      running_var.array().setOnes();
+    }
+  }
+
+  /// [C] each; weight and bias empty without Affine, the running statistics without
+  /// TrackRunningStats.
+  Tensor<float, 1> weight, bias, running_mean, running_var;
+};
+
+template <index_t C, float Eps = 1e-5f, bool Affine = false, bool TrackRunningStats = false>
+using InstanceNorm1d = InstanceNormNd<1, C, Eps, Affine, TrackRunningStats>;
+template <index_t C, float Eps = 1e-5f, bool Affine = false, bool TrackRunningStats = false>
+using InstanceNorm2d = InstanceNormNd<2, C, Eps, Affine, TrackRunningStats>;
+template <index_t C, float Eps = 1e-5f, bool Affine = false, bool TrackRunningStats = false>
+using InstanceNorm3d = InstanceNormNd<3, C, Eps, Affine, TrackRunningStats>;
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/normalization.hpp -----
 // ----- begin ctq/nn/pooling.hpp -----
 // Float pooling on channels-last tensors [N, H, W, C]: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d
 // (PyTorch's torch.nn modules; stride 0 means "the kernel size", as PyTorch's stride=None).
@@ -8650,6 +9535,314 @@ class Hardswish : public ctq::detail::rejects_float {
 
 }  // namespace ctq::nn::quantized
 // ----- end ctq/nn/quantized/activation.hpp -----
+// ----- begin ctq/nn/quantized/activation_lut.hpp -----
+// Quantized activations that are 8-bit functions of the code (a 256-entry table per input
+// parameter set, kernels/activation.hpp): ELU and LeakyReLU with the output parameters their
+// observer chose (PyTorch's nnq.ELU, nnq.LeakyReLU), and Sigmoid, Tanh, Hardsigmoid with the fixed
+// output parameters of PyTorch's quantized kernels. PyTorch's eager prepare gives these three no
+// observer (their FixedQParamsFakeQuantize is attached only in training mode, and convert removes
+// it) and convert leaves them as they are, to run on quantized tensors; so they take float
+// tensors too, computed as the float module does.
+
+#include <cstdint>
+#include <string_view>
+
+
+namespace ctq::nn::quantized {
+
+namespace detail {
+
+using LutTable = kernels::CodeTable<std::uint8_t>;
+
+/// The output parameters PyTorch fixes for hardsigmoid on quint8: 1/256, zero point 0.
+inline constexpr PerTensorQParams hardsigmoid_output_qparams{1.0f / 256.0f, 0};
+
+/// torch.nn.functional.hardsigmoid on a quint8 tensor: y = min(max(x + 3, 0), 6) / 6 with output
+/// parameters 1/256, 0. ATen (x86, fbgemm, onednn): FMA dequantization (its vector body),
+/// quantized with 256. qnnpack: QNNPACK's table, lrintf(clamp(256 * y)) with exact
+/// dequantization. (Belongs beside sigmoid_table in kernels/activation.hpp.)
+inline LutTable hardsigmoid_table(const PerTensorQParams& in, kernels::TorchConfig torch) {
+  kernels::detail::check_qparams<std::uint8_t>(in, "hardsigmoid", "input");
+  const bool qnnpack = kernels::detail::uses_qnnpack<std::uint8_t>(torch);
+  LutTable t;
+  for (std::size_t i = 0; i < 256; ++i) {
+    const std::int32_t q = LutTable::code(i);
+    const float x = qnnpack ? kernels::detail::dequantize_exact(in.scale, in.zero_point, q)
+                            : kernels::detail::dequantize_fma(in.scale, in.zero_point, q);
+    float c = x + 3.0f;
+    c = c > 0.0f ? c : 0.0f;
+    c = c < 6.0f ? c : 6.0f;
+    const float y = c / 6.0f;
+    // 256 * y is exact (a power of two): the qnnpack table and ATen's quantize round the same value
+    t.out[i] = qnnpack ? kernels::detail::qnnpack_round(256.0f * y)
+                       : kernels::detail::quantize_with<std::uint8_t>(y, 256.0f, hardsigmoid_output_qparams.zero_point);
+  }
+  return t;
+}
+
+/// The table for the last input parameters seen, rebuilt only when they change (a forward pass
+/// over inputs of one scale builds it once and allocates nothing).
+class LutCache {
+ public:
+  template <class Build>
+  const LutTable& get(const PerTensorQParams& in, Build&& build) {
+    if (!valid_ || in.scale != in_.scale || in.zero_point != in_.zero_point) {
+      table_ = build(in);
+      in_ = in;
+      valid_ = true;
+    }
+    return table_;
+  }
+
+ private:
+  LutTable table_;
+  PerTensorQParams in_;
+  bool valid_ = false;
+};
+
+template <int R>
+QActivation<R> apply_table(const QActivation<R>& x, const PerTensorQParams& out, const LutTable& t) {
+  QActivation<R> y(x.shape(), out);
+  kernels::lookup(t, x.int_repr(), y.int_repr());
+  return y;
+}
+
+template <int R>
+PerTensorQParams qparams_of(const QActivation<R>& x) {
+  return {x.scale(), x.zero_point()};
+}
+
+}  // namespace detail
+
+/// ELU with the output parameters its observer chose (nnq.ELU): x > 0 ? x : alpha (exp(x) - 1).
+template <float Alpha = 1.0f>
+class ELU : public ctq::detail::rejects_float {
+ public:
+  static constexpr std::string_view name = "ELU (quantized)";
+  static constexpr float alpha = Alpha;
+  ELU() = default;
+  ELU(PerTensorQParams out, EngineConfig engine) : out_(out), engine_(engine) {}
+
+  using ctq::detail::rejects_float::operator();
+  template <int R>
+  QActivation<R> operator()(const QActivation<R>& x) {
+    const auto& t = cache_.get(detail::qparams_of(x), [&](const PerTensorQParams& in) {
+      return kernels::elu_table<std::uint8_t>(in, out_, Alpha);
+    });
+    return detail::apply_table(x, out_, t);
+  }
+
+  PerTensorQParams output_qparams() const { return out_; }
+  float scale() const { return out_.scale; }
+  std::int32_t zero_point() const { return out_.zero_point; }
+
+ private:
+  PerTensorQParams out_;
+  EngineConfig engine_;
+  detail::LutCache cache_;
+};
+
+/// LeakyReLU with the output parameters its observer chose (nnq.LeakyReLU): x > 0 ? x :
+/// negative_slope x.
+template <float NegativeSlope = 0.01f>
+class LeakyReLU : public ctq::detail::rejects_float {
+ public:
+  static constexpr std::string_view name = "LeakyReLU (quantized)";
+  static constexpr float negative_slope = NegativeSlope;
+  LeakyReLU() = default;
+  LeakyReLU(PerTensorQParams out, EngineConfig engine) : out_(out), engine_(engine) {}
+
+  using ctq::detail::rejects_float::operator();
+  template <int R>
+  QActivation<R> operator()(const QActivation<R>& x) {
+    const auto& t = cache_.get(detail::qparams_of(x), [&](const PerTensorQParams& in) {
+      return kernels::leaky_relu_table<std::uint8_t>(in, out_, NegativeSlope);
+    });
+    return detail::apply_table(x, out_, t);
+  }
+
+  PerTensorQParams output_qparams() const { return out_; }
+  float scale() const { return out_.scale; }
+  std::int32_t zero_point() const { return out_.zero_point; }
+
+ private:
+  PerTensorQParams out_;
+  EngineConfig engine_;
+  detail::LutCache cache_;
+};
+
+/// Sigmoid on quantized tensors: output parameters 1/256, 0 (torch.sigmoid's); float tensors as
+/// nn::Sigmoid.
+struct Sigmoid {
+  static constexpr std::string_view name = "Sigmoid (quantized)";
+  EngineConfig engine;
+
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) const {
+    return nn::Sigmoid{}(x);
+  }
+  template <int R>
+  QActivation<R> operator()(const QActivation<R>& x) {
+    const auto& t = cache_.get(detail::qparams_of(x), [&](const PerTensorQParams& in) {
+      return kernels::sigmoid_table<std::uint8_t>(in, engine.torch);
+    });
+    return detail::apply_table(x, kernels::sigmoid_output_qparams<std::uint8_t>(), t);
+  }
+
+ private:
+  detail::LutCache cache_;
+};
+
+/// Tanh on quantized tensors: output parameters 2/256, 128 (torch.tanh's); float tensors as
+/// nn::Tanh.
+struct Tanh {
+  static constexpr std::string_view name = "Tanh (quantized)";
+  EngineConfig engine;
+
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) const {
+    return nn::Tanh{}(x);
+  }
+  template <int R>
+  QActivation<R> operator()(const QActivation<R>& x) {
+    const auto& t = cache_.get(detail::qparams_of(x), [&](const PerTensorQParams& in) {
+      return kernels::tanh_table<std::uint8_t>(in, engine.torch);
+    });
+    return detail::apply_table(x, kernels::tanh_output_qparams<std::uint8_t>(), t);
+  }
+
+ private:
+  detail::LutCache cache_;
+};
+
+/// Hardsigmoid on quantized tensors: output parameters 1/256, 0 (PyTorch's quantized
+/// hardsigmoid); float tensors as nn::Hardsigmoid.
+struct Hardsigmoid {
+  static constexpr std::string_view name = "Hardsigmoid (quantized)";
+  EngineConfig engine;
+
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) const {
+    return nn::Hardsigmoid{}(x);
+  }
+  template <int R>
+  QActivation<R> operator()(const QActivation<R>& x) {
+    const auto& t = cache_.get(detail::qparams_of(x),
+                               [&](const PerTensorQParams& in) { return detail::hardsigmoid_table(in, engine.torch); });
+    return detail::apply_table(x, detail::hardsigmoid_output_qparams, t);
+  }
+
+ private:
+  detail::LutCache cache_;
+};
+
+}  // namespace ctq::nn::quantized
+// ----- end ctq/nn/quantized/activation_lut.hpp -----
+// ----- begin ctq/nn/quantized/cat.hpp -----
+// Quantized concatenation along the channel (last) dimension, as QFunctional::cat computes it
+// (PyTorch's nnq.QFunctional.cat: torch.ops.quantized.cat(xs, dim=1, scale, zero_point) on NCHW
+// tensors): every input requantized into the output parameters the FloatFunctional's observer
+// chose. nn::Concat reaches it through the converted "cat" child.
+
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+
+namespace ctq::nn::quantized {
+
+class QFunctional;  // functional.hpp; this header does not need its definition (so it may include this one)
+
+namespace detail {
+
+/// The concatenation of `inputs` (pixels x inputs[k].channels each) into y (pixels x the sum).
+/// `shape4` holds N, H, W for a 4-d activation (PyTorch's channels-last kernel applies, as
+/// engine.torch.format and kernels::cat say), or is empty for other ranks, whose PyTorch tensors
+/// are never channels-last contiguous: its contiguous kernel (exact dequantization) applies.
+inline void cat_channels(std::span<const kernels::CatInput<std::uint8_t>> inputs, index_t pixels,
+                         std::span<const index_t> shape4, std::span<std::uint8_t> y, const PerTensorQParams& out,
+                         const EngineConfig& engine) {
+  if (shape4.size() == 3) {
+    kernels::cat<std::uint8_t>(inputs, shape4[0], shape4[1], shape4[2], y, out, engine.torch);
+    return;
+  }
+  kernels::detail::check_qparams<std::uint8_t>(out, "cat", "output");
+  index_t channels = 0;
+  for (const auto& in : inputs) channels += in.channels;
+  index_t offset = 0;
+  for (const auto& in : inputs) {
+    kernels::detail::check_qparams<std::uint8_t>(in.qparams, "cat", "input");
+    const auto table = kernels::detail::requantize_table<std::uint8_t>(in.qparams, out, false);
+    const index_t c = in.channels;
+    for (index_t p = 0; p < pixels; ++p) {
+      kernels::lookup(table, in.data.subspan(static_cast<std::size_t>(p * c), static_cast<std::size_t>(c)),
+                      y.subspan(static_cast<std::size_t>(p * channels + offset), static_cast<std::size_t>(c)));
+    }
+    offset += c;
+  }
+}
+
+}  // namespace detail
+
+/// xs concatenated along the last (channel) dimension into output parameters `out`, rounded as
+/// PyTorch's quantized cat does for the engine and memory format of `engine` (convert sets
+/// channels-last, what PyTorch's quantized convolutions produce). Raises ctq::error when the
+/// tensors differ in a dimension other than the channels.
+template <int R, std::size_t K>
+QActivation<R> cat(const std::array<const QActivation<R>*, K>& xs, const PerTensorQParams& out,
+                   const EngineConfig& engine) {
+  static_assert(K >= 1, "ctq: nn::quantized::cat: at least one tensor");
+  static_assert(R >= 2, "ctq: nn::quantized::cat: the tensors need a batch dimension and a channel dimension");
+  auto shape = xs[0]->shape();
+  index_t channels = 0;
+  std::array<kernels::CatInput<std::uint8_t>, K> inputs;
+  for (std::size_t k = 0; k < K; ++k) {
+    const auto& x = *xs[k];
+    for (int d = 0; d + 1 < R; ++d) {
+      if (x.dim(d) != shape[static_cast<std::size_t>(d)]) {
+        raise(ctq::detail::message() << "ctq: QFunctional::cat: tensor " << k << " differs from tensor 0 in dimension "
+                                     << d << " (" << x.dim(d) << " vs " << shape[static_cast<std::size_t>(d)]
+                                     << "); only the channels (last dimension) may differ");
+      }
+    }
+    inputs[k] = {x.int_repr(), x.dim(R - 1), {x.scale(), x.zero_point()}};
+    channels += x.dim(R - 1);
+  }
+  shape[R - 1] = channels;
+  QActivation<R> y(shape, out);
+  if (y.size() == 0) return y;
+  const index_t pixels = y.size() / channels;
+  if constexpr (R == 4) {
+    const std::array<index_t, 3> nhw{shape[0], shape[1], shape[2]};
+    detail::cat_channels(inputs, pixels, nhw, y.int_repr(), out, engine);
+  } else {
+    detail::cat_channels(inputs, pixels, {}, y.int_repr(), out, engine);
+  }
+  return y;
+}
+
+/// cat through a converted FloatFunctional (F: QFunctional): its output parameters, the
+/// channels-last format convert sets. nn::Concat finds it by argument-dependent lookup where
+/// QFunctional has no cat member (one that passes its own engine).
+template <int R, std::size_t K, std::same_as<QFunctional> F>
+QActivation<R> cat(const F& f, const std::array<const QActivation<R>*, K>& xs) {
+  EngineConfig engine;
+  engine.torch.format = kernels::memory_format::channels_last;
+  return cat(xs, f.output_qparams(), engine);
+}
+
+/// A float tensor here means a QuantStub is missing upstream.
+template <int R, std::size_t K, std::same_as<QFunctional> F>
+Tensor<float, R> cat(const F&, const std::array<const Tensor<float, R>*, K>&) {
+  static_assert(ctq::detail::always_false_v<R>,
+                "ctq: a float tensor reaches a QFunctional (quantized cat): a QuantStub is missing before it");
+  return {};
+}
+
+}  // namespace ctq::nn::quantized
+// ----- end ctq/nn/quantized/cat.hpp -----
 // ----- begin ctq/nn/quantized/conv.hpp -----
 // nn::quantized::Conv1d/2d/3d and nn::intrinsic::quantized::ConvReLU1d/2d/3d: int8 convolution
 // on channels-last quint8 tensors through ctq's conv kernels (GEMM per group, or depthwise),
@@ -8821,6 +10014,431 @@ template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, inde
 using ConvReLU3d = nn::quantized::ConvT<3, In, Out, K, S, P, D, G, true>;
 }  // namespace ctq::nn::intrinsic::quantized
 // ----- end ctq/nn/quantized/conv.hpp -----
+// ----- begin ctq/nn/quantized/conv_transpose.hpp -----
+// nn::quantized::ConvTranspose1d/2d/3d: int8 transposed convolution on channels-last quint8 tensors
+// through kernels::conv_transpose, with the engine's requantization (PyTorch's
+// nnq.ConvTranspose1d/2d/3d). The layer types are thin: the work is done by one non-template class,
+// so a network of many transposed-convolution types compiles the kernels once.
+
+#include <array>
+#include <cstddef>
+#include <span>
+#include <string_view>
+#include <vector>
+
+
+namespace ctq::nn::quantized {
+
+namespace detail {
+
+/// A quantized transposed convolution with its hyper-parameters at run time, as 3-d (leading
+/// dimensions of size 1 for 1-d and 2-d).
+class QConvTranspose {
+ public:
+  struct Params {
+    index_t in = 0, out = 0, groups = 1;
+    std::array<index_t, 3> kernel{1, 1, 1}, stride{1, 1, 1}, padding{0, 0, 0}, output_padding{0, 0, 0},
+        dilation{1, 1, 1};
+  };
+
+  QConvTranspose() = default;
+  /// weight: int8 in PyTorch's layout [in][out / groups][k...], one scale and zero point (per
+  /// tensor) or one per output channel; bias: empty or `out` floats.
+  QConvTranspose(const Params& p, QuantizedWeight weight, std::vector<float> bias, PerTensorQParams out,
+                 EngineConfig engine)
+      : p_(p), weight_(std::move(weight)), bias_(std::move(bias)), out_(out), engine_(engine) {
+    const index_t cg = p.out / p.groups, taps = p.kernel[0] * p.kernel[1] * p.kernel[2];
+    const auto scales = static_cast<index_t>(weight_.scales.size());
+    const auto zps = static_cast<index_t>(weight_.zero_points.size());
+    if (static_cast<index_t>(weight_.values.size()) != p.in * cg * taps || (scales != 1 && scales != p.out) ||
+        zps != scales || (!bias_.empty() && static_cast<index_t>(bias_.size()) != p.out)) {
+      raise(ctq::detail::message() << "ctq: nn::quantized::ConvTranspose: " << weight_.values.size() << " weights, "
+                                   << scales << " scales, " << zps << " zero points and " << bias_.size()
+                                   << " biases for a layer that needs " << p.in * cg * taps << " weights, 1 or "
+                                   << p.out << " scales and zero points, and 0 or " << p.out << " biases");
+    }
+    // the kernel takes the output channels last: [in][k...][out / groups]; packed on the first
+    // forward, when the input size (part of the packed geometry) is known
+    permuted_.resize(weight_.values.size());
+    for (index_t i = 0; i < p.in; ++i)
+      for (index_t o = 0; o < cg; ++o)
+        for (index_t t = 0; t < taps; ++t) permuted_[(i * taps + t) * cg + o] = weight_.values[(i * cg + o) * taps + t];
+  }
+
+  /// The output's spatial size for an input of spatial size `in` (3-d).
+  std::array<index_t, 3> output_size(const std::array<index_t, 3>& in) const { return geometry(1, in).output(); }
+
+  /// y (batch x output pixels x out, quint8) for x (batch x input pixels x in, quint8).
+  void forward(const std::uint8_t* x, float x_scale, std::int32_t x_zero_point, index_t batch,
+               const std::array<index_t, 3>& spatial, std::uint8_t* y) {
+    if (packed_.empty() || spatial != packed_spatial_) {  // once per input size
+      packed_ = kernels::PackedConvTransposeWeights<kernels::arch::best>(geometry(1, spatial), permuted_.data(),
+                                                                         weight_.zero_points);
+      scratch_.resize(kernels::conv_transpose_scratch_size(packed_));
+      packed_spatial_ = spatial;
+    }
+    const auto& rq = cache_.get(engine_, p_.out, x_scale, weight_.scales, bias_, out_, false);
+    rq.with_pipeline(y, p_.out, [&](const auto& pipeline) {
+      kernels::conv_transpose(geometry(batch, spatial), x, x_zero_point, packed_, pipeline,
+                              std::span<std::byte>(scratch_));
+    });
+  }
+
+  const QuantizedWeight& weight() const { return weight_; }
+  const std::vector<float>& bias() const { return bias_; }
+  PerTensorQParams output_qparams() const { return out_; }
+  std::size_t parameter_bytes() const {
+    return weight_.values.size() + 4 * (weight_.scales.size() + weight_.zero_points.size() + bias_.size());
+  }
+
+ private:
+  kernels::ConvTransposeGeometry<3> geometry(index_t batch, const std::array<index_t, 3>& spatial) const {
+    kernels::ConvTransposeGeometry<3> g;
+    g.batch = batch;
+    g.input = spatial;
+    g.in_channels = p_.in;
+    g.out_channels = p_.out;
+    g.groups = p_.groups;
+    g.kernel = p_.kernel;
+    g.stride = p_.stride;
+    g.padding = p_.padding;
+    g.output_padding = p_.output_padding;
+    g.dilation = p_.dilation;
+    return g;
+  }
+
+  Params p_;
+  QuantizedWeight weight_;
+  std::vector<std::int8_t> permuted_;
+  std::vector<float> bias_;
+  PerTensorQParams out_;
+  EngineConfig engine_;
+  kernels::PackedConvTransposeWeights<kernels::arch::best> packed_;
+  std::array<index_t, 3> packed_spatial_{};
+  RequantizationCache cache_;
+  std::vector<std::byte> scratch_;
+};
+
+}  // namespace detail
+
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t OP, index_t G, index_t D>
+class ConvTransposeT : public ctq::detail::rejects_float {
+  static_assert(R >= 1 && R <= 3, "ctq: nn::quantized::ConvTranspose: 1, 2 or 3 spatial dimensions");
+
+ public:
+  static constexpr std::string_view name = "ConvTranspose (quantized)";
+  static constexpr index_t in_channels = In, out_channels = Out, groups = G;
+
+  ConvTransposeT() = default;
+  /// weight: int8 in PyTorch's layout [In][Out / G][K]...; bias: empty or Out floats.
+  ConvTransposeT(QuantizedWeight weight, std::vector<float> bias, PerTensorQParams out, EngineConfig engine)
+      : conv_(params(), std::move(weight), std::move(bias), out, engine) {}
+
+  using ctq::detail::rejects_float::operator();
+  template <int XR>
+  QActivation<XR> operator()(const QActivation<XR>& x) {
+    static_assert(XR == R + 2,
+                  "ctq: nn::quantized::ConvTranspose: the input must have rank spatial dims + 2 ([N, spatial..., C])");
+    if (x.dim(XR - 1) != In) {
+      raise(ctq::detail::message() << "ctq: nn::quantized::ConvTranspose: the input has " << x.dim(XR - 1)
+                                   << " channels (last dimension), the layer has in_channels " << In);
+    }
+    std::array<index_t, 3> spatial{1, 1, 1};
+    for (int i = 0; i < R; ++i) spatial[static_cast<std::size_t>(3 - R + i)] = x.dim(i + 1);
+    const auto out_spatial = conv_.output_size(spatial);
+    Shape<XR> shape{};
+    shape[0] = x.dim(0);
+    for (int i = 0; i < R; ++i)
+      shape[static_cast<std::size_t>(i + 1)] = out_spatial[static_cast<std::size_t>(3 - R + i)];
+    shape[XR - 1] = Out;
+    QActivation<XR> y(shape, conv_.output_qparams());
+    if (y.size() > 0) conv_.forward(x.data(), x.scale(), x.zero_point(), x.dim(0), spatial, y.data());
+    return y;
+  }
+
+  const QuantizedWeight& weight() const { return conv_.weight(); }
+  const std::vector<float>& bias() const { return conv_.bias(); }
+  PerTensorQParams output_qparams() const { return conv_.output_qparams(); }
+  float scale() const { return conv_.output_qparams().scale; }
+  std::int32_t zero_point() const { return conv_.output_qparams().zero_point; }
+  std::size_t parameter_bytes() const { return conv_.parameter_bytes(); }
+
+ private:
+  static detail::QConvTranspose::Params params() {
+    detail::QConvTranspose::Params p;
+    p.in = In;
+    p.out = Out;
+    p.groups = G;
+    for (int i = 3 - R; i < 3; ++i) {
+      const auto j = static_cast<std::size_t>(i);
+      p.kernel[j] = K, p.stride[j] = S, p.padding[j] = P, p.output_padding[j] = OP, p.dilation[j] = D;
+    }
+    return p;
+  }
+
+  detail::QConvTranspose conv_;
+};
+
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t OP = 0, index_t G = 1,
+          index_t D = 1>
+using ConvTranspose1d = ConvTransposeT<1, In, Out, K, S, P, OP, G, D>;
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t OP = 0, index_t G = 1,
+          index_t D = 1>
+using ConvTranspose2d = ConvTransposeT<2, In, Out, K, S, P, OP, G, D>;
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t OP = 0, index_t G = 1,
+          index_t D = 1>
+using ConvTranspose3d = ConvTransposeT<3, In, Out, K, S, P, OP, G, D>;
+
+}  // namespace ctq::nn::quantized
+// ----- end ctq/nn/quantized/conv_transpose.hpp -----
+// ----- begin ctq/nn/quantized/embedding.hpp -----
+// nn::quantized::Embedding and EmbeddingBag: weight-only quantized lookup tables, 8-bit (quint8) or
+// 4-bit (quint4x2) codes per row with a float scale and zero point per row, float outputs
+// (PyTorch's nnq.Embedding / nnq.EmbeddingBag and its quantized::embedding_byte / embedding_4bit /
+// embedding_bag_byte / embedding_bag_4bit ops, with 1.13's arithmetic).
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+
+namespace ctq::nn::quantized {
+
+/// The weight of a quantized embedding table: [NumEmbeddings][Dim] codes, quantized per row
+/// (axis 0) with float scales and float zero points (per_channel_affine_float_qparams).
+template <dtype D>
+using EmbeddingWeight = QTensor<D, qscheme::per_channel_affine_float_qparams, 2>;
+
+namespace detail {
+
+/// A table as PyTorch's embedding_bag_prepack packs it: each row's codes (row_bytes bytes; 4-bit
+/// codes two per byte, element 2j in the low nibble) and its scale and bias = -(zero_point *
+/// scale), stored as float for 8-bit rows and as float16 for 4-bit rows (kept here as the float
+/// value of that float16).
+struct RowwiseTable {
+  const std::uint8_t* codes = nullptr;
+  index_t row_bytes = 0;
+  int bits = 8;
+  const float* scale = nullptr;
+  const float* bias = nullptr;
+};
+
+/// PyTorch's non-FBGEMM embedding kernel (the one its CPU build without FBGEMM runs, on every
+/// engine): per bag, acc = 0; per entry i with row r and weight w (1 without per-sample weights):
+///   s = w * scale[r], b = w * bias[r] (float), acc[j] = float(fma(double(s), double(q[r][j]),
+///   double(acc[j] + b))) -- a double fma (its integer code promotes the call to double); s * q
+/// is exact in double, so the only roundings are acc + b, the fma's to double and the one to float.
+inline void rowwise_bag_forward(const RowwiseTable& t, index_t dim, const std::int64_t* idx,
+                                const nn::detail::Bags& bags, const float* per_sample_weights, float* out) {
+  const unsigned mask = (1u << t.bits) - 1u;
+  const int per_byte = 8 / t.bits;
+  for (index_t b = 0; b < bags.count; ++b) {
+    float* o = out + b * dim;
+    std::fill(o, o + dim, 0.0f);
+    for (index_t i = bags.begin(b); i < bags.end(b); ++i) {
+      const index_t r = idx[i];
+      const float w = per_sample_weights != nullptr ? per_sample_weights[i] : 1.0f;
+      const float s = ctq::detail::no_contract(w * t.scale[r]);
+      const float bias = ctq::detail::no_contract(w * t.bias[r]);
+      const std::uint8_t* q = t.codes + r * t.row_bytes;
+      if (t.bits == 8) {
+        for (index_t j = 0; j < dim; ++j) {
+          o[j] = static_cast<float>(
+              std::fma(static_cast<double>(s), static_cast<double>(q[j]), static_cast<double>(o[j] + bias)));
+        }
+      } else {
+        for (index_t j = 0; j < dim; ++j) {
+          const unsigned code = (static_cast<unsigned>(q[j / per_byte]) >> ((j % per_byte) * t.bits)) & mask;
+          o[j] = static_cast<float>(
+              std::fma(static_cast<double>(s), static_cast<double>(code), static_cast<double>(o[j] + bias)));
+        }
+      }
+    }
+  }
+}
+
+/// The per-row scale and bias PyTorch's prepack stores: bias = zero_point * scale * -1 in float;
+/// 4-bit tables round both to float16 (nearest even).
+inline void rowwise_params(const std::vector<float>& scales, const std::vector<float>& zero_points, int bits,
+                           std::vector<float>& scale_out, std::vector<float>& bias_out) {
+  scale_out.resize(scales.size());
+  bias_out.resize(scales.size());
+  for (std::size_t r = 0; r < scales.size(); ++r) {
+    const float bias = -ctq::detail::no_contract(zero_points[r] * scales[r]);
+    if (bits == 8) {
+      scale_out[r] = scales[r];
+      bias_out[r] = bias;
+    } else {
+      scale_out[r] = float16_t::from_float(scales[r]).to_float();
+      bias_out[r] = float16_t::from_float(bias).to_float();
+    }
+  }
+}
+
+/// What Embedding and EmbeddingBag share: the quantized weight and its packed row parameters.
+template <index_t NumEmbeddings, index_t Dim, dtype D>
+class QEmbeddingTable {
+  // (a valid dtype for the weight's type even when D is not, so that D's assertion is the only error)
+  static constexpr dtype W = D == dtype::quint4x2 ? dtype::quint4x2 : dtype::quint8;
+
+  static_assert(NumEmbeddings >= 1 && Dim >= 1, "ctq: embedding: num_embeddings and embedding_dim must be positive");
+  static_assert(D == dtype::quint8 || D == dtype::quint4x2,
+                "ctq: quantized embedding: weights are quint8 or quint4x2 (float scale and zero point per row)");
+  static_assert(D != dtype::quint4x2 || Dim % 2 == 0,
+                "ctq: quantized embedding: 4-bit rows need an even embedding_dim (two codes per byte, rows packed "
+                "separately, as PyTorch requires)");
+
+ public:
+  static constexpr index_t num_embeddings = NumEmbeddings, embedding_dim = Dim;
+  static constexpr dtype weight_dtype = D;
+
+  /// Every row: codes 0, scale 1, zero point 0 (PyTorch's constructor has the same scales and zero
+  /// points; its codes are left uninitialised).
+  QEmbeddingTable()
+      : QEmbeddingTable(EmbeddingWeight<W>({NumEmbeddings, Dim},
+                                           PerChannelQParams<float>{std::vector<float>(NumEmbeddings, 1.0f),
+                                                                    std::vector<float>(NumEmbeddings, 0.0f), 0})) {}
+
+  /// weight: [NumEmbeddings][Dim], quantized along axis 0 (as convert makes it). Raises on another
+  /// shape or axis.
+  explicit QEmbeddingTable(EmbeddingWeight<W> weight) : weight_(std::move(weight)) {
+    if (weight_.dim(0) != NumEmbeddings || weight_.dim(1) != Dim) {
+      raise(ctq::detail::message() << "ctq: nn::quantized::Embedding: the weight is [" << weight_.dim(0) << ", "
+                                   << weight_.dim(1) << "], the module is [" << NumEmbeddings << ", " << Dim << "]");
+    }
+    if (weight_.axis() != 0) {
+      raise("ctq: nn::quantized::Embedding: the weight must be quantized per row (axis 0)");
+    }
+    detail::rowwise_params(weight_.qparams().scales, weight_.qparams().zero_points, dtype_traits<D>::bits, row_scale_,
+                           row_bias_);
+  }
+
+  /// The quantized weight (PyTorch's module.weight()).
+  const EmbeddingWeight<W>& weight() const { return weight_; }
+  /// Per-row scale and bias as the kernel uses them (float16 values for 4-bit tables).
+  const std::vector<float>& row_scales() const { return row_scale_; }
+  const std::vector<float>& row_biases() const { return row_bias_; }
+  /// Bytes of the packed table: codes plus scale and bias per row (8 bytes, or 4 for 4-bit), as
+  /// PyTorch's packed weight.
+  std::size_t parameter_bytes() const {
+    return static_cast<std::size_t>(NumEmbeddings) * static_cast<std::size_t>(row_bytes + (D == dtype::quint8 ? 8 : 4));
+  }
+
+ protected:
+  static constexpr index_t row_bytes = D == dtype::quint8 ? Dim : Dim / 2;
+
+  RowwiseTable table() const {
+    return RowwiseTable{weight_.data(), row_bytes, dtype_traits<D>::bits, row_scale_.data(), row_bias_.data()};
+  }
+
+  EmbeddingWeight<W> weight_;
+  std::vector<float> row_scale_, row_bias_;
+};
+
+}  // namespace detail
+
+/// Weight-only quantized nn::Embedding: indices of any shape [...] give float rows [..., Dim]
+/// (PyTorch's nnq.Embedding: quantized::embedding_byte, or embedding_4bit for quint4x2).
+template <index_t NumEmbeddings, index_t Dim, dtype D = dtype::quint8>
+class Embedding : public detail::QEmbeddingTable<NumEmbeddings, Dim, D> {
+  using base = detail::QEmbeddingTable<NumEmbeddings, Dim, D>;
+
+ public:
+  static constexpr std::string_view name =
+      D == dtype::quint8 ? "Embedding (quantized)" : "Embedding (quantized, 4-bit)";
+  using base::base;
+
+  template <class I, int R>
+  Tensor<float, R + 1> operator()(const Tensor<I, R>& indices) const {
+    static_assert(nn::detail::check_index_type<I>());
+    std::vector<std::int64_t> buf;
+    const std::int64_t* idx = nn::detail::indices_as_int64(indices, buf);
+    nn::detail::check_indices("nn::quantized::Embedding", idx, indices.size(), NumEmbeddings);
+    Shape<R + 1> shape{};
+    std::copy(indices.shape().begin(), indices.shape().end(), shape.begin());
+    shape[R] = Dim;
+    Tensor<float, R + 1> y(shape);
+    detail::rowwise_bag_forward(this->table(), Dim, idx, nn::detail::Bags{nullptr, indices.size(), 1}, nullptr,
+                                y.data());
+    return y;
+  }
+};
+
+/// Weight-only quantized nn::EmbeddingBag: every bag is a sum, with optional per-sample weights
+/// (PyTorch's nnq.EmbeddingBag: quantized::embedding_bag_byte / embedding_bag_4bit, which ignore
+/// mode). Calls as nn::EmbeddingBag: (indices, offsets[, per_sample_weights]) with 1-d indices, or
+/// (indices[, per_sample_weights]) with 2-d indices [B, L].
+template <index_t NumEmbeddings, index_t Dim, dtype D = dtype::quint8, bool IncludeLastOffset = false>
+class EmbeddingBag : public detail::QEmbeddingTable<NumEmbeddings, Dim, D> {
+  using base = detail::QEmbeddingTable<NumEmbeddings, Dim, D>;
+
+ public:
+  static constexpr std::string_view name =
+      D == dtype::quint8 ? "EmbeddingBag (quantized)" : "EmbeddingBag (quantized, 4-bit)";
+  static constexpr nn::bag_mode mode = nn::bag_mode::sum;
+  static constexpr bool include_last_offset = IncludeLastOffset;
+  using base::base;
+
+  template <class I, class J>
+  Tensor<float, 2> operator()(const Tensor<I, 1>& indices, const Tensor<J, 1>& offsets) const {
+    static_assert(nn::detail::check_index_type<I>() && nn::detail::check_index_type<J>());
+    return run(indices, &offsets, nullptr, 0);
+  }
+  template <class I, class J>
+  Tensor<float, 2> operator()(const Tensor<I, 1>& indices, const Tensor<J, 1>& offsets,
+                              const Tensor<float, 1>& per_sample_weights) const {
+    static_assert(nn::detail::check_index_type<I>() && nn::detail::check_index_type<J>());
+    return run(indices, &offsets, per_sample_weights.data(), per_sample_weights.size());
+  }
+  template <class I, int R>
+  Tensor<float, 2> operator()(const Tensor<I, R>& indices) const {
+    static_assert(nn::detail::check_index_type<I>());
+    static_assert(R == 2, "ctq: embedding_bag: 1-d indices need offsets (2-d indices [B, L] are B bags of L)");
+    static_assert(!IncludeLastOffset,
+                  "ctq: embedding_bag: 2-d indices with include_last_offset lose their last bag in PyTorch; pass 1-d "
+                  "indices and offsets");
+    return run(indices, static_cast<const Tensor<std::int64_t, 1>*>(nullptr), nullptr, 0);
+  }
+  template <class I>
+  Tensor<float, 2> operator()(const Tensor<I, 2>& indices, const Tensor<float, 2>& per_sample_weights) const {
+    static_assert(nn::detail::check_index_type<I>());
+    static_assert(!IncludeLastOffset,
+                  "ctq: embedding_bag: 2-d indices with include_last_offset lose their last bag in PyTorch; pass 1-d "
+                  "indices and offsets");
+    if (per_sample_weights.shape() != indices.shape()) {
+      raise("ctq: nn::quantized::EmbeddingBag: per_sample_weights must have the shape of the 2-d indices");
+    }
+    return run(indices, static_cast<const Tensor<std::int64_t, 1>*>(nullptr), per_sample_weights.data(),
+               per_sample_weights.size());
+  }
+
+ private:
+  template <class I, int R, class J>
+  Tensor<float, 2> run(const Tensor<I, R>& indices, const Tensor<J, 1>* offsets, const float* psw,
+                       index_t n_psw) const {
+    constexpr std::string_view op = "nn::quantized::EmbeddingBag";
+    std::vector<std::int64_t> ibuf, obuf, starts;
+    const std::int64_t* idx = nn::detail::indices_as_int64(indices, ibuf);
+    nn::detail::check_indices(op, idx, indices.size(), NumEmbeddings);
+    if (psw != nullptr) nn::detail::check_per_sample_weights(op, n_psw, indices.size());
+    nn::detail::Bags bags;
+    if (offsets != nullptr) {
+      const std::int64_t* off = nn::detail::indices_as_int64(*offsets, obuf);
+      bags = nn::detail::offsets_to_bags(op, off, offsets->size(), indices.size(), IncludeLastOffset, starts);
+    } else {
+      bags = nn::detail::Bags{nullptr, indices.dim(0), R == 2 ? indices.dim(R - 1) : 0};
+    }
+    Tensor<float, 2> y({bags.count, Dim});
+    detail::rowwise_bag_forward(this->table(), Dim, idx, bags, psw, y.data());
+    return y;
+  }
+};
+
+}  // namespace ctq::nn::quantized
+// ----- end ctq/nn/quantized/embedding.hpp -----
 // ----- begin ctq/nn/quantized/functional.hpp -----
 // nn::quantized::QFunctional: the quantized add / add_relu / mul / add_scalar / mul_scalar / cat
 // of a model, with the output parameters its FloatFunctional's observer chose (PyTorch's
@@ -8866,6 +10484,13 @@ class QFunctional {
     std::vector<std::uint8_t> codes(static_cast<std::size_t>(a.size()));
     const auto qp = kernels::mul_scalar<std::uint8_t>(a.int_repr(), {a.scale(), a.zero_point()}, c, codes);
     return QActivation<R>(a.shape(), qp, codes);
+  }
+
+  /// Concatenation along the last (channel) dimension into this module's output parameters
+  /// (PyTorch's QFunctional.cat(xs, dim=1)); see nn/quantized/cat.hpp.
+  template <int R, std::size_t K>
+  QActivation<R> cat(const std::array<const QActivation<R>*, K>& xs) const {
+    return nn::quantized::cat(xs, out_, engine_);
   }
 
   PerTensorQParams output_qparams() const { return out_; }
@@ -8974,6 +10599,465 @@ template <index_t In, index_t Out>
 using LinearReLU = nn::quantized::LinearT<In, Out, true>;
 }  // namespace ctq::nn::intrinsic::quantized
 // ----- end ctq/nn/quantized/linear.hpp -----
+// ----- begin ctq/nn/quantized/normalization.hpp -----
+// Quantized normalization (PyTorch's nnq.BatchNorm2d / 3d, nniq.BNReLU2d / 3d, nnq.LayerNorm,
+// nnq.GroupNorm, nnq.InstanceNorm1d / 2d / 3d) on channels-last quint8 tensors: float weight and
+// bias, the output scale and zero point its observer chose. The codes are PyTorch 1.13's, bit for
+// bit, on both engines (they run the same ATen kernels for these ops): every float step below is
+// the one of ATen's x86 (AVX2) kernels, whose multiply-adds the compiler fused into FMAs, and the
+// factors quantized::batch_norm computes outside them, which are not fused. docs/numerics.md
+// derives them; tests/nn/test_normalization.cpp checks them against PyTorch.
+//
+// Like PyTorch's, the quantized InstanceNorm always normalizes with each instance's own statistics,
+// also when the float module tracked running statistics.
+
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+
+namespace ctq::nn::quantized {
+
+namespace detail {
+
+/// quantized::batch_norm's per-channel factors, computed as PyTorch does outside its kernel
+/// (float, some steps in double, no FMA):
+///   inv_sigma = float(1.0 / sqrtf(var + float(eps)))
+///   alpha = float(double(inv_sigma * w) * (double(x_scale) / double(y_scale)))
+///   beta  = float(double(b - mean * inv_sigma * w) / double(y_scale))
+inline void batch_norm_factors(index_t c, const float* w, const float* b, const float* mean, const float* var,
+                               float eps, float x_scale, float y_scale, float* alpha, float* beta) {
+  const double ratio = static_cast<double>(x_scale) / static_cast<double>(y_scale);
+  for (index_t i = 0; i < c; ++i) {
+    const float inv_sigma = static_cast<float>(1.0 / static_cast<double>(std::sqrt(var[i] + eps)));
+    const float inv_sigma_w = ctq::detail::no_contract(inv_sigma * w[i]);
+    alpha[i] = static_cast<float>(static_cast<double>(inv_sigma_w) * ratio);
+    const float shift = ctq::detail::no_contract(ctq::detail::no_contract(mean[i] * inv_sigma) * w[i]);
+    beta[i] = static_cast<float>(static_cast<double>(b[i] - shift) / static_cast<double>(y_scale));
+  }
+}
+
+/// y = clamp(nearbyint(fma(alpha, q - x_zp, beta)) + y_zp, 0, 255), with ReLU max(y, y_zp); x
+/// and y are `pixels` rows of c channels.
+inline void batch_norm_codes(const std::uint8_t* x, index_t pixels, index_t c, std::int32_t x_zp, const float* alpha,
+                             const float* beta, std::int32_t y_zp, bool relu, std::uint8_t* y) {
+  const float lo = static_cast<float>((relu ? y_zp : 0) - y_zp), hi = static_cast<float>(255 - y_zp);
+  for (index_t p = 0; p < pixels; ++p) {
+    const std::uint8_t* xp = x + p * c;
+    std::uint8_t* yp = y + p * c;
+    for (index_t i = 0; i < c; ++i) {
+      float t = std::fma(alpha[i], static_cast<float>(std::int32_t{xp[i]} - x_zp), beta[i]);
+      if (!(t >= lo)) t = lo;
+      if (t > hi) t = hi;
+      yp[i] = static_cast<std::uint8_t>(static_cast<std::int32_t>(std::nearbyint(t)) + y_zp);
+    }
+  }
+}
+
+/// A group's statistics as ATen's normalize kernels use them: mean in input steps,
+/// mean = float(s1) / float(n) - x_zp, and scale = x_scale / std:
+///   m = s1 / n, var = max(fma(-m, m, s2 / n), 0)             (float; s1, s2: sums of codes, squares)
+///   scale = float(double(x_scale) / sqrt(double(var * x_scale * x_scale) + eps))
+struct GroupMoments {
+  float mean, scale;
+};
+inline GroupMoments group_moments(float s1, float s2, index_t n, std::int32_t x_zp, float x_scale, double eps) {
+  const float fn = static_cast<float>(n);
+  const float m = s1 / fn;
+  const float var = std::fmax(std::fma(-m, m, s2 / fn), 0.0f);
+  const float var_x = ctq::detail::no_contract(ctq::detail::no_contract(var * x_scale) * x_scale);
+  const double scale = static_cast<double>(x_scale) / std::sqrt(static_cast<double>(var_x) + eps);
+  return {m - static_cast<float>(x_zp), static_cast<float>(scale)};
+}
+
+/// quantize(y) = clamp(nearbyint(y * (1.0f / y_scale)) + y_zp), as ATen's kernels.
+inline std::uint8_t quantize_code(float y, float inv_scale, std::int32_t zp) {
+  return kernels::detail::quantize_with<std::uint8_t>(y, inv_scale, zp);
+}
+
+/// quantized::layer_norm: `rows` rows of n codes, each normalized on its own;
+/// y = quantize(fma((q - x_zp - mean) * scale, w, b)), w and b (n values) or null (1 and 0).
+inline void layer_norm_codes(const std::uint8_t* x, index_t rows, index_t n, PerTensorQParams xq, const float* w,
+                             const float* b, double eps, PerTensorQParams yq, std::uint8_t* y) {
+  const float inv = kernels::detail::inverse_f32(yq.scale);
+  for (index_t r = 0; r < rows; ++r) {
+    const std::uint8_t* xr = x + r * n;
+    std::int64_t s1 = 0, s2 = 0;
+    for (index_t j = 0; j < n; ++j) {
+      s1 += xr[j];
+      s2 += std::int64_t{xr[j]} * xr[j];
+    }
+    const auto g = group_moments(static_cast<float>(s1), static_cast<float>(s2), n, xq.zero_point, xq.scale, eps);
+    for (index_t j = 0; j < n; ++j) {
+      const float t = static_cast<float>(std::int32_t{xr[j]} - xq.zero_point) - g.mean;
+      const float ts = ctq::detail::no_contract(t * g.scale);
+      const float v = w != nullptr ? std::fma(ts, w[j], b[j]) : ts;
+      y[r * n + j] = quantize_code(v, inv, yq.zero_point);
+    }
+  }
+}
+
+/// quantized::group_norm / instance_norm on channels-last codes x[batch][pixels][c], `groups`
+/// groups of consecutive channels, w and b (c values) or null. ATen has two kernels:
+///   - contiguous tensors: exact integer sums; y = quantize(fma(q - x_zp - mean, scale * w, b));
+///   - channels-last tensors (nhwc): s = scale * w, shift = fma(-s, mean, b),
+///     y = quantize(fma(q - x_zp, s, shift)); the sums are exact integers for fewer than 512
+///     pixels, otherwise float sums per channel over the pixels, then over the group's channels
+///     (PyTorch's order with one thread).
+/// scratch: 2 c floats.
+inline void group_norm_codes(const std::uint8_t* x, index_t batch, index_t pixels, index_t c, index_t groups,
+                             PerTensorQParams xq, const float* w, const float* b, double eps, PerTensorQParams yq,
+                             bool nhwc, float* scratch, std::uint8_t* y) {
+  const index_t cpg = c / groups;
+  const index_t n = pixels * cpg;
+  const float inv = kernels::detail::inverse_f32(yq.scale);
+  float* scale = scratch;
+  float* shift = scratch + c;
+  for (index_t s = 0; s < batch; ++s) {
+    const std::uint8_t* xs = x + s * pixels * c;
+    std::uint8_t* ys = y + s * pixels * c;
+    for (index_t g = 0; g < groups; ++g) {
+      const index_t c0 = g * cpg;
+      float s1 = 0.0f, s2 = 0.0f;
+      if (nhwc && pixels >= 512) {
+        float* sum = scale + c0;  // per-channel float sums, reused below for the scale and shift
+        float* sum_sq = shift + c0;
+        for (index_t i = 0; i < cpg; ++i) sum[i] = sum_sq[i] = 0.0f;
+        for (index_t p = 0; p < pixels; ++p) {
+          const std::uint8_t* xp = xs + p * c + c0;
+          for (index_t i = 0; i < cpg; ++i) {
+            sum[i] += static_cast<float>(xp[i]);
+            sum_sq[i] += static_cast<float>(std::int32_t{xp[i]} * xp[i]);
+          }
+        }
+        for (index_t i = 0; i < cpg; ++i) {
+          s1 += sum[i];
+          s2 += sum_sq[i];
+        }
+      } else {
+        std::int64_t i1 = 0, i2 = 0;
+        for (index_t p = 0; p < pixels; ++p) {
+          const std::uint8_t* xp = xs + p * c + c0;
+          for (index_t i = 0; i < cpg; ++i) {
+            i1 += xp[i];
+            i2 += std::int64_t{xp[i]} * xp[i];
+          }
+        }
+        s1 = static_cast<float>(i1);
+        s2 = static_cast<float>(i2);
+      }
+      const auto mom = group_moments(s1, s2, n, xq.zero_point, xq.scale, eps);
+      for (index_t i = c0; i < c0 + cpg; ++i) {
+        scale[i] = ctq::detail::no_contract(mom.scale * (w != nullptr ? w[i] : 1.0f));
+        const float bi = b != nullptr ? b[i] : 0.0f;
+        shift[i] = nhwc ? std::fma(-scale[i], mom.mean, bi) : bi;
+      }
+      for (index_t p = 0; p < pixels; ++p) {
+        const std::uint8_t* xp = xs + p * c;
+        std::uint8_t* yp = ys + p * c;
+        for (index_t i = c0; i < c0 + cpg; ++i) {
+          const float d = static_cast<float>(std::int32_t{xp[i]} - xq.zero_point);
+          const float v = nhwc ? std::fma(d, scale[i], shift[i]) : std::fma(d - mom.mean, scale[i], shift[i]);
+          yp[i] = quantize_code(v, inv, yq.zero_point);
+        }
+      }
+    }
+  }
+}
+
+/// Whether PyTorch runs its channels-last group norm kernel: a 4-d tensor that is channels-last
+/// contiguous (the channels-last memory format; a contiguous one with one channel or H = W = 1).
+inline bool takes_nhwc_kernel(const kernels::TorchConfig& torch, int rank, index_t channels, index_t pixels) {
+  return rank == 4 && (torch.format == kernels::memory_format::channels_last || channels == 1 || pixels == 1);
+}
+
+/// The double a Python literal for eps denotes, recovered from the float that holds it in a ctq
+/// template argument: the shortest decimal that rounds to the float, read as a double (1e-5f gives
+/// 1e-5). PyTorch's layer_norm, group_norm and instance_norm add eps in double; batch_norm
+/// rounds it to float first.
+inline double eps_as_double(float eps) {
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text, eps).ptr;
+  double d = eps;
+  std::from_chars(text, end, d);
+  return d;
+}
+
+inline void check_output_qparams(PerTensorQParams out, std::string_view op) {
+  kernels::detail::check_qparams<std::uint8_t>(out, op, "output");
+}
+
+inline void check_channels(index_t got, index_t want, std::string_view op) {
+  if (got != want) {
+    raise(ctq::detail::message() << "ctq: " << op << ": the input has " << got
+                                 << " channels (last dimension), the layer has " << want);
+  }
+}
+
+inline void check_length(std::size_t got, std::size_t want, std::string_view op, std::string_view what) {
+  if (got != want) {
+    raise(ctq::detail::message() << "ctq: " << op << ": " << what << " has " << got << " values, expected " << want);
+  }
+}
+
+/// Float parameters of a quantized normalization: weight and bias (both or neither).
+struct NormParams {
+  std::vector<float> weight, bias;
+  const float* w() const { return weight.empty() ? nullptr : weight.data(); }
+  const float* b() const { return bias.empty() ? nullptr : bias.data(); }
+  std::size_t bytes() const { return sizeof(float) * (weight.size() + bias.size()); }
+  void check(std::size_t n, std::string_view op) const {
+    if (weight.empty() && bias.empty()) return;
+    check_length(weight.size(), n, op, "the weight");
+    check_length(bias.size(), n, op, "the bias");
+  }
+};
+
+}  // namespace detail
+
+/// nnq.BatchNorm2d / 3d (R) and, with Relu, nniq.BNReLU2d / 3d: per-channel affine from the
+/// running statistics, requantized to the output parameters.
+template <int R, index_t C, bool Relu = false>
+class BatchNormT : public ctq::detail::rejects_float {
+  static_assert(R == 2 || R == 3, "ctq: nn::quantized::BatchNorm: 2d or 3d (PyTorch has no quantized BatchNorm1d)");
+  static_assert(C >= 1, "ctq: nn::quantized::BatchNorm: num_features must be positive");
+
+ public:
+  static constexpr std::string_view name = Relu ? (R == 2 ? "BNReLU2d (quantized)" : "BNReLU3d (quantized)")
+                                                : (R == 2 ? "BatchNorm2d (quantized)" : "BatchNorm3d (quantized)");
+  static constexpr int spatial_dims = R;
+  static constexpr index_t num_features = C;
+
+  BatchNormT() = default;
+  /// Each of weight, bias, running_mean, running_var has C values; eps as float (PyTorch's
+  /// batch_norm rounds it to float).
+  BatchNormT(std::vector<float> weight, std::vector<float> bias, std::vector<float> running_mean,
+             std::vector<float> running_var, float eps, PerTensorQParams out, EngineConfig engine)
+      : weight_(std::move(weight)),
+        bias_(std::move(bias)),
+        mean_(std::move(running_mean)),
+        var_(std::move(running_var)),
+        eps_(eps),
+        out_(out),
+        engine_(engine) {
+    detail::check_length(weight_.size(), C, name, "the weight");
+    detail::check_length(bias_.size(), C, name, "the bias");
+    detail::check_length(mean_.size(), C, name, "running_mean");
+    detail::check_length(var_.size(), C, name, "running_var");
+    detail::check_output_qparams(out_, name);
+  }
+
+  using ctq::detail::rejects_float::operator();
+  template <int XR>
+  QActivation<XR> operator()(const QActivation<XR>& x) {
+    static_assert(XR == R + 2, "ctq: nn::quantized::BatchNorm: BatchNorm2d takes [N, H, W, C], 3d [N, D, H, W, C]");
+    detail::check_channels(x.dim(XR - 1), C, name);
+    if (x.size() == 0) return x;  // PyTorch returns a clone of an empty input, parameters included
+    if (!cached_ || x.scale() != cached_scale_) {
+      detail::batch_norm_factors(C, weight_.data(), bias_.data(), mean_.data(), var_.data(), eps_, x.scale(),
+                                 out_.scale, alpha_.data(), beta_.data());
+      cached_scale_ = x.scale();
+      cached_ = true;
+    }
+    QActivation<XR> y(x.shape(), out_);
+    detail::batch_norm_codes(x.data(), x.size() / C, C, x.zero_point(), alpha_.data(), beta_.data(), out_.zero_point,
+                             Relu, y.data());
+    return y;
+  }
+
+  PerTensorQParams output_qparams() const { return out_; }
+  float scale() const { return out_.scale; }
+  std::int32_t zero_point() const { return out_.zero_point; }
+  float eps() const { return eps_; }
+  const EngineConfig& engine() const { return engine_; }
+  const std::vector<float>& weight() const { return weight_; }
+  const std::vector<float>& bias() const { return bias_; }
+  const std::vector<float>& running_mean() const { return mean_; }
+  const std::vector<float>& running_var() const { return var_; }
+  /// Bytes of parameters (float weight, bias, running statistics).
+  std::size_t parameter_bytes() const { return sizeof(float) * 4 * static_cast<std::size_t>(C); }
+
+ private:
+  // a default-constructed layer is PyTorch's nnq.BatchNorm2d(C): the identity, output scale 1
+  std::vector<float> weight_ = std::vector<float>(C, 1.0f), bias_ = std::vector<float>(C, 0.0f),
+                     mean_ = std::vector<float>(C, 0.0f), var_ = std::vector<float>(C, 1.0f);
+  float eps_ = 1e-5f;
+  PerTensorQParams out_;
+  EngineConfig engine_;
+  std::vector<float> alpha_ = std::vector<float>(C), beta_ = std::vector<float>(C);  // for the last input scale
+  float cached_scale_ = 0.0f;
+  bool cached_ = false;
+};
+
+template <index_t C>
+using BatchNorm2d = BatchNormT<2, C, false>;
+template <index_t C>
+using BatchNorm3d = BatchNormT<3, C, false>;
+
+/// nnq.LayerNorm over the trailing dimensions Dims (nn::dims<...>) of the tensor as ctq holds it
+/// (see nn/normalization.hpp for image tensors).
+template <class Dims>
+class LayerNorm;
+
+template <index_t... D>
+class LayerNorm<nn::dims<D...>> : public ctq::detail::rejects_float {
+ public:
+  using normalized_shape = nn::dims<D...>;
+  static constexpr std::string_view name = "LayerNorm (quantized)";
+
+  LayerNorm() = default;
+  /// weight and bias: normalized_shape::size values each (row-major), or both empty
+  /// (elementwise_affine false).
+  /// eps as PyTorch holds it (a double; see detail::eps_as_double).
+  LayerNorm(std::vector<float> weight, std::vector<float> bias, double eps, PerTensorQParams out, EngineConfig engine)
+      : params_{std::move(weight), std::move(bias)}, eps_(eps), out_(out), engine_(engine) {
+    params_.check(static_cast<std::size_t>(normalized_shape::size), name);
+    detail::check_output_qparams(out_, name);
+  }
+
+  using ctq::detail::rejects_float::operator();
+  template <int XR>
+  QActivation<XR> operator()(const QActivation<XR>& x) const {
+    nn::LayerNorm<normalized_shape>::check_input(x.shape());
+    QActivation<XR> y(x.shape(), out_);
+    detail::layer_norm_codes(x.data(), x.size() / normalized_shape::size, normalized_shape::size,
+                             {x.scale(), x.zero_point()}, params_.w(), params_.b(), eps_, out_, y.data());
+    return y;
+  }
+
+  PerTensorQParams output_qparams() const { return out_; }
+  float scale() const { return out_.scale; }
+  std::int32_t zero_point() const { return out_.zero_point; }
+  double eps() const { return eps_; }
+  const EngineConfig& engine() const { return engine_; }
+  bool elementwise_affine() const { return !params_.weight.empty(); }
+  const std::vector<float>& weight() const { return params_.weight; }
+  const std::vector<float>& bias() const { return params_.bias; }
+  std::size_t parameter_bytes() const { return params_.bytes(); }
+
+ private:
+  detail::NormParams params_;
+  double eps_ = 1e-5;
+  PerTensorQParams out_;
+  EngineConfig engine_;
+};
+
+namespace detail {
+
+/// GroupNorm and InstanceNorm: Groups groups of C channels (InstanceNorm: Groups = C).
+template <index_t Groups, index_t C>
+class QGroupNorm : public ctq::detail::rejects_float {
+  static_assert(Groups >= 1 && C >= 1 && C % Groups == 0,
+                "ctq: nn::quantized::GroupNorm: num_channels must be a positive multiple of num_groups");
+
+ public:
+  QGroupNorm() = default;
+  QGroupNorm(std::vector<float> weight, std::vector<float> bias, double eps, PerTensorQParams out, EngineConfig engine,
+             std::string_view name)
+      : params_{std::move(weight), std::move(bias)}, eps_(eps), out_(out), engine_(engine) {
+    params_.check(C, name);
+    check_output_qparams(out_, name);
+  }
+
+  template <int XR>
+  QActivation<XR> forward(const QActivation<XR>& x, std::string_view name) {
+    check_channels(x.dim(XR - 1), C, name);
+    QActivation<XR> y(x.shape(), out_);
+    const index_t pixels = nn::detail::pixels_of(x.shape());
+    group_norm_codes(x.data(), x.dim(0), pixels, C, Groups, {x.scale(), x.zero_point()}, params_.w(), params_.b(), eps_,
+                     out_, takes_nhwc_kernel(engine_.torch, XR, C, pixels), scratch_.data(), y.data());
+    return y;
+  }
+
+  PerTensorQParams output_qparams() const { return out_; }
+  float scale() const { return out_.scale; }
+  std::int32_t zero_point() const { return out_.zero_point; }
+  double eps() const { return eps_; }
+  const EngineConfig& engine() const { return engine_; }
+  bool affine() const { return !params_.weight.empty(); }
+  const std::vector<float>& weight() const { return params_.weight; }
+  const std::vector<float>& bias() const { return params_.bias; }
+  std::size_t parameter_bytes() const { return params_.bytes(); }
+
+ private:
+  NormParams params_;
+  double eps_ = 1e-5;
+  PerTensorQParams out_;
+  EngineConfig engine_;
+  std::vector<float> scratch_ = std::vector<float>(2 * C);
+};
+
+}  // namespace detail
+
+/// nnq.GroupNorm: channels in the last dimension, [N, L, C], [N, H, W, C] or [N, D, H, W, C].
+template <index_t Groups, index_t C>
+class GroupNorm : public detail::QGroupNorm<Groups, C> {
+ public:
+  static constexpr std::string_view name = "GroupNorm (quantized)";
+  static constexpr index_t num_groups = Groups, num_channels = C;
+
+  GroupNorm() = default;
+  /// weight and bias: C values each, or both empty (affine false); eps as PyTorch holds it.
+  GroupNorm(std::vector<float> weight, std::vector<float> bias, double eps, PerTensorQParams out, EngineConfig engine)
+      : detail::QGroupNorm<Groups, C>(std::move(weight), std::move(bias), eps, out, engine, name) {}
+
+  using ctq::detail::rejects_float::operator();
+  template <int XR>
+  QActivation<XR> operator()(const QActivation<XR>& x) {
+    static_assert(XR >= 3,
+                  "ctq: nn::quantized::GroupNorm: the input is [N, ..., C] with at least one spatial dimension");
+    return this->forward(x, name);
+  }
+};
+
+/// nnq.InstanceNorm1d / 2d / 3d (R): each (sample, channel) normalized by its own statistics.
+template <int R, index_t C>
+class InstanceNormNd : public detail::QGroupNorm<C, C> {
+  static_assert(R >= 1 && R <= 3, "ctq: nn::quantized::InstanceNorm: 1d, 2d or 3d");
+
+ public:
+  static constexpr std::string_view name = R == 1   ? "InstanceNorm1d (quantized)"
+                                           : R == 2 ? "InstanceNorm2d (quantized)"
+                                                    : "InstanceNorm3d (quantized)";
+  static constexpr int spatial_dims = R;
+  static constexpr index_t num_features = C;
+
+  InstanceNormNd() = default;
+  /// weight and bias: C values each, or both empty (affine false); eps as PyTorch holds it.
+  InstanceNormNd(std::vector<float> weight, std::vector<float> bias, double eps, PerTensorQParams out,
+                 EngineConfig engine)
+      : detail::QGroupNorm<C, C>(std::move(weight), std::move(bias), eps, out, engine, name) {}
+
+  using ctq::detail::rejects_float::operator();
+  template <int XR>
+  QActivation<XR> operator()(const QActivation<XR>& x) {
+    static_assert(XR == R + 2,
+                  "ctq: nn::quantized::InstanceNorm: InstanceNorm1d takes [N, L, C], 2d [N, H, W, C], 3d "
+                  "[N, D, H, W, C]");
+    return this->forward(x, name);
+  }
+};
+
+template <index_t C>
+using InstanceNorm1d = InstanceNormNd<1, C>;
+template <index_t C>
+using InstanceNorm2d = InstanceNormNd<2, C>;
+template <index_t C>
+using InstanceNorm3d = InstanceNormNd<3, C>;
+
+}  // namespace ctq::nn::quantized
+
+namespace ctq::nn::intrinsic::quantized {
+template <index_t C>
+using BNReLU2d = nn::quantized::BatchNormT<2, C, true>;
+template <index_t C>
+using BNReLU3d = nn::quantized::BatchNormT<3, C, true>;
+}  // namespace ctq::nn::intrinsic::quantized
+// ----- end ctq/nn/quantized/normalization.hpp -----
 // ----- begin ctq/nn/quantized/pooling.hpp -----
 // Pooling and Flatten on quantized tensors (PyTorch runs nn.MaxPool2d, nn.AvgPool2d,
 // nn.AdaptiveAvgPool2d and nn.Flatten on quantized tensors unchanged; convert maps them here).
@@ -10445,6 +12529,282 @@ struct quantized_module<nn::AdaptiveAvgPool2d<OH, OW>>
 
 }  // namespace ctq
 // ----- end ctq/quantization/mappings/core.hpp -----
+// ----- begin ctq/quantization/mappings/embedding.hpp -----
+// The weight-only mapping of nn::Embedding and nn::EmbeddingBag to nn::quantized::Embedding /
+// EmbeddingBag (PyTorch's nnq.Embedding.from_float / nnq.EmbeddingBag.from_float): the qconfig's
+// weight observer must use per_channel_affine_float_qparams (float_qparams_weight_only_qconfig,
+// 8-bit, or float_qparams_weight_only_qconfig_4bit); nothing is observed at run time.
+//   using Mapping = QConfigMapping<get_default_qconfig<backend::x86>,
+//                                  for_type<nn::EmbeddingBag<1000, 16, nn::bag_mode::sum>,
+//                                           float_qparams_weight_only_qconfig>>;
+
+#include <algorithm>
+#include <type_traits>
+
+
+namespace ctq {
+
+namespace detail {
+
+template <class W>
+inline constexpr bool is_float_qparams_observer =
+    quant_info<W>::computes_qparams&& quant_info<W>::qscheme_value == qscheme::per_channel_affine_float_qparams;
+
+/// PyTorch raises at convert time when an embedding's qconfig is not float_qparams; ctq does not compile.
+template <class QC>
+constexpr bool embedding_qconfig_ok() {
+  using W = typename QC::weight;
+  static_assert(is_float_qparams_observer<W>,
+                "ctq: convert: Embedding and EmbeddingBag need a float_qparams weight observer "
+                "(float_qparams_weight_only_qconfig or float_qparams_weight_only_qconfig_4bit)");
+  if constexpr (is_float_qparams_observer<W>) {
+    static_assert(W::ch_axis == 0,
+                  "ctq: convert: embedding weights are quantized per row: the weight observer's "
+                  "ch_axis must be 0");
+    return W::ch_axis == 0;
+  } else {
+    return false;
+  }
+}
+
+/// The table quantized as PyTorch's convert does it: the weight observer run on the float weight,
+/// torch.quantize_per_channel with its float scales and zero points along the rows, and quint8
+/// codes clamped to the observer's range where that is narrower than [0, 255] (_clamp_weights).
+template <class W>
+nn::quantized::EmbeddingWeight<W::dtype> quantize_embedding_weight(const Tensor<float, 2>& weight) {
+  W observer;
+  observer(weight);
+  auto q = ctq::quantize<W::dtype, qscheme::per_channel_affine_float_qparams>(weight, observer.calculate_qparams());
+  if constexpr (W::dtype == dtype::quint8 && (W::quant_min > 0 || W::quant_max < 255)) {
+    for (auto& v : q.int_repr()) {
+      v = static_cast<std::uint8_t>(std::clamp<std::int64_t>(v, W::quant_min, W::quant_max));
+    }
+  }
+  return q;
+}
+
+}  // namespace detail
+
+template <index_t N, index_t Dim, index_t P>
+struct quantized_module<nn::Embedding<N, Dim, P>> {
+  /// The module for float_qparams_weight_only_qconfig; type_for<QC> is the one convert<QC> builds
+  /// (quint4x2 codes for the _4bit qconfig).
+  using type = nn::quantized::Embedding<N, Dim, dtype::quint8>;
+  template <class QC>
+  using type_for = nn::quantized::Embedding<N, Dim, QC::weight::dtype>;
+  static constexpr bool needs_qconfig = true;
+
+  /// The padding row needs nothing: in eval PyTorch's Embedding returns it like any other row.
+  /// (PyTorch 1.13's nnq.Embedding.from_float cannot build a working 4-bit module; ctq's 4-bit
+  /// module computes what PyTorch's quantized::embedding_4bit op computes.)
+  template <class QC>
+  static auto convert(const nn::Embedding<N, Dim, P>& m, const ConvertInfo&) {
+    if constexpr (detail::embedding_qconfig_ok<QC>()) {
+      return type_for<QC>(detail::quantize_embedding_weight<typename QC::weight>(m.weight));
+    } else {
+      return type{};
+    }
+  }
+};
+
+template <index_t N, index_t Dim, nn::bag_mode Mode, bool IncludeLastOffset, index_t P>
+struct quantized_module<nn::EmbeddingBag<N, Dim, Mode, IncludeLastOffset, P>> {
+  using Float = nn::EmbeddingBag<N, Dim, Mode, IncludeLastOffset, P>;
+  /// The module for float_qparams_weight_only_qconfig; type_for<QC> is the one convert<QC> builds.
+  using type = nn::quantized::EmbeddingBag<N, Dim, dtype::quint8, IncludeLastOffset>;
+  template <class QC>
+  using type_for = nn::quantized::EmbeddingBag<N, Dim, QC::weight::dtype, IncludeLastOffset>;
+  static constexpr bool needs_qconfig = true;
+
+  /// PyTorch's from_float drops mode, include_last_offset and padding_idx; its quantized bags
+  /// always sum. ctq keeps include_last_offset (the quantized ops take it), refuses mean and max
+  /// at compile time, and raises when the padding row is not zero (PyTorch's quantized bag adds
+  /// that row; a zero row adds exactly nothing, and PyTorch's training keeps it zero).
+  template <class QC>
+  static auto convert(const Float& m, const ConvertInfo&) {
+    static_assert(Mode == nn::bag_mode::sum,
+                  "ctq: convert: a quantized EmbeddingBag only sums (PyTorch's quantized ops ignore mode); "
+                  "quantize EmbeddingBags with mode sum");
+    if constexpr (detail::embedding_qconfig_ok<QC>() && Mode == nn::bag_mode::sum) {
+      if constexpr (Float::padding_idx >= 0) {
+        const float* row = m.weight.data() + Float::padding_idx * Dim;
+        if (!std::all_of(row, row + Dim, [](float v) { return v == 0.0f; })) {
+          raise(ctq::detail::message()
+                << "ctq: convert: EmbeddingBag's padding row " << Float::padding_idx
+                << " is not zero; PyTorch's quantized EmbeddingBag has no padding_idx and would add that row "
+                   "to its bags (zero it first)");
+        }
+      }
+      return type_for<QC>(detail::quantize_embedding_weight<typename QC::weight>(m.weight));
+    } else {
+      return type{};
+    }
+  }
+};
+
+}  // namespace ctq
+// ----- end ctq/quantization/mappings/embedding.hpp -----
+// ----- begin ctq/quantization/mappings/extra.hpp -----
+// The static-quantization mapping of ConvTranspose1d/2d/3d, ELU, LeakyReLU, Sigmoid, Tanh and
+// Hardsigmoid (PyTorch 1.13's DEFAULT_STATIC_QUANT_MODULE_MAPPINGS and eager prepare):
+// ConvTranspose, ELU and LeakyReLU are observed and swapped; Sigmoid, Tanh and Hardsigmoid get no
+// observer (PyTorch attaches its fixed-parameter fake-quantizer only in training mode, and convert
+// removes it) and run on quantized tensors with their kernels' fixed output parameters.
+// Also brings in nn::Concat and the quantized cat its converted "cat" child calls.
+
+#include <type_traits>
+
+
+namespace ctq {
+
+// Outputs prepare observes.
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t OP, index_t G, bool B, index_t D>
+struct observes_output<nn::ConvTransposeNd<R, In, Out, K, S, P, OP, G, B, D>> : std::true_type {};
+template <float A>
+struct observes_output<nn::ELU<A>> : std::true_type {};
+template <float S>
+struct observes_output<nn::LeakyReLU<S>> : std::true_type {};
+
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t OP, index_t G, bool B, index_t D>
+struct quantized_module<nn::ConvTransposeNd<R, In, Out, K, S, P, OP, G, B, D>> {
+  using type = nn::quantized::ConvTransposeT<R, In, Out, K, S, P, OP, G, D>;
+  static constexpr bool needs_qconfig = true;
+  template <class QC>
+  static type convert(const nn::ConvTransposeNd<R, In, Out, K, S, P, OP, G, B, D>& m, const ConvertInfo& info) {
+    // PyTorch's prepare rejects the same qconfig ("Per channel weight observer is not supported
+    // yet for ConvTranspose{n}d"); its weight's axis 0 is the input channels.
+    static_assert(is_per_tensor(QC::weight::qscheme),
+                  "ctq: convert: ConvTranspose needs a per-tensor weight observer, as in PyTorch (give it "
+                  "QConfig<activation, default_weight_observer> through a QConfigMapping for_type / for_name entry)");
+    return type(detail::quantize_weight<typename QC::weight>(m.weight), detail::bias_of(m), info.output, info.engine);
+  }
+};
+
+template <float A>
+struct quantized_module<nn::ELU<A>> {
+  using type = nn::quantized::ELU<A>;
+  static constexpr bool needs_qconfig = true;
+  template <class QC>
+  static type convert(const nn::ELU<A>&, const ConvertInfo& info) {
+    return type(info.output, info.engine);
+  }
+};
+
+template <float S>
+struct quantized_module<nn::LeakyReLU<S>> {
+  using type = nn::quantized::LeakyReLU<S>;
+  static constexpr bool needs_qconfig = true;
+  template <class QC>
+  static type convert(const nn::LeakyReLU<S>&, const ConvertInfo& info) {
+    return type(info.output, info.engine);
+  }
+};
+
+// Run on quantized tensors as they are: mapped whatever the qconfig (they take float tensors too).
+template <>
+struct quantized_module<nn::Sigmoid> : detail::stateless_mapping<nn::quantized::Sigmoid> {};
+template <>
+struct quantized_module<nn::Tanh> : detail::stateless_mapping<nn::quantized::Tanh> {};
+template <>
+struct quantized_module<nn::Hardsigmoid> : detail::stateless_mapping<nn::quantized::Hardsigmoid> {};
+
+}  // namespace ctq
+// ----- end ctq/quantization/mappings/extra.hpp -----
+// ----- begin ctq/quantization/mappings/normalization.hpp -----
+// The static-quantization mapping of the normalization modules (PyTorch's
+// DEFAULT_STATIC_QUANT_MODULE_MAPPINGS entries): BatchNorm2d / 3d -> nnq.BatchNorm2d / 3d, the
+// fused BNReLU2d / 3d -> nniq.BNReLU2d / 3d, LayerNorm, GroupNorm, InstanceNorm1d / 2d / 3d -> nnq.
+// prepare observes each one's output; convert keeps the float weight and bias. As in PyTorch,
+// BatchNorm1d has no quantized module (it stays float), and a quantized InstanceNorm normalizes
+// with each instance's statistics even when the float module tracked running statistics.
+
+#include <type_traits>
+#include <vector>
+
+
+namespace ctq {
+
+namespace detail {
+/// A float parameter's values (row-major); empty for an absent one.
+template <int R>
+std::vector<float> norm_values(const Tensor<float, R>& t) {
+  return {t.values().begin(), t.values().end()};
+}
+
+template <int R, index_t C, float Eps, bool Relu>
+nn::quantized::BatchNormT<R, C, Relu> convert_batch_norm(const nn::BatchNormNd<R, C, Eps>& m, const ConvertInfo& info) {
+  return nn::quantized::BatchNormT<R, C, Relu>(norm_values(m.weight), norm_values(m.bias), norm_values(m.running_mean),
+                                               norm_values(m.running_var), Eps, info.output, info.engine);
+}
+}  // namespace detail
+
+// Outputs prepare observes.
+template <int R, index_t C, float Eps>
+requires(R == 2 || R == 3) struct observes_output<nn::BatchNormNd<R, C, Eps>> : std::true_type {
+};
+template <class Dims, float Eps, bool Affine>
+struct observes_output<nn::LayerNorm<Dims, Eps, Affine>> : std::true_type {};
+template <index_t G, index_t C, float Eps, bool Affine>
+struct observes_output<nn::GroupNorm<G, C, Eps, Affine>> : std::true_type {};
+template <int R, index_t C, float Eps, bool Affine, bool Track>
+struct observes_output<nn::InstanceNormNd<R, C, Eps, Affine, Track>> : std::true_type {};
+// (nn::intrinsic::BNReLU is observed as every fused module with a ReLU: mappings/core.hpp.)
+
+template <int R, index_t C, float Eps>
+requires(R == 2 || R == 3) struct quantized_module<nn::BatchNormNd<R, C, Eps>> {
+  using type = nn::quantized::BatchNormT<R, C, false>;
+  static constexpr bool needs_qconfig = true;
+  template <class QC>
+  static type convert(const nn::BatchNormNd<R, C, Eps>& m, const ConvertInfo& info) {
+    return detail::convert_batch_norm<R, C, Eps, false>(m, info);
+  }
+};
+
+template <int R, index_t C, float Eps>
+requires(R == 2 || R == 3) struct quantized_module<nn::intrinsic::BNReLU<nn::BatchNormNd<R, C, Eps>>> {
+  using type = nn::quantized::BatchNormT<R, C, true>;
+  static constexpr bool needs_qconfig = true;
+  template <class QC>
+  static type convert(const nn::intrinsic::BNReLU<nn::BatchNormNd<R, C, Eps>>& m, const ConvertInfo& info) {
+    return detail::convert_batch_norm<R, C, Eps, true>(m.inner, info);
+  }
+};
+
+template <class Dims, float Eps, bool Affine>
+struct quantized_module<nn::LayerNorm<Dims, Eps, Affine>> {
+  using type = nn::quantized::LayerNorm<Dims>;
+  static constexpr bool needs_qconfig = true;
+  template <class QC>
+  static type convert(const nn::LayerNorm<Dims, Eps, Affine>& m, const ConvertInfo& info) {
+    return type(detail::norm_values(m.weight), detail::norm_values(m.bias), nn::quantized::detail::eps_as_double(Eps),
+                info.output, info.engine);
+  }
+};
+
+template <index_t G, index_t C, float Eps, bool Affine>
+struct quantized_module<nn::GroupNorm<G, C, Eps, Affine>> {
+  using type = nn::quantized::GroupNorm<G, C>;
+  static constexpr bool needs_qconfig = true;
+  template <class QC>
+  static type convert(const nn::GroupNorm<G, C, Eps, Affine>& m, const ConvertInfo& info) {
+    return type(detail::norm_values(m.weight), detail::norm_values(m.bias), nn::quantized::detail::eps_as_double(Eps),
+                info.output, info.engine);
+  }
+};
+
+template <int R, index_t C, float Eps, bool Affine, bool Track>
+struct quantized_module<nn::InstanceNormNd<R, C, Eps, Affine, Track>> {
+  using type = nn::quantized::InstanceNormNd<R, C>;
+  static constexpr bool needs_qconfig = true;
+  template <class QC>
+  static type convert(const nn::InstanceNormNd<R, C, Eps, Affine, Track>& m, const ConvertInfo& info) {
+    return type(detail::norm_values(m.weight), detail::norm_values(m.bias), nn::quantized::detail::eps_as_double(Eps),
+                info.output, info.engine);
+  }
+};
+
+}  // namespace ctq
+// ----- end ctq/quantization/mappings/normalization.hpp -----
 // ----- end ctq/quantization/mapping.hpp -----
 // ----- begin ctq/quantization/prepare.hpp -----
 // prepare<QConfigOrMapping>(model): PyTorch's eager prepare as a type rewrite. Every leaf module
@@ -10644,9 +13004,9 @@ class Observed {
   Observed() = default;
   explicit Observed(M m) : module(std::move(m)) {}
 
-  template <class X>
-  auto operator()(const X& x) {
-    return observe(module(x));
+  template <class... X>
+  auto operator()(const X&... x) {
+    return observe(module(x...));
   }
   // FloatFunctional's operations, each observed (PyTorch's FloatFunctional calls its
   // activation_post_process on every result).
@@ -10846,7 +13206,7 @@ constexpr bool all_leaves_quantized() {
 }  // namespace detail
 
 /// True when no layer of model type M computes in float: every float module was converted (a
-/// BatchNorm left unfused, a layer under no_qconfig, or an unconverted model is false). Quantize
+/// BatchNorm1d left unfused, a layer under no_qconfig, or an unconverted model is false). Quantize
 /// and DeQuantize at the edges are allowed. `static_assert(fully_quantized<decltype(qnet)>)`.
 template <class M>
 inline constexpr bool fully_quantized = detail::all_leaves_quantized<M>();

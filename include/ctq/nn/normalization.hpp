@@ -74,8 +74,8 @@ inline void layer_norm_forward(const float* x, index_t rows, index_t n, const fl
 
 /// GroupNorm on channels-last data: x[batch][pixels][c], `groups` groups of c / groups
 /// consecutive channels; w and b (c values) or null.
-inline void group_norm_forward(const float* x, index_t batch, index_t pixels, index_t c, index_t groups,
-                               const float* w, const float* b, float eps, float* y) {
+inline void group_norm_forward(const float* x, index_t batch, index_t pixels, index_t c, index_t groups, const float* w,
+                               const float* b, float eps, float* y) {
   const index_t cpg = c / groups;
   for (index_t n = 0; n < batch; ++n) {
     for (index_t g = 0; g < groups; ++g) {
@@ -94,10 +94,11 @@ inline void group_norm_forward(const float* x, index_t batch, index_t pixels, in
   }
 }
 
-template <int XR>
-index_t pixels_of(const Shape<XR>& s) {
+/// The positions per sample of a channels-last shape [N, ..., C].
+template <std::size_t N>
+index_t pixels_of(const std::array<index_t, N>& s) {
   index_t p = 1;
-  for (int i = 1; i + 1 < XR; ++i) p *= s[static_cast<std::size_t>(i)];
+  for (std::size_t i = 1; i + 1 < N; ++i) p *= s[i];
   return p;
 }
 
@@ -110,8 +111,8 @@ class LayerNorm;
 
 template <index_t... D, float Eps, bool ElementwiseAffine>
 class LayerNorm<dims<D...>, Eps, ElementwiseAffine> : public ctq::detail::rejects_quantized {
-  static_assert(sizeof...(D) >= 1 && ((D >= 1) && ...), "ctq: nn::LayerNorm: normalized_shape needs positive sizes");
-  static_assert(Eps > 0.0f, "ctq: nn::LayerNorm: eps must be positive");
+  static_assert(sizeof...(D) >= 1 && ((D >= 1) && ...) && Eps > 0.0f,
+                "ctq: nn::LayerNorm: normalized_shape's sizes and eps must be positive");
 
  public:
   using normalized_shape = dims<D...>;
@@ -140,8 +141,9 @@ class LayerNorm<dims<D...>, Eps, ElementwiseAffine> : public ctq::detail::reject
   }
 
   /// Raises unless the trailing dimensions of `shape` are normalized_shape.
-  template <int XR>
-  static void check_input(const Shape<XR>& shape) {
+  template <std::size_t N>
+  static void check_input(const std::array<index_t, N>& shape) {
+    constexpr int XR = static_cast<int>(N);
     static_assert(XR >= static_cast<int>(sizeof...(D)),
                   "ctq: nn::LayerNorm: the input has fewer dimensions than normalized_shape");
     constexpr int k = static_cast<int>(sizeof...(D));
@@ -177,9 +179,9 @@ class LayerNorm<dims<D...>, Eps, ElementwiseAffine> : public ctq::detail::reject
 /// PyTorch's nn.GroupNorm(num_groups, num_channels, eps, affine); channels in the last dimension.
 template <index_t Groups, index_t C, float Eps = 1e-5f, bool Affine = true>
 class GroupNorm : public ctq::detail::rejects_quantized {
-  static_assert(Groups >= 1 && C >= 1, "ctq: nn::GroupNorm: num_groups and num_channels must be positive");
+  static_assert(Groups >= 1 && C >= 1 && Eps > 0.0f,
+                "ctq: nn::GroupNorm: num_groups, num_channels and eps must be positive");
   static_assert(C % Groups == 0, "ctq: nn::GroupNorm: num_channels must be divisible by num_groups");
-  static_assert(Eps > 0.0f, "ctq: nn::GroupNorm: eps must be positive");
 
  public:
   static constexpr std::string_view name = "GroupNorm";
@@ -234,12 +236,10 @@ class GroupNorm : public ctq::detail::rejects_quantized {
 template <int R, index_t C, float Eps = 1e-5f, bool Affine = false, bool TrackRunningStats = false>
 class InstanceNormNd : public ctq::detail::rejects_quantized {
   static_assert(R >= 1 && R <= 3, "ctq: nn::InstanceNorm: 1d, 2d or 3d");
-  static_assert(C >= 1, "ctq: nn::InstanceNorm: num_features must be positive");
-  static_assert(Eps > 0.0f, "ctq: nn::InstanceNorm: eps must be positive");
+  static_assert(C >= 1 && Eps > 0.0f, "ctq: nn::InstanceNorm: num_features and eps must be positive");
 
  public:
-  static constexpr std::string_view name =
-      R == 1 ? "InstanceNorm1d" : R == 2 ? "InstanceNorm2d" : "InstanceNorm3d";
+  static constexpr std::string_view name = R == 1 ? "InstanceNorm1d" : R == 2 ? "InstanceNorm2d" : "InstanceNorm3d";
   static constexpr int spatial_dims = R;
   static constexpr index_t num_features = C;
   static constexpr float eps = Eps;

@@ -117,7 +117,7 @@ constexpr bool all_leaves_quantized() {
 }  // namespace detail
 
 /// True when no layer of model type M computes in float: every float module was converted (a
-/// BatchNorm left unfused, a layer under no_qconfig, or an unconverted model is false). Quantize
+/// BatchNorm1d left unfused, a layer under no_qconfig, or an unconverted model is false). Quantize
 /// and DeQuantize at the edges are allowed. `static_assert(fully_quantized<decltype(qnet)>)`.
 template <class M>
 inline constexpr bool fully_quantized = detail::all_leaves_quantized<M>();

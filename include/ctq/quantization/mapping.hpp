@@ -4,4 +4,5 @@
 #include "mappings/core.hpp"
 #include "mappings/embedding.hpp"
 #include "mappings/extra.hpp"
+#include "mappings/normalization.hpp"
 #include "traits.hpp"

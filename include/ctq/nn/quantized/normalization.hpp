@@ -10,6 +10,7 @@
 // also when the float module tracked running statistics.
 #pragma once
 
+#include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -179,6 +180,18 @@ inline bool takes_nhwc_kernel(const kernels::TorchConfig& torch, int rank, index
   return rank == 4 && (torch.format == kernels::memory_format::channels_last || channels == 1 || pixels == 1);
 }
 
+/// The double a Python literal for eps denotes, recovered from the float that holds it in a ctq
+/// template argument: the shortest decimal that rounds to the float, read as a double (1e-5f gives
+/// 1e-5). PyTorch's layer_norm, group_norm and instance_norm add eps in double; batch_norm
+/// rounds it to float first.
+inline double eps_as_double(float eps) {
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text, eps).ptr;
+  double d = eps;
+  std::from_chars(text, end, d);
+  return d;
+}
+
 inline void check_output_qparams(PerTensorQParams out, std::string_view op) {
   kernels::detail::check_qparams<std::uint8_t>(out, op, "output");
 }
@@ -219,14 +232,14 @@ class BatchNormT : public ctq::detail::rejects_float {
   static_assert(C >= 1, "ctq: nn::quantized::BatchNorm: num_features must be positive");
 
  public:
-  static constexpr std::string_view name =
-      Relu ? (R == 2 ? "BNReLU2d (quantized)" : "BNReLU3d (quantized)")
-           : (R == 2 ? "BatchNorm2d (quantized)" : "BatchNorm3d (quantized)");
+  static constexpr std::string_view name = Relu ? (R == 2 ? "BNReLU2d (quantized)" : "BNReLU3d (quantized)")
+                                                : (R == 2 ? "BatchNorm2d (quantized)" : "BatchNorm3d (quantized)");
   static constexpr int spatial_dims = R;
   static constexpr index_t num_features = C;
 
   BatchNormT() = default;
-  /// Each of weight, bias, running_mean, running_var has C values.
+  /// Each of weight, bias, running_mean, running_var has C values; eps as float (PyTorch's
+  /// batch_norm rounds it to float).
   BatchNormT(std::vector<float> weight, std::vector<float> bias, std::vector<float> running_mean,
              std::vector<float> running_var, float eps, PerTensorQParams out, EngineConfig engine)
       : weight_(std::move(weight)),
@@ -235,9 +248,7 @@ class BatchNormT : public ctq::detail::rejects_float {
         var_(std::move(running_var)),
         eps_(eps),
         out_(out),
-        engine_(engine),
-        alpha_(C),
-        beta_(C) {
+        engine_(engine) {
     detail::check_length(weight_.size(), C, name, "the weight");
     detail::check_length(bias_.size(), C, name, "the bias");
     detail::check_length(mean_.size(), C, name, "running_mean");
@@ -267,6 +278,7 @@ class BatchNormT : public ctq::detail::rejects_float {
   float scale() const { return out_.scale; }
   std::int32_t zero_point() const { return out_.zero_point; }
   float eps() const { return eps_; }
+  const EngineConfig& engine() const { return engine_; }
   const std::vector<float>& weight() const { return weight_; }
   const std::vector<float>& bias() const { return bias_; }
   const std::vector<float>& running_mean() const { return mean_; }
@@ -275,11 +287,13 @@ class BatchNormT : public ctq::detail::rejects_float {
   std::size_t parameter_bytes() const { return sizeof(float) * 4 * static_cast<std::size_t>(C); }
 
  private:
-  std::vector<float> weight_, bias_, mean_, var_;
+  // a default-constructed layer is PyTorch's nnq.BatchNorm2d(C): the identity, output scale 1
+  std::vector<float> weight_ = std::vector<float>(C, 1.0f), bias_ = std::vector<float>(C, 0.0f),
+                     mean_ = std::vector<float>(C, 0.0f), var_ = std::vector<float>(C, 1.0f);
   float eps_ = 1e-5f;
   PerTensorQParams out_;
   EngineConfig engine_;
-  std::vector<float> alpha_, beta_;  // for the last input scale
+  std::vector<float> alpha_ = std::vector<float>(C), beta_ = std::vector<float>(C);  // for the last input scale
   float cached_scale_ = 0.0f;
   bool cached_ = false;
 };
@@ -303,7 +317,8 @@ class LayerNorm<nn::dims<D...>> : public ctq::detail::rejects_float {
   LayerNorm() = default;
   /// weight and bias: normalized_shape::size values each (row-major), or both empty
   /// (elementwise_affine false).
-  LayerNorm(std::vector<float> weight, std::vector<float> bias, float eps, PerTensorQParams out, EngineConfig engine)
+  /// eps as PyTorch holds it (a double; see detail::eps_as_double).
+  LayerNorm(std::vector<float> weight, std::vector<float> bias, double eps, PerTensorQParams out, EngineConfig engine)
       : params_{std::move(weight), std::move(bias)}, eps_(eps), out_(out), engine_(engine) {
     params_.check(static_cast<std::size_t>(normalized_shape::size), name);
     detail::check_output_qparams(out_, name);
@@ -322,7 +337,8 @@ class LayerNorm<nn::dims<D...>> : public ctq::detail::rejects_float {
   PerTensorQParams output_qparams() const { return out_; }
   float scale() const { return out_.scale; }
   std::int32_t zero_point() const { return out_.zero_point; }
-  float eps() const { return eps_; }
+  double eps() const { return eps_; }
+  const EngineConfig& engine() const { return engine_; }
   bool elementwise_affine() const { return !params_.weight.empty(); }
   const std::vector<float>& weight() const { return params_.weight; }
   const std::vector<float>& bias() const { return params_.bias; }
@@ -330,7 +346,7 @@ class LayerNorm<nn::dims<D...>> : public ctq::detail::rejects_float {
 
  private:
   detail::NormParams params_;
-  float eps_ = 1e-5f;
+  double eps_ = 1e-5;
   PerTensorQParams out_;
   EngineConfig engine_;
 };
@@ -345,9 +361,9 @@ class QGroupNorm : public ctq::detail::rejects_float {
 
  public:
   QGroupNorm() = default;
-  QGroupNorm(std::vector<float> weight, std::vector<float> bias, float eps, PerTensorQParams out, EngineConfig engine,
+  QGroupNorm(std::vector<float> weight, std::vector<float> bias, double eps, PerTensorQParams out, EngineConfig engine,
              std::string_view name)
-      : params_{std::move(weight), std::move(bias)}, eps_(eps), out_(out), engine_(engine), scratch_(2 * C) {
+      : params_{std::move(weight), std::move(bias)}, eps_(eps), out_(out), engine_(engine) {
     params_.check(C, name);
     check_output_qparams(out_, name);
   }
@@ -357,15 +373,16 @@ class QGroupNorm : public ctq::detail::rejects_float {
     check_channels(x.dim(XR - 1), C, name);
     QActivation<XR> y(x.shape(), out_);
     const index_t pixels = nn::detail::pixels_of(x.shape());
-    group_norm_codes(x.data(), x.dim(0), pixels, C, Groups, {x.scale(), x.zero_point()}, params_.w(), params_.b(),
-                     eps_, out_, takes_nhwc_kernel(engine_.torch, XR, C, pixels), scratch_.data(), y.data());
+    group_norm_codes(x.data(), x.dim(0), pixels, C, Groups, {x.scale(), x.zero_point()}, params_.w(), params_.b(), eps_,
+                     out_, takes_nhwc_kernel(engine_.torch, XR, C, pixels), scratch_.data(), y.data());
     return y;
   }
 
   PerTensorQParams output_qparams() const { return out_; }
   float scale() const { return out_.scale; }
   std::int32_t zero_point() const { return out_.zero_point; }
-  float eps() const { return eps_; }
+  double eps() const { return eps_; }
+  const EngineConfig& engine() const { return engine_; }
   bool affine() const { return !params_.weight.empty(); }
   const std::vector<float>& weight() const { return params_.weight; }
   const std::vector<float>& bias() const { return params_.bias; }
@@ -373,10 +390,10 @@ class QGroupNorm : public ctq::detail::rejects_float {
 
  private:
   NormParams params_;
-  float eps_ = 1e-5f;
+  double eps_ = 1e-5;
   PerTensorQParams out_;
   EngineConfig engine_;
-  std::vector<float> scratch_;
+  std::vector<float> scratch_ = std::vector<float>(2 * C);
 };
 
 }  // namespace detail
@@ -389,14 +406,15 @@ class GroupNorm : public detail::QGroupNorm<Groups, C> {
   static constexpr index_t num_groups = Groups, num_channels = C;
 
   GroupNorm() = default;
-  /// weight and bias: C values each, or both empty (affine false).
-  GroupNorm(std::vector<float> weight, std::vector<float> bias, float eps, PerTensorQParams out, EngineConfig engine)
+  /// weight and bias: C values each, or both empty (affine false); eps as PyTorch holds it.
+  GroupNorm(std::vector<float> weight, std::vector<float> bias, double eps, PerTensorQParams out, EngineConfig engine)
       : detail::QGroupNorm<Groups, C>(std::move(weight), std::move(bias), eps, out, engine, name) {}
 
   using ctq::detail::rejects_float::operator();
   template <int XR>
   QActivation<XR> operator()(const QActivation<XR>& x) {
-    static_assert(XR >= 3, "ctq: nn::quantized::GroupNorm: the input is [N, ..., C] with at least one spatial dimension");
+    static_assert(XR >= 3,
+                  "ctq: nn::quantized::GroupNorm: the input is [N, ..., C] with at least one spatial dimension");
     return this->forward(x, name);
   }
 };
@@ -407,14 +425,15 @@ class InstanceNormNd : public detail::QGroupNorm<C, C> {
   static_assert(R >= 1 && R <= 3, "ctq: nn::quantized::InstanceNorm: 1d, 2d or 3d");
 
  public:
-  static constexpr std::string_view name =
-      R == 1 ? "InstanceNorm1d (quantized)" : R == 2 ? "InstanceNorm2d (quantized)" : "InstanceNorm3d (quantized)";
+  static constexpr std::string_view name = R == 1   ? "InstanceNorm1d (quantized)"
+                                           : R == 2 ? "InstanceNorm2d (quantized)"
+                                                    : "InstanceNorm3d (quantized)";
   static constexpr int spatial_dims = R;
   static constexpr index_t num_features = C;
 
   InstanceNormNd() = default;
-  /// weight and bias: C values each, or both empty (affine false).
-  InstanceNormNd(std::vector<float> weight, std::vector<float> bias, float eps, PerTensorQParams out,
+  /// weight and bias: C values each, or both empty (affine false); eps as PyTorch holds it.
+  InstanceNormNd(std::vector<float> weight, std::vector<float> bias, double eps, PerTensorQParams out,
                  EngineConfig engine)
       : detail::QGroupNorm<C, C>(std::move(weight), std::move(bias), eps, out, engine, name) {}
 
