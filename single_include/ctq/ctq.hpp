@@ -7631,10 +7631,14 @@ constexpr std::size_t child_index(std::string_view name) {
 
 namespace detail {
 
+// An index loop, not string_view::find: g++ 12 with -fsanitize=undefined does not evaluate find's
+// null-pointer test on a template parameter object in a constant expression.
 template <fixed_string Path>
 constexpr std::size_t first_dot() {
-  const std::size_t d = Path.view().find('.');
-  return d == std::string_view::npos ? Path.length : d;
+  for (std::size_t i = 0; i < Path.length; ++i) {
+    if (Path.value[i] == '.') return i;
+  }
+  return Path.length;
 }
 
 // The module at a dotted path (empty path: the model itself).
