@@ -9237,8 +9237,9 @@ using InstanceNorm3d = InstanceNormNd<3, C, Eps, Affine, TrackRunningStats>;
 }  // namespace ctq::nn
 // ----- end ctq/nn/normalization.hpp -----
 // ----- begin ctq/nn/pooling.hpp -----
-// Float pooling on channels-last tensors [N, H, W, C]: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d
-// (PyTorch's torch.nn modules; stride 0 means "the kernel size", as PyTorch's stride=None).
+// Float pooling on channels-last tensors, [N, H, W, C] and [N, L, C]: MaxPool1d/2d, AvgPool1d/2d,
+// AdaptiveAvgPool1d/2d (PyTorch's torch.nn modules; stride 0 means "the kernel size", as
+// PyTorch's stride=None). The loops take the window at run time (one copy for every layer type).
 
 #include <algorithm>
 #include <limits>
@@ -9248,16 +9249,90 @@ using InstanceNorm3d = InstanceNormNd<3, C, Eps, Affine, TrackRunningStats>;
 namespace ctq::nn {
 
 namespace detail {
-inline void check_image(const Shape<4>& s, std::string_view op) {
-  if (s[1] < 1 || s[2] < 1 || s[3] < 1) {
-    raise(ctq::detail::message() << "ctq: nn::" << op << ": the input [N, H, W, C] needs H, W, C >= 1");
-  }
-}
+
+/// A pooling window over an [N, H, W, C] buffer (1-d pooling: H = 1, kernel height 1).
+struct Window {
+  index_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
+  bool ceil_mode = false, count_include_pad = true;
+};
+
 inline index_t window_out(index_t in, index_t k, index_t p, index_t s, index_t d, bool ceil, std::string_view op) {
   const index_t o = ctq::detail::pooling_output_size(in, k, p, s, d, ceil);
   if (o < 1) raise(ctq::detail::message() << "ctq: nn::" << op << ": the input (" << in << ") is too small");
   return o;
 }
+
+inline Shape<4> window_shape(const Shape<4>& x, const Window& w, std::string_view op) {
+  if (x[1] < 1 || x[2] < 1 || x[3] < 1) {
+    raise(ctq::detail::message() << "ctq: nn::" << op << ": the input needs spatial sizes and channels >= 1");
+  }
+  return {x[0], window_out(x[1], w.kh, w.ph, w.sh, w.dh, w.ceil_mode, op),
+          window_out(x[2], w.kw, w.pw, w.sw, w.dw, w.ceil_mode, op), x[3]};
+}
+
+/// Max pooling of x [n, h, w, c] into y [n, oh, ow, c] (NaN propagates, as in PyTorch).
+inline void max_pool(const float* x, const Shape<4>& in, const Window& win, float* y, const Shape<4>& out) {
+  const index_t h = in[1], w = in[2], c = in[3];
+  for (index_t n = 0; n < out[0]; ++n)
+    for (index_t oy = 0; oy < out[1]; ++oy)
+      for (index_t ox = 0; ox < out[2]; ++ox, y += c) {
+        std::fill_n(y, c, -std::numeric_limits<float>::infinity());
+        for (index_t ky = 0; ky < win.kh; ++ky)
+          for (index_t kx = 0; kx < win.kw; ++kx) {
+            const index_t iy = oy * win.sh - win.ph + ky * win.dh, ix = ox * win.sw - win.pw + kx * win.dw;
+            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+            const float* src = x + ((n * h + iy) * w + ix) * c;
+            for (index_t ch = 0; ch < c; ++ch) {
+              if (src[ch] > y[ch] || std::isnan(src[ch])) y[ch] = src[ch];
+            }
+          }
+      }
+}
+
+/// Average pooling; with count_include_pad the divisor is the window clipped to the padded input.
+inline void avg_pool(const float* x, const Shape<4>& in, const Window& win, float* y, const Shape<4>& out) {
+  const index_t h = in[1], w = in[2], c = in[3];
+  for (index_t n = 0; n < out[0]; ++n)
+    for (index_t oy = 0; oy < out[1]; ++oy)
+      for (index_t ox = 0; ox < out[2]; ++ox, y += c) {
+        index_t y0 = oy * win.sh - win.ph, x0 = ox * win.sw - win.pw;
+        index_t y1 = std::min(y0 + win.kh, h + win.ph), x1 = std::min(x0 + win.kw, w + win.pw);
+        const index_t padded = (y1 - y0) * (x1 - x0);
+        y0 = std::max<index_t>(y0, 0), x0 = std::max<index_t>(x0, 0);
+        y1 = std::min(y1, h), x1 = std::min(x1, w);
+        const index_t divisor = win.count_include_pad ? padded : (y1 - y0) * (x1 - x0);
+        std::fill_n(y, c, 0.0f);
+        for (index_t iy = y0; iy < y1; ++iy)
+          for (index_t ix = x0; ix < x1; ++ix) {
+            const float* src = x + ((n * h + iy) * w + ix) * c;
+            for (index_t ch = 0; ch < c; ++ch) y[ch] += src[ch];
+          }
+        for (index_t ch = 0; ch < c; ++ch) y[ch] /= static_cast<float>(divisor);
+      }
+}
+
+/// Adaptive average pooling to out[1] x out[2] bins (PyTorch's bin edges).
+inline void adaptive_avg_pool(const float* x, const Shape<4>& in, float* y, const Shape<4>& out) {
+  const index_t h = in[1], w = in[2], c = in[3];
+  for (index_t n = 0; n < out[0]; ++n)
+    for (index_t oy = 0; oy < out[1]; ++oy)
+      for (index_t ox = 0; ox < out[2]; ++ox, y += c) {
+        const index_t y0 = ctq::detail::adaptive_start(oy, out[1], h), y1 = ctq::detail::adaptive_end(oy, out[1], h);
+        const index_t x0 = ctq::detail::adaptive_start(ox, out[2], w), x1 = ctq::detail::adaptive_end(ox, out[2], w);
+        std::fill_n(y, c, 0.0f);
+        for (index_t iy = y0; iy < y1; ++iy)
+          for (index_t ix = x0; ix < x1; ++ix) {
+            const float* src = x + ((n * h + iy) * w + ix) * c;
+            for (index_t ch = 0; ch < c; ++ch) y[ch] += src[ch];
+          }
+        const auto count = static_cast<float>((y1 - y0) * (x1 - x0));
+        for (index_t ch = 0; ch < c; ++ch) y[ch] /= count;
+      }
+}
+
+inline Shape<4> as_image(const Shape<3>& s) { return {s[0], 1, s[1], s[2]}; }
+inline Shape<3> as_sequence(const Shape<4>& s) { return {s[0], s[2], s[3]}; }
+
 }  // namespace detail
 
 template <index_t K, index_t S = 0, index_t P = 0, index_t D = 1, bool CeilMode = false>
@@ -9268,32 +9343,13 @@ struct MaxPool2d : ctq::detail::rejects_quantized {
   static constexpr std::string_view name = "MaxPool2d";
   static constexpr index_t kernel_size = K, stride = S == 0 ? K : S, padding = P, dilation = D;
   static constexpr bool ceil_mode = CeilMode;
+  static constexpr detail::Window window{K, K, stride, stride, P, P, D, D, CeilMode, true};
 
-  static Shape<4> output_shape(const Shape<4>& x) {
-    detail::check_image(x, name);
-    return {x[0], detail::window_out(x[1], K, P, stride, D, CeilMode, name),
-            detail::window_out(x[2], K, P, stride, D, CeilMode, name), x[3]};
-  }
+  static Shape<4> output_shape(const Shape<4>& x) { return detail::window_shape(x, window, name); }
   using ctq::detail::rejects_quantized::operator();
   Tensor<float, 4> operator()(const Tensor<float, 4>& x) const {
     Tensor<float, 4> y(output_shape(x.shape()));
-    const index_t h = x.dim(1), w = x.dim(2), c = x.dim(3);
-    float* out = y.data();
-    for (index_t n = 0; n < y.dim(0); ++n)
-      for (index_t oy = 0; oy < y.dim(1); ++oy)
-        for (index_t ox = 0; ox < y.dim(2); ++ox, out += c) {
-          std::fill_n(out, c, -std::numeric_limits<float>::infinity());
-          for (index_t ky = 0; ky < K; ++ky)
-            for (index_t kx = 0; kx < K; ++kx) {
-              const index_t iy = oy * stride - P + ky * D, ix = ox * stride - P + kx * D;
-              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-              const float* in = x.data() + ((n * h + iy) * w + ix) * c;
-              for (index_t ch = 0; ch < c; ++ch) {
-                // NaN propagates, as in PyTorch's max pooling
-                if (in[ch] > out[ch] || std::isnan(in[ch])) out[ch] = in[ch];
-              }
-            }
-        }
+    detail::max_pool(x.data(), x.shape(), window, y.data(), y.shape());
     return y;
   }
 };
@@ -9305,35 +9361,13 @@ struct AvgPool2d : ctq::detail::rejects_quantized {
   static constexpr std::string_view name = "AvgPool2d";
   static constexpr index_t kernel_size = K, stride = S == 0 ? K : S, padding = P;
   static constexpr bool ceil_mode = CeilMode, count_include_pad = CountIncludePad;
+  static constexpr detail::Window window{K, K, stride, stride, P, P, 1, 1, CeilMode, CountIncludePad};
 
-  static Shape<4> output_shape(const Shape<4>& x) {
-    detail::check_image(x, name);
-    return {x[0], detail::window_out(x[1], K, P, stride, 1, CeilMode, name),
-            detail::window_out(x[2], K, P, stride, 1, CeilMode, name), x[3]};
-  }
+  static Shape<4> output_shape(const Shape<4>& x) { return detail::window_shape(x, window, name); }
   using ctq::detail::rejects_quantized::operator();
   Tensor<float, 4> operator()(const Tensor<float, 4>& x) const {
     Tensor<float, 4> y(output_shape(x.shape()));
-    const index_t h = x.dim(1), w = x.dim(2), c = x.dim(3);
-    float* out = y.data();
-    for (index_t n = 0; n < y.dim(0); ++n)
-      for (index_t oy = 0; oy < y.dim(1); ++oy)
-        for (index_t ox = 0; ox < y.dim(2); ++ox, out += c) {
-          // PyTorch: the window clipped to the padded input gives the divisor with count_include_pad
-          index_t y0 = oy * stride - P, x0 = ox * stride - P;
-          index_t y1 = std::min(y0 + K, h + P), x1 = std::min(x0 + K, w + P);
-          const index_t padded = (y1 - y0) * (x1 - x0);
-          y0 = std::max<index_t>(y0, 0), x0 = std::max<index_t>(x0, 0);
-          y1 = std::min(y1, h), x1 = std::min(x1, w);
-          const index_t divisor = CountIncludePad ? padded : (y1 - y0) * (x1 - x0);
-          std::fill_n(out, c, 0.0f);
-          for (index_t iy = y0; iy < y1; ++iy)
-            for (index_t ix = x0; ix < x1; ++ix) {
-              const float* in = x.data() + ((n * h + iy) * w + ix) * c;
-              for (index_t ch = 0; ch < c; ++ch) out[ch] += in[ch];
-            }
-          for (index_t ch = 0; ch < c; ++ch) out[ch] /= static_cast<float>(divisor);
-        }
+    detail::avg_pool(x.data(), x.shape(), window, y.data(), y.shape());
     return y;
   }
 };
@@ -9345,28 +9379,74 @@ struct AdaptiveAvgPool2d : ctq::detail::rejects_quantized {
   static constexpr index_t output_h = OH, output_w = OW;
 
   static Shape<4> output_shape(const Shape<4>& x) {
-    detail::check_image(x, name);
+    if (x[1] < 1 || x[2] < 1 || x[3] < 1)
+      raise("ctq: nn::AdaptiveAvgPool2d: the input [N, H, W, C] needs H, W, C >= 1");
     return {x[0], OH, OW, x[3]};
   }
   using ctq::detail::rejects_quantized::operator();
   Tensor<float, 4> operator()(const Tensor<float, 4>& x) const {
     Tensor<float, 4> y(output_shape(x.shape()));
-    const index_t h = x.dim(1), w = x.dim(2), c = x.dim(3);
-    float* out = y.data();
-    for (index_t n = 0; n < y.dim(0); ++n)
-      for (index_t oy = 0; oy < OH; ++oy)
-        for (index_t ox = 0; ox < OW; ++ox, out += c) {
-          const index_t y0 = ctq::detail::adaptive_start(oy, OH, h), y1 = ctq::detail::adaptive_end(oy, OH, h);
-          const index_t x0 = ctq::detail::adaptive_start(ox, OW, w), x1 = ctq::detail::adaptive_end(ox, OW, w);
-          std::fill_n(out, c, 0.0f);
-          for (index_t iy = y0; iy < y1; ++iy)
-            for (index_t ix = x0; ix < x1; ++ix) {
-              const float* in = x.data() + ((n * h + iy) * w + ix) * c;
-              for (index_t ch = 0; ch < c; ++ch) out[ch] += in[ch];
-            }
-          const auto count = static_cast<float>((y1 - y0) * (x1 - x0));
-          for (index_t ch = 0; ch < c; ++ch) out[ch] /= count;
-        }
+    detail::adaptive_avg_pool(x.data(), x.shape(), y.data(), y.shape());
+    return y;
+  }
+};
+
+/// 1-d pooling over L of [N, L, C] (PyTorch's MaxPool1d on [N, C, L]).
+template <index_t K, index_t S = 0, index_t P = 0, index_t D = 1, bool CeilMode = false>
+struct MaxPool1d : ctq::detail::rejects_quantized {
+  static_assert(
+      K >= 1 && S >= 0 && D >= 1 && P >= 0 && 2 * P <= K,
+      "ctq: nn::MaxPool1d: kernel >= 1, stride >= 0 (0: the kernel), dilation >= 1, 0 <= padding <= kernel/2");
+  static constexpr std::string_view name = "MaxPool1d";
+  static constexpr index_t kernel_size = K, stride = S == 0 ? K : S, padding = P, dilation = D;
+  static constexpr bool ceil_mode = CeilMode;
+  static constexpr detail::Window window{1, K, 1, stride, 0, P, 1, D, CeilMode, true};
+
+  static Shape<3> output_shape(const Shape<3>& x) {
+    return detail::as_sequence(detail::window_shape(detail::as_image(x), window, name));
+  }
+  using ctq::detail::rejects_quantized::operator();
+  Tensor<float, 3> operator()(const Tensor<float, 3>& x) const {
+    Tensor<float, 3> y(output_shape(x.shape()));
+    detail::max_pool(x.data(), detail::as_image(x.shape()), window, y.data(), detail::as_image(y.shape()));
+    return y;
+  }
+};
+
+template <index_t K, index_t S = 0, index_t P = 0, bool CeilMode = false, bool CountIncludePad = true>
+struct AvgPool1d : ctq::detail::rejects_quantized {
+  static_assert(K >= 1 && S >= 0 && P >= 0 && 2 * P <= K,
+                "ctq: nn::AvgPool1d: kernel >= 1, stride >= 0 (0: the kernel), 0 <= padding <= kernel/2");
+  static constexpr std::string_view name = "AvgPool1d";
+  static constexpr index_t kernel_size = K, stride = S == 0 ? K : S, padding = P;
+  static constexpr bool ceil_mode = CeilMode, count_include_pad = CountIncludePad;
+  static constexpr detail::Window window{1, K, 1, stride, 0, P, 1, 1, CeilMode, CountIncludePad};
+
+  static Shape<3> output_shape(const Shape<3>& x) {
+    return detail::as_sequence(detail::window_shape(detail::as_image(x), window, name));
+  }
+  using ctq::detail::rejects_quantized::operator();
+  Tensor<float, 3> operator()(const Tensor<float, 3>& x) const {
+    Tensor<float, 3> y(output_shape(x.shape()));
+    detail::avg_pool(x.data(), detail::as_image(x.shape()), window, y.data(), detail::as_image(y.shape()));
+    return y;
+  }
+};
+
+template <index_t O>
+struct AdaptiveAvgPool1d : ctq::detail::rejects_quantized {
+  static_assert(O >= 1, "ctq: nn::AdaptiveAvgPool1d: the output size must be at least 1");
+  static constexpr std::string_view name = "AdaptiveAvgPool1d";
+  static constexpr index_t output_size = O;
+
+  static Shape<3> output_shape(const Shape<3>& x) {
+    if (x[1] < 1 || x[2] < 1) raise("ctq: nn::AdaptiveAvgPool1d: the input [N, L, C] needs L, C >= 1");
+    return {x[0], O, x[2]};
+  }
+  using ctq::detail::rejects_quantized::operator();
+  Tensor<float, 3> operator()(const Tensor<float, 3>& x) const {
+    Tensor<float, 3> y(output_shape(x.shape()));
+    detail::adaptive_avg_pool(x.data(), detail::as_image(x.shape()), y.data(), detail::as_image(y.shape()));
     return y;
   }
 };
@@ -11131,6 +11211,52 @@ struct AdaptiveAvgPool2d {
   }
 };
 
+template <index_t K, index_t S = 0, index_t P = 0, index_t D = 1, bool CeilMode = false>
+struct MaxPool1d {
+  using float_module = nn::MaxPool1d<K, S, P, D, CeilMode>;
+  static constexpr std::string_view name = "MaxPool1d (quantized)";
+  EngineConfig engine;
+
+  Tensor<float, 3> operator()(const Tensor<float, 3>& x) const { return float_module{}(x); }
+  QActivation<3> operator()(const QActivation<3>& x) const {
+    auto y = detail::empty_like_params(float_module::output_shape(x.shape()), x);
+    const kernels::MaxPool1dOptions o{K, float_module::stride, P, D, CeilMode};
+    kernels::max_pool1d<std::uint8_t>(x.int_repr(), {x.dim(0), x.dim(1), x.dim(2)}, y.int_repr(), o, engine.torch);
+    return y;
+  }
+};
+
+template <index_t K, index_t S = 0, index_t P = 0, bool CeilMode = false, bool CountIncludePad = true>
+struct AvgPool1d {
+  using float_module = nn::AvgPool1d<K, S, P, CeilMode, CountIncludePad>;
+  static constexpr std::string_view name = "AvgPool1d (quantized)";
+  EngineConfig engine;
+
+  Tensor<float, 3> operator()(const Tensor<float, 3>& x) const { return float_module{}(x); }
+  QActivation<3> operator()(const QActivation<3>& x) const {
+    auto y = detail::empty_like_params(float_module::output_shape(x.shape()), x);
+    const kernels::AvgPool1dOptions o{K, float_module::stride, P, CeilMode, CountIncludePad};
+    kernels::avg_pool1d<std::uint8_t>(x.int_repr(), {x.dim(0), x.dim(1), x.dim(2)}, {x.scale(), x.zero_point()},
+                                      y.int_repr(), o, engine.torch);
+    return y;
+  }
+};
+
+template <index_t O>
+struct AdaptiveAvgPool1d {
+  using float_module = nn::AdaptiveAvgPool1d<O>;
+  static constexpr std::string_view name = "AdaptiveAvgPool1d (quantized)";
+  EngineConfig engine;
+
+  Tensor<float, 3> operator()(const Tensor<float, 3>& x) const { return float_module{}(x); }
+  QActivation<3> operator()(const QActivation<3>& x) const {
+    auto y = detail::empty_like_params(float_module::output_shape(x.shape()), x);
+    kernels::adaptive_avg_pool1d<std::uint8_t>(x.int_repr(), {x.dim(0), x.dim(1), x.dim(2)},
+                                               {x.scale(), x.zero_point()}, y.int_repr(), O, engine.torch);
+    return y;
+  }
+};
+
 /// Flatten in PyTorch's channel-major order (see nn::Flatten), codes and parameters kept.
 struct Flatten {
   static constexpr std::string_view name = "Flatten (quantized)";
@@ -12527,6 +12653,14 @@ struct quantized_module<nn::MaxPool2d<K, S, P, D, C>>
 template <index_t K, index_t S, index_t P, bool C, bool I>
 struct quantized_module<nn::AvgPool2d<K, S, P, C, I>>
     : detail::stateless_mapping<nn::quantized::AvgPool2d<K, S, P, C, I>> {};
+template <index_t K, index_t S, index_t P, index_t D, bool C>
+struct quantized_module<nn::MaxPool1d<K, S, P, D, C>>
+    : detail::stateless_mapping<nn::quantized::MaxPool1d<K, S, P, D, C>> {};
+template <index_t K, index_t S, index_t P, bool C, bool I>
+struct quantized_module<nn::AvgPool1d<K, S, P, C, I>>
+    : detail::stateless_mapping<nn::quantized::AvgPool1d<K, S, P, C, I>> {};
+template <index_t O>
+struct quantized_module<nn::AdaptiveAvgPool1d<O>> : detail::stateless_mapping<nn::quantized::AdaptiveAvgPool1d<O>> {};
 template <index_t OH, index_t OW>
 struct quantized_module<nn::AdaptiveAvgPool2d<OH, OW>>
     : detail::stateless_mapping<nn::quantized::AdaptiveAvgPool2d<OH, OW>> {};

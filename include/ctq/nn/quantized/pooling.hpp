@@ -71,6 +71,52 @@ struct AdaptiveAvgPool2d {
   }
 };
 
+template <index_t K, index_t S = 0, index_t P = 0, index_t D = 1, bool CeilMode = false>
+struct MaxPool1d {
+  using float_module = nn::MaxPool1d<K, S, P, D, CeilMode>;
+  static constexpr std::string_view name = "MaxPool1d (quantized)";
+  EngineConfig engine;
+
+  Tensor<float, 3> operator()(const Tensor<float, 3>& x) const { return float_module{}(x); }
+  QActivation<3> operator()(const QActivation<3>& x) const {
+    auto y = detail::empty_like_params(float_module::output_shape(x.shape()), x);
+    const kernels::MaxPool1dOptions o{K, float_module::stride, P, D, CeilMode};
+    kernels::max_pool1d<std::uint8_t>(x.int_repr(), {x.dim(0), x.dim(1), x.dim(2)}, y.int_repr(), o, engine.torch);
+    return y;
+  }
+};
+
+template <index_t K, index_t S = 0, index_t P = 0, bool CeilMode = false, bool CountIncludePad = true>
+struct AvgPool1d {
+  using float_module = nn::AvgPool1d<K, S, P, CeilMode, CountIncludePad>;
+  static constexpr std::string_view name = "AvgPool1d (quantized)";
+  EngineConfig engine;
+
+  Tensor<float, 3> operator()(const Tensor<float, 3>& x) const { return float_module{}(x); }
+  QActivation<3> operator()(const QActivation<3>& x) const {
+    auto y = detail::empty_like_params(float_module::output_shape(x.shape()), x);
+    const kernels::AvgPool1dOptions o{K, float_module::stride, P, CeilMode, CountIncludePad};
+    kernels::avg_pool1d<std::uint8_t>(x.int_repr(), {x.dim(0), x.dim(1), x.dim(2)}, {x.scale(), x.zero_point()},
+                                      y.int_repr(), o, engine.torch);
+    return y;
+  }
+};
+
+template <index_t O>
+struct AdaptiveAvgPool1d {
+  using float_module = nn::AdaptiveAvgPool1d<O>;
+  static constexpr std::string_view name = "AdaptiveAvgPool1d (quantized)";
+  EngineConfig engine;
+
+  Tensor<float, 3> operator()(const Tensor<float, 3>& x) const { return float_module{}(x); }
+  QActivation<3> operator()(const QActivation<3>& x) const {
+    auto y = detail::empty_like_params(float_module::output_shape(x.shape()), x);
+    kernels::adaptive_avg_pool1d<std::uint8_t>(x.int_repr(), {x.dim(0), x.dim(1), x.dim(2)},
+                                               {x.scale(), x.zero_point()}, y.int_repr(), O, engine.torch);
+    return y;
+  }
+};
+
 /// Flatten in PyTorch's channel-major order (see nn::Flatten), codes and parameters kept.
 struct Flatten {
   static constexpr std::string_view name = "Flatten (quantized)";

@@ -131,6 +131,14 @@ struct quantized_module<nn::MaxPool2d<K, S, P, D, C>>
 template <index_t K, index_t S, index_t P, bool C, bool I>
 struct quantized_module<nn::AvgPool2d<K, S, P, C, I>>
     : detail::stateless_mapping<nn::quantized::AvgPool2d<K, S, P, C, I>> {};
+template <index_t K, index_t S, index_t P, index_t D, bool C>
+struct quantized_module<nn::MaxPool1d<K, S, P, D, C>>
+    : detail::stateless_mapping<nn::quantized::MaxPool1d<K, S, P, D, C>> {};
+template <index_t K, index_t S, index_t P, bool C, bool I>
+struct quantized_module<nn::AvgPool1d<K, S, P, C, I>>
+    : detail::stateless_mapping<nn::quantized::AvgPool1d<K, S, P, C, I>> {};
+template <index_t O>
+struct quantized_module<nn::AdaptiveAvgPool1d<O>> : detail::stateless_mapping<nn::quantized::AdaptiveAvgPool1d<O>> {};
 template <index_t OH, index_t OW>
 struct quantized_module<nn::AdaptiveAvgPool2d<OH, OW>>
     : detail::stateless_mapping<nn::quantized::AdaptiveAvgPool2d<OH, OW>> {};
