@@ -93,10 +93,49 @@ class QConv {
   std::vector<std::byte> scratch_;
 };
 
+/// The typed face of a convolution-like core (QConv, QConvTranspose): a channels-last quantized
+/// tensor in, the core's output shape and codes out, plus the parameter accessors. `Op` names
+/// the layer in error messages.
+template <class Core, int R, index_t In, index_t Out>
+class SpatialLayer : public ctq::detail::rejects_float {
+ public:
+  SpatialLayer() = default;
+  explicit SpatialLayer(Core core) : core_(std::move(core)) {}
+
+  const QuantizedWeight& weight() const { return core_.weight(); }
+  const std::vector<float>& bias() const { return core_.bias(); }
+  PerTensorQParams output_qparams() const { return core_.output_qparams(); }
+  float scale() const { return core_.output_qparams().scale; }
+  std::int32_t zero_point() const { return core_.output_qparams().zero_point; }
+  std::size_t parameter_bytes() const { return core_.parameter_bytes(); }
+
+ protected:
+  template <int XR>
+  QActivation<XR> run(const QActivation<XR>& x, std::string_view op) {
+    if (x.dim(XR - 1) != In) {
+      raise(ctq::detail::message() << "ctq: " << op << ": the input has " << x.dim(XR - 1)
+                                   << " channels (last dimension), the layer has in_channels " << In);
+    }
+    std::array<index_t, 3> spatial{1, 1, 1};
+    for (int i = 0; i < R; ++i) spatial[static_cast<std::size_t>(3 - R + i)] = x.dim(i + 1);
+    const auto out_spatial = core_.output_size(spatial);
+    Shape<XR> shape{};
+    shape[0] = x.dim(0);
+    for (int i = 0; i < R; ++i)
+      shape[static_cast<std::size_t>(i + 1)] = out_spatial[static_cast<std::size_t>(3 - R + i)];
+    shape[XR - 1] = Out;
+    QActivation<XR> y(shape, core_.output_qparams());
+    if (y.size() > 0) core_.forward(x.data(), x.scale(), x.zero_point(), x.dim(0), spatial, y.data());
+    return y;
+  }
+
+  Core core_;
+};
+
 }  // namespace detail
 
 template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool Relu = false>
-class ConvT : public ctq::detail::rejects_float {
+class ConvT : public detail::SpatialLayer<detail::QConv, R, In, Out> {
   static_assert(R >= 1 && R <= 3, "ctq: nn::quantized::Conv: 1, 2 or 3 spatial dimensions");
 
  public:
@@ -106,36 +145,16 @@ class ConvT : public ctq::detail::rejects_float {
   ConvT() = default;
   /// weight: int8 in PyTorch's layout [Out][In / G][K]...; bias: empty or Out floats.
   ConvT(QuantizedWeight weight, std::vector<float> bias, PerTensorQParams out, EngineConfig engine)
-      : conv_(params(), std::move(weight), std::move(bias), out, engine) {}
+      : detail::SpatialLayer<detail::QConv, R, In, Out>(
+            detail::QConv(params(), std::move(weight), std::move(bias), out, engine)) {}
 
   using ctq::detail::rejects_float::operator();
   template <int XR>
   QActivation<XR> operator()(const QActivation<XR>& x) {
     static_assert(XR == R + 2,
                   "ctq: nn::quantized::Conv: the input must have rank spatial dims + 2 ([N, spatial..., C])");
-    if (x.dim(XR - 1) != In) {
-      raise(ctq::detail::message() << "ctq: nn::quantized::Conv: the input has " << x.dim(XR - 1)
-                                   << " channels (last dimension), the layer has in_channels " << In);
-    }
-    std::array<index_t, 3> spatial{1, 1, 1};
-    for (int i = 0; i < R; ++i) spatial[static_cast<std::size_t>(3 - R + i)] = x.dim(i + 1);
-    const auto out_spatial = conv_.output_size(spatial);
-    Shape<XR> shape{};
-    shape[0] = x.dim(0);
-    for (int i = 0; i < R; ++i)
-      shape[static_cast<std::size_t>(i + 1)] = out_spatial[static_cast<std::size_t>(3 - R + i)];
-    shape[XR - 1] = Out;
-    QActivation<XR> y(shape, conv_.output_qparams());
-    if (y.size() > 0) conv_.forward(x.data(), x.scale(), x.zero_point(), x.dim(0), spatial, y.data());
-    return y;
+    return this->run(x, "nn::quantized::Conv");
   }
-
-  const QuantizedWeight& weight() const { return conv_.weight(); }
-  const std::vector<float>& bias() const { return conv_.bias(); }
-  PerTensorQParams output_qparams() const { return conv_.output_qparams(); }
-  float scale() const { return conv_.output_qparams().scale; }
-  std::int32_t zero_point() const { return conv_.output_qparams().zero_point; }
-  std::size_t parameter_bytes() const { return conv_.parameter_bytes(); }
 
  private:
   static detail::QConv::Params params() {
@@ -150,8 +169,6 @@ class ConvT : public ctq::detail::rejects_float {
     }
     return p;
   }
-
-  detail::QConv conv_;
 };
 
 template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1>

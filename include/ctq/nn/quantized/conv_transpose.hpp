@@ -12,6 +12,7 @@
 
 #include "../../kernels/conv_transpose.hpp"
 #include "../module.hpp"
+#include "conv.hpp"
 #include "engine.hpp"
 
 namespace ctq::nn::quantized {
@@ -109,7 +110,7 @@ class QConvTranspose {
 }  // namespace detail
 
 template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t OP, index_t G, index_t D>
-class ConvTransposeT : public ctq::detail::rejects_float {
+class ConvTransposeT : public detail::SpatialLayer<detail::QConvTranspose, R, In, Out> {
   static_assert(R >= 1 && R <= 3, "ctq: nn::quantized::ConvTranspose: 1, 2 or 3 spatial dimensions");
 
  public:
@@ -119,36 +120,16 @@ class ConvTransposeT : public ctq::detail::rejects_float {
   ConvTransposeT() = default;
   /// weight: int8 in PyTorch's layout [In][Out / G][K]...; bias: empty or Out floats.
   ConvTransposeT(QuantizedWeight weight, std::vector<float> bias, PerTensorQParams out, EngineConfig engine)
-      : conv_(params(), std::move(weight), std::move(bias), out, engine) {}
+      : detail::SpatialLayer<detail::QConvTranspose, R, In, Out>(
+            detail::QConvTranspose(params(), std::move(weight), std::move(bias), out, engine)) {}
 
   using ctq::detail::rejects_float::operator();
   template <int XR>
   QActivation<XR> operator()(const QActivation<XR>& x) {
     static_assert(XR == R + 2,
                   "ctq: nn::quantized::ConvTranspose: the input must have rank spatial dims + 2 ([N, spatial..., C])");
-    if (x.dim(XR - 1) != In) {
-      raise(ctq::detail::message() << "ctq: nn::quantized::ConvTranspose: the input has " << x.dim(XR - 1)
-                                   << " channels (last dimension), the layer has in_channels " << In);
-    }
-    std::array<index_t, 3> spatial{1, 1, 1};
-    for (int i = 0; i < R; ++i) spatial[static_cast<std::size_t>(3 - R + i)] = x.dim(i + 1);
-    const auto out_spatial = conv_.output_size(spatial);
-    Shape<XR> shape{};
-    shape[0] = x.dim(0);
-    for (int i = 0; i < R; ++i)
-      shape[static_cast<std::size_t>(i + 1)] = out_spatial[static_cast<std::size_t>(3 - R + i)];
-    shape[XR - 1] = Out;
-    QActivation<XR> y(shape, conv_.output_qparams());
-    if (y.size() > 0) conv_.forward(x.data(), x.scale(), x.zero_point(), x.dim(0), spatial, y.data());
-    return y;
+    return this->run(x, "nn::quantized::ConvTranspose");
   }
-
-  const QuantizedWeight& weight() const { return conv_.weight(); }
-  const std::vector<float>& bias() const { return conv_.bias(); }
-  PerTensorQParams output_qparams() const { return conv_.output_qparams(); }
-  float scale() const { return conv_.output_qparams().scale; }
-  std::int32_t zero_point() const { return conv_.output_qparams().zero_point; }
-  std::size_t parameter_bytes() const { return conv_.parameter_bytes(); }
 
  private:
   static detail::QConvTranspose::Params params() {
@@ -162,8 +143,6 @@ class ConvTransposeT : public ctq::detail::rejects_float {
     }
     return p;
   }
-
-  detail::QConvTranspose conv_;
 };
 
 template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t OP = 0, index_t G = 1,
