@@ -33,18 +33,11 @@ const nlohmann::json& data() {
   return d;
 }
 
-template <int R>
-Tensor<float, R> float_tensor(const nlohmann::json& e) {
-  return ctq_test::make_tensor<R>(e["shape"], ctq_test::floats_b64(e["b64"].get<std::string>()));
-}
+using ctq_test::float_tensor;
 
 template <int R>
 nn::quantized::QActivation<R> codes(const nlohmann::json& e) {
-  Shape<R> s{};
-  for (int i = 0; i < R; ++i) s[static_cast<std::size_t>(i)] = e["shape"][static_cast<std::size_t>(i)].get<index_t>();
-  const auto bytes = ctq_test::bytes_b64(e["int_repr"].get<std::string>());
-  const PerTensorQParams qp{ctq_test::to_float(e["scale"]), e["zero_point"].get<std::int32_t>()};
-  return nn::quantized::QActivation<R>(s, qp, std::span<const std::uint8_t>(bytes.data(), bytes.size()));
+  return ctq_test::quint8_tensor<R>(e);
 }
 
 nn::StateDict float_state() {

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <ctq/core/qtensor.hpp>
 #include <ctq/core/tensor.hpp>
 #include <fstream>
 #include <limits>
@@ -158,6 +159,28 @@ inline void check_bits(const std::vector<float>& expected, const float* got, std
     }
   }
   CHECK_MESSAGE(wrong == 0, what << ": " << wrong << " of " << n << " differ");
+}
+
+}  // namespace ctq_test
+
+namespace ctq_test {
+
+// A float tensor from {"shape", "b64"} (float32 base64), as the module generators write them.
+template <int R>
+ctq::Tensor<float, R> float_tensor(const nlohmann::json& e) {
+  return make_tensor<R>(e["shape"], floats_b64(e["b64"].get<std::string>()));
+}
+
+// A quint8 per-tensor tensor from {"shape", "scale", "zero_point", "int_repr"} (uint8 base64).
+template <int R>
+ctq::QTensor<ctq::dtype::quint8, ctq::qscheme::per_tensor_affine, R> quint8_tensor(const nlohmann::json& e) {
+  REQUIRE(static_cast<int>(e["shape"].size()) == R);
+  ctq::Shape<R> s{};
+  for (int i = 0; i < R; ++i)
+    s[static_cast<std::size_t>(i)] = e["shape"][static_cast<std::size_t>(i)].get<ctq::index_t>();
+  const auto bytes = bytes_b64(e["int_repr"].get<std::string>());
+  const ctq::PerTensorQParams qp{to_float(e["scale"]), e["zero_point"].get<std::int32_t>()};
+  return {s, qp, std::span<const std::uint8_t>(bytes.data(), bytes.size())};
 }
 
 }  // namespace ctq_test
