@@ -6,6 +6,7 @@
 #include "quantization/mapping.hpp"
 #include "quantization/prepare.hpp"
 #include "quantization/qconfig_mapping.hpp"
+#include "quantization/quantize_dynamic.hpp"
 #include "quantization/stubs.hpp"
 #include "quantization/traits.hpp"
 #include "quantization/transform.hpp"

@@ -10019,10 +10019,49 @@ class QConv {
   std::vector<std::byte> scratch_;
 };
 
+/// The typed face of a convolution-like core (QConv, QConvTranspose): a channels-last quantized
+/// tensor in, the core's output shape and codes out, plus the parameter accessors. `Op` names
+/// the layer in error messages.
+template <class Core, int R, index_t In, index_t Out>
+class SpatialLayer : public ctq::detail::rejects_float {
+ public:
+  SpatialLayer() = default;
+  explicit SpatialLayer(Core core) : core_(std::move(core)) {}
+
+  const QuantizedWeight& weight() const { return core_.weight(); }
+  const std::vector<float>& bias() const { return core_.bias(); }
+  PerTensorQParams output_qparams() const { return core_.output_qparams(); }
+  float scale() const { return core_.output_qparams().scale; }
+  std::int32_t zero_point() const { return core_.output_qparams().zero_point; }
+  std::size_t parameter_bytes() const { return core_.parameter_bytes(); }
+
+ protected:
+  template <int XR>
+  QActivation<XR> run(const QActivation<XR>& x, std::string_view op) {
+    if (x.dim(XR - 1) != In) {
+      raise(ctq::detail::message() << "ctq: " << op << ": the input has " << x.dim(XR - 1)
+                                   << " channels (last dimension), the layer has in_channels " << In);
+    }
+    std::array<index_t, 3> spatial{1, 1, 1};
+    for (int i = 0; i < R; ++i) spatial[static_cast<std::size_t>(3 - R + i)] = x.dim(i + 1);
+    const auto out_spatial = core_.output_size(spatial);
+    Shape<XR> shape{};
+    shape[0] = x.dim(0);
+    for (int i = 0; i < R; ++i)
+      shape[static_cast<std::size_t>(i + 1)] = out_spatial[static_cast<std::size_t>(3 - R + i)];
+    shape[XR - 1] = Out;
+    QActivation<XR> y(shape, core_.output_qparams());
+    if (y.size() > 0) core_.forward(x.data(), x.scale(), x.zero_point(), x.dim(0), spatial, y.data());
+    return y;
+  }
+
+  Core core_;
+};
+
 }  // namespace detail
 
 template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool Relu = false>
-class ConvT : public ctq::detail::rejects_float {
+class ConvT : public detail::SpatialLayer<detail::QConv, R, In, Out> {
   static_assert(R >= 1 && R <= 3, "ctq: nn::quantized::Conv: 1, 2 or 3 spatial dimensions");
 
  public:
@@ -10032,36 +10071,16 @@ class ConvT : public ctq::detail::rejects_float {
   ConvT() = default;
   /// weight: int8 in PyTorch's layout [Out][In / G][K]...; bias: empty or Out floats.
   ConvT(QuantizedWeight weight, std::vector<float> bias, PerTensorQParams out, EngineConfig engine)
-      : conv_(params(), std::move(weight), std::move(bias), out, engine) {}
+      : detail::SpatialLayer<detail::QConv, R, In, Out>(
+            detail::QConv(params(), std::move(weight), std::move(bias), out, engine)) {}
 
   using ctq::detail::rejects_float::operator();
   template <int XR>
   QActivation<XR> operator()(const QActivation<XR>& x) {
     static_assert(XR == R + 2,
                   "ctq: nn::quantized::Conv: the input must have rank spatial dims + 2 ([N, spatial..., C])");
-    if (x.dim(XR - 1) != In) {
-      raise(ctq::detail::message() << "ctq: nn::quantized::Conv: the input has " << x.dim(XR - 1)
-                                   << " channels (last dimension), the layer has in_channels " << In);
-    }
-    std::array<index_t, 3> spatial{1, 1, 1};
-    for (int i = 0; i < R; ++i) spatial[static_cast<std::size_t>(3 - R + i)] = x.dim(i + 1);
-    const auto out_spatial = conv_.output_size(spatial);
-    Shape<XR> shape{};
-    shape[0] = x.dim(0);
-    for (int i = 0; i < R; ++i)
-      shape[static_cast<std::size_t>(i + 1)] = out_spatial[static_cast<std::size_t>(3 - R + i)];
-    shape[XR - 1] = Out;
-    QActivation<XR> y(shape, conv_.output_qparams());
-    if (y.size() > 0) conv_.forward(x.data(), x.scale(), x.zero_point(), x.dim(0), spatial, y.data());
-    return y;
+    return this->run(x, "nn::quantized::Conv");
   }
-
-  const QuantizedWeight& weight() const { return conv_.weight(); }
-  const std::vector<float>& bias() const { return conv_.bias(); }
-  PerTensorQParams output_qparams() const { return conv_.output_qparams(); }
-  float scale() const { return conv_.output_qparams().scale; }
-  std::int32_t zero_point() const { return conv_.output_qparams().zero_point; }
-  std::size_t parameter_bytes() const { return conv_.parameter_bytes(); }
 
  private:
   static detail::QConv::Params params() {
@@ -10076,8 +10095,6 @@ class ConvT : public ctq::detail::rejects_float {
     }
     return p;
   }
-
-  detail::QConv conv_;
 };
 
 template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1>
@@ -10206,7 +10223,7 @@ class QConvTranspose {
 }  // namespace detail
 
 template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t OP, index_t G, index_t D>
-class ConvTransposeT : public ctq::detail::rejects_float {
+class ConvTransposeT : public detail::SpatialLayer<detail::QConvTranspose, R, In, Out> {
   static_assert(R >= 1 && R <= 3, "ctq: nn::quantized::ConvTranspose: 1, 2 or 3 spatial dimensions");
 
  public:
@@ -10216,36 +10233,16 @@ class ConvTransposeT : public ctq::detail::rejects_float {
   ConvTransposeT() = default;
   /// weight: int8 in PyTorch's layout [In][Out / G][K]...; bias: empty or Out floats.
   ConvTransposeT(QuantizedWeight weight, std::vector<float> bias, PerTensorQParams out, EngineConfig engine)
-      : conv_(params(), std::move(weight), std::move(bias), out, engine) {}
+      : detail::SpatialLayer<detail::QConvTranspose, R, In, Out>(
+            detail::QConvTranspose(params(), std::move(weight), std::move(bias), out, engine)) {}
 
   using ctq::detail::rejects_float::operator();
   template <int XR>
   QActivation<XR> operator()(const QActivation<XR>& x) {
     static_assert(XR == R + 2,
                   "ctq: nn::quantized::ConvTranspose: the input must have rank spatial dims + 2 ([N, spatial..., C])");
-    if (x.dim(XR - 1) != In) {
-      raise(ctq::detail::message() << "ctq: nn::quantized::ConvTranspose: the input has " << x.dim(XR - 1)
-                                   << " channels (last dimension), the layer has in_channels " << In);
-    }
-    std::array<index_t, 3> spatial{1, 1, 1};
-    for (int i = 0; i < R; ++i) spatial[static_cast<std::size_t>(3 - R + i)] = x.dim(i + 1);
-    const auto out_spatial = conv_.output_size(spatial);
-    Shape<XR> shape{};
-    shape[0] = x.dim(0);
-    for (int i = 0; i < R; ++i)
-      shape[static_cast<std::size_t>(i + 1)] = out_spatial[static_cast<std::size_t>(3 - R + i)];
-    shape[XR - 1] = Out;
-    QActivation<XR> y(shape, conv_.output_qparams());
-    if (y.size() > 0) conv_.forward(x.data(), x.scale(), x.zero_point(), x.dim(0), spatial, y.data());
-    return y;
+    return this->run(x, "nn::quantized::ConvTranspose");
   }
-
-  const QuantizedWeight& weight() const { return conv_.weight(); }
-  const std::vector<float>& bias() const { return conv_.bias(); }
-  PerTensorQParams output_qparams() const { return conv_.output_qparams(); }
-  float scale() const { return conv_.output_qparams().scale; }
-  std::int32_t zero_point() const { return conv_.output_qparams().zero_point; }
-  std::size_t parameter_bytes() const { return conv_.parameter_bytes(); }
 
  private:
   static detail::QConvTranspose::Params params() {
@@ -10259,8 +10256,6 @@ class ConvTransposeT : public ctq::detail::rejects_float {
     }
     return p;
   }
-
-  detail::QConvTranspose conv_;
 };
 
 template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t OP = 0, index_t G = 1,
@@ -10275,6 +10270,1543 @@ using ConvTranspose3d = ConvTransposeT<3, In, Out, K, S, P, OP, G, D>;
 
 }  // namespace ctq::nn::quantized
 // ----- end ctq/nn/quantized/conv_transpose.hpp -----
+// ----- begin ctq/nn/quantized/dynamic/linear.hpp -----
+// nn::quantized::dynamic::Linear / LinearFp16 and nn::intrinsic::quantized::dynamic::LinearReLU:
+// float in, float out; int8 weights packed once and the input quantized per call (PyTorch's
+// nnqd.Linear / nniqd.LinearReLU), or float16 weights computed in float.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+
+namespace ctq::nn::quantized::dynamic {
+
+namespace detail {
+
+/// max(value, 0) in float, +0.0 for every value that is not positive (NaN too): the fused ReLU of
+/// a dynamic layer, applied to its float output as both engines do.
+struct relu_float {
+  template <class V>
+  CTQ_ALWAYS_INLINE V operator()(const V& v, index_t) const {
+    if constexpr (std::is_same_v<V, float>) {
+      return v > 0.0f ? v : 0.0f;
+    } else {
+#if CTQ_HAS_XSIMD
+      const V zero(0.0f);
+      return xsimd::select(v > zero, v, zero);
+#endif
+    }
+  }
+};
+
+/// The smallest and largest of x[0, n) (n >= 1); false when x holds a NaN.
+inline bool min_max(const float* x, index_t n, float& lo, float& hi) {
+  index_t i = 0;
+  float l = x[0], h = x[0];
+  bool nan = false;
+#if CTQ_HAS_XSIMD
+  using F = xsimd::batch<float>;
+  constexpr auto w = static_cast<index_t>(F::size);
+  if (n >= w) {
+    F vl = F::load_unaligned(x), vh = vl;
+    xsimd::batch_bool<float> vnan = vl != vl;
+    for (i = w; i + w <= n; i += w) {
+      const F v = F::load_unaligned(x + i);
+      vnan = vnan | (v != v);
+      vl = xsimd::min(vl, v);
+      vh = xsimd::max(vh, v);
+    }
+    nan = xsimd::any(vnan);
+    alignas(64) float bl[w], bh[w];
+    vl.store_aligned(bl);
+    vh.store_aligned(bh);
+    l = bl[0];
+    h = bh[0];
+    for (index_t j = 1; j < w; ++j) {
+      l = bl[j] < l ? bl[j] : l;
+      h = bh[j] > h ? bh[j] : h;
+    }
+  }
+#endif
+  for (; i < n; ++i) {
+    const float v = x[i];
+    nan |= v != v;
+    l = v < l ? v : l;
+    h = v > h ? v : h;
+  }
+  lo = l;
+  hi = h;
+  return !nan;
+}
+
+/// oneDNN's f32 -> u8 reorder of the input: q = clamp(nearbyint(float(x * inv) + float(zp)),
+/// 0, 255), the product and the sum each rounded to float (no FMA), ties to even.
+inline void quantize_input_onednn(const float* x, std::uint8_t* q, index_t n, float inv, std::int32_t zero_point) {
+  const auto zp = static_cast<float>(zero_point);
+  index_t i = 0;
+#if CTQ_HAS_XSIMD
+  using F = xsimd::batch<float>;
+  constexpr auto w = static_cast<index_t>(F::size);
+  const F vinv(inv), vzp(zp), lo(0.0f), hi(255.0f);
+  for (; i + w <= n; i += w) {
+    const F t = ctq::detail::no_contract(F::load_unaligned(x + i) * vinv) + vzp;
+    ctq::detail::store_narrow(xsimd::nearbyint_as_int(xsimd::min(xsimd::max(t, lo), hi)), q + i);
+  }
+#endif
+  for (; i < n; ++i) {
+    const float t = ctq::detail::no_contract(x[i] * inv) + zp;
+    q[i] = static_cast<std::uint8_t>(std::nearbyint(t < 0.0f ? 0.0f : (t > 255.0f ? 255.0f : t)));
+  }
+}
+
+/// y[rows][out] = PyTorch's linear_dynamic(x, packed weight) for the engine: x[rows][in] float is
+/// quantized per call to quint8 with PyTorch's dynamic choice of scale / zero point
+/// (reduce_range as given), int8 GEMM with int32 accumulation (ctq's kernels::gemm and
+/// PackedWeights), output in float with bias, ReLU if relu.
+///
+/// Both engines: [lo, hi] = min and max of x; (s, zp) = choose_qparams(lo, hi, 0, 255) (numerics (6),
+/// s in double); acc = sum_k (q - zp)(w - w_zp) in int32. Then, as PyTorch 1.13 computes them:
+///   qnnpack (reduce_range ignored): q = clamp(nearbyint(x * (1.0f / float(s))) + zp, 0, 255);
+///            y = float(float(acc) * float(w_s * float(s))) + bias
+///   onednn:  sx = float(1.0 / s), sw = float(1.0 / double(w_s)), b_s = float(sx * sw);
+///            q = clamp(nearbyint(float(float(x * sx) + zp)), 0, 255);
+///            y = float(float(float(acc) + float(bias * b_s)) * float(1.0f / b_s))
+/// and relu: y = y > 0 ? y : +0.0. Every step is one float32 rounding (docs/numerics.md).
+class DynamicLinearCore {
+ public:
+  DynamicLinearCore() = default;
+  DynamicLinearCore(QuantizedWeight weight, std::vector<float> bias, index_t in, index_t out, EngineConfig engine,
+                    bool reduce_range, bool relu)
+      : weight_(std::move(weight)),
+        bias_(std::move(bias)),
+        in_(in),
+        out_(out),
+        engine_(engine),
+        reduce_range_(reduce_range),
+        relu_(relu) {
+    if (in < 1 || out < 1) {
+      raise(ctq::detail::message() << "ctq: nn::quantized::dynamic::Linear: in_features and out_features must be "
+                                      "positive, got "
+                                   << in << " and " << out);
+    }
+    if (static_cast<index_t>(weight_.values.size()) != in * out) {
+      raise(ctq::detail::message() << "ctq: nn::quantized::dynamic::Linear: the weight has " << weight_.values.size()
+                                   << " values, the layer needs out x in = " << out << " x " << in);
+    }
+    const auto ns = static_cast<index_t>(weight_.scales.size());
+    if ((ns != 1 && ns != out) || weight_.zero_points.size() != weight_.scales.size()) {
+      raise(ctq::detail::message() << "ctq: nn::quantized::dynamic::Linear: " << ns << " weight scales and "
+                                   << weight_.zero_points.size() << " zero points for " << out
+                                   << " output features; give one of each (per tensor) or one per output feature");
+    }
+    for (float s : weight_.scales) {
+      if (!(std::isfinite(s) && s > 0.0f)) {
+        raise("ctq: nn::quantized::dynamic::Linear: every weight scale must be finite and positive");
+      }
+    }
+    if (!bias_.empty() && static_cast<index_t>(bias_.size()) != out) {
+      raise(ctq::detail::message() << "ctq: nn::quantized::dynamic::Linear: the bias has " << bias_.size()
+                                   << " values, the layer has out_features " << out);
+    }
+    packed_ = kernels::PackedWeights<kernels::arch::best>(weight_.values.data(), out, in, in, weight_.zero_points);
+    multiplier_.assign(static_cast<std::size_t>(out), 0.0f);
+    bias_f_.assign(static_cast<std::size_t>(out), 0.0f);
+    if (onednn()) {
+      inv_w_.resize(static_cast<std::size_t>(out));
+      for (std::size_t c = 0; c < inv_w_.size(); ++c) {
+        inv_w_[c] = static_cast<float>(1.0 / static_cast<double>(weight_scale(c)));
+      }
+    } else if (!bias_.empty()) {
+      std::copy(bias_.begin(), bias_.end(), bias_f_.begin());
+    }
+  }
+
+  /// y[r * out + c] for r < rows, c < out. No allocation once a row count at least as large has
+  /// been seen. Raises ctq::error on NaN or infinite input (PyTorch's choice of scale fails there).
+  void forward(const float* x, index_t rows, float* y) {
+    if (packed_.empty()) raise("ctq: nn::quantized::dynamic::Linear: the layer has no weights (default-constructed)");
+    if (rows <= 0) return;
+    const index_t n = rows * in_;
+    float lo = 0.0f, hi = 0.0f;
+    if (!min_max(x, n, lo, hi)) raise("ctq: nn::quantized::dynamic::Linear: the input holds NaN");
+    if (!std::isfinite(lo) || !std::isfinite(hi)) {
+      raise("ctq: nn::quantized::dynamic::Linear: the input holds an infinity; its quantization scale is undefined");
+    }
+    // PyTorch's qnnpack engine ignores reduce_range (it warns that it does).
+    const auto chosen = choose_qparams(lo, hi, 0, 255, false, false, reduce_range_ && onednn());
+    if (static_cast<index_t>(xq_.size()) < n) xq_.resize(static_cast<std::size_t>(n));
+    if (onednn()) {
+      const auto inv = static_cast<float>(1.0 / chosen.scale);
+      quantize_input_onednn(x, xq_.data(), n, inv, chosen.zero_point);
+      update_onednn(inv);
+    } else {
+      const auto scale = static_cast<float>(chosen.scale);
+      ctq::detail::quantize_span<dtype::quint8>(ctq::arch::best{}, x, xq_.data(), 0, n, scale, chosen.zero_point);
+      update_qnnpack(scale);
+    }
+    const auto need = static_cast<std::size_t>(kernels::gemm_scratch_size(packed_, rows));
+    if (scratch_.size() < need) scratch_.resize(need);
+    const std::span<std::int32_t> scratch(scratch_);
+    using namespace kernels;
+    const multiply_per_channel mul{multiplier_.data()};
+    const bias_add_float add{bias_f_.data()};
+    const store<float> st{y, out_};
+    const std::int32_t zp = chosen.zero_point;
+    if (onednn()) {
+      if (relu_) {
+        gemm(xq_.data(), rows, in_, zp, packed_, make_output_pipeline(convert_to_float{}, add, mul, relu_float{}, st),
+             scratch);
+      } else {
+        gemm(xq_.data(), rows, in_, zp, packed_, make_output_pipeline(convert_to_float{}, add, mul, st), scratch);
+      }
+    } else {
+      if (relu_) {
+        gemm(xq_.data(), rows, in_, zp, packed_, make_output_pipeline(mul, add, relu_float{}, st), scratch);
+      } else {
+        gemm(xq_.data(), rows, in_, zp, packed_, make_output_pipeline(mul, add, st), scratch);
+      }
+    }
+  }
+
+  const QuantizedWeight& weight() const { return weight_; }
+  const std::vector<float>& bias() const { return bias_; }
+  index_t in_features() const { return in_; }
+  index_t out_features() const { return out_; }
+  const EngineConfig& engine() const { return engine_; }
+  bool reduce_range() const { return reduce_range_; }
+  bool relu() const { return relu_; }
+  /// Bytes of parameters (int8 weights, float scales, zero points and bias).
+  std::size_t parameter_bytes() const {
+    return weight_.values.size() + 4 * (weight_.scales.size() + weight_.zero_points.size() + bias_.size());
+  }
+
+ private:
+  bool onednn() const { return engine_.style == kernels::requantize_style::onednn; }
+  float weight_scale(std::size_t c) const { return weight_.scales[weight_.scales.size() == 1 ? 0 : c]; }
+
+  // qnnpack: multiplier = float(w_s * x_s), bias as it is. Recomputed only when the scale changes.
+  void update_qnnpack(float x_scale) {
+    if (cached_ && x_scale == cached_key_) return;
+    for (std::size_t c = 0; c < multiplier_.size(); ++c) {
+      multiplier_[c] = ctq::detail::no_contract(weight_scale(c) * x_scale);
+    }
+    cached_key_ = x_scale;
+    cached_ = true;
+  }
+
+  // onednn: b_s = float(sx * sw), multiplier = 1.0f / b_s, bias scaled by b_s (keyed by sx);
+  // sw = float(1.0 / double(w_s)) is made once, in the constructor.
+  void update_onednn(float sx) {
+    if (cached_ && sx == cached_key_) return;
+    for (std::size_t c = 0; c < multiplier_.size(); ++c) {
+      const float b_s = ctq::detail::no_contract(sx * inv_w_[c]);
+      multiplier_[c] = 1.0f / b_s;
+      bias_f_[c] = bias_.empty() ? 0.0f : ctq::detail::no_contract(bias_[c] * b_s);
+    }
+    cached_key_ = sx;
+    cached_ = true;
+  }
+
+  QuantizedWeight weight_;
+  std::vector<float> bias_;
+  index_t in_ = 0, out_ = 0;
+  EngineConfig engine_;
+  bool reduce_range_ = true, relu_ = false;
+  kernels::PackedWeights<kernels::arch::best> packed_;
+  std::vector<float> multiplier_, bias_f_;  // per output feature, for the last input scale
+  std::vector<float> inv_w_;                // onednn: float(1.0 / double(w_s)) per output feature
+  float cached_key_ = 0.0f;
+  bool cached_ = false;
+  std::vector<std::uint8_t> xq_;
+  std::vector<std::int32_t> scratch_;
+};
+
+/// The same with float16 weights (PyTorch's linear_dynamic_fp16 / fbgemm fp16 path semantics:
+/// weights saturated to +-65504 and rounded to float16, compute in float: y = x w16^T + bias
+/// through Eigen, in its order of summation; ReLU after).
+class Fp16LinearCore {
+ public:
+  Fp16LinearCore() = default;
+  Fp16LinearCore(const float* weight, std::vector<float> bias, index_t in, index_t out, bool relu)
+      : bias_(std::move(bias)), in_(in), out_(out), relu_(relu) {
+    if (in < 1 || out < 1) {
+      raise(ctq::detail::message() << "ctq: nn::quantized::dynamic::LinearFp16: in_features and out_features must "
+                                      "be positive, got "
+                                   << in << " and " << out);
+    }
+    if (!bias_.empty() && static_cast<index_t>(bias_.size()) != out) {
+      raise(ctq::detail::message() << "ctq: nn::quantized::dynamic::LinearFp16: the bias has " << bias_.size()
+                                   << " values, the layer has out_features " << out);
+    }
+    const auto count = static_cast<std::size_t>(in * out);
+    half_.resize(count);
+    weight_.resize(count);
+    // As PyTorch's fp16 prepack: weights beyond float16's range saturate to +-65504 (not infinity),
+    // then round to nearest even (subnormals kept).
+    constexpr float fp16_max = 65504.0f;
+    for (std::size_t i = 0; i < count; ++i) {
+      const float w = weight[i];
+      half_[i] = ctq::float16_t::from_float(w > fp16_max ? fp16_max : (w < -fp16_max ? -fp16_max : w));
+      weight_[i] = half_[i].to_float();
+    }
+  }
+
+  void forward(const float* x, index_t rows, float* y) {
+    if (weight_.empty()) raise("ctq: nn::quantized::dynamic::LinearFp16: the layer has no weights");
+    if (rows <= 0) return;
+    nn::detail::linear_forward(x, rows, in_, out_, weight_.data(), bias_.empty() ? nullptr : bias_.data(), y);
+    if (relu_) {
+      for (index_t i = 0; i < rows * out_; ++i) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+    }
+  }
+
+  const std::vector<ctq::float16_t>& weight_fp16() const { return half_; }
+  const std::vector<float>& bias() const { return bias_; }
+  /// Bytes of parameters (float16 weights and float bias).
+  std::size_t parameter_bytes() const { return 2 * half_.size() + 4 * bias_.size(); }
+
+ private:
+  std::vector<ctq::float16_t> half_;
+  std::vector<float> weight_;  // the float16 values widened once, for the float GEMM
+  std::vector<float> bias_;
+  index_t in_ = 0, out_ = 0;
+  bool relu_ = false;
+};
+
+}  // namespace detail
+
+/// PyTorch's nnqd.Linear (qint8 weights): float [..., In] -> float [..., Out].
+template <index_t In, index_t Out, bool Relu = false>
+class LinearT : public ctq::detail::rejects_quantized {
+  static_assert(In >= 1 && Out >= 1,
+                "ctq: nn::quantized::dynamic::Linear: in_features and out_features must be positive");
+
+ public:
+  static constexpr std::string_view name = Relu ? "LinearReLU (dynamic quantized)" : "Linear (dynamic quantized)";
+  static constexpr index_t in_features = In, out_features = Out;
+
+  LinearT() = default;
+  /// weight: [Out][In] int8 (PyTorch's layout), one scale / zero point or Out of them; bias: empty
+  /// or Out floats; reduce_range: PyTorch's nnqd.Linear passes true (the qnnpack engine ignores it).
+  LinearT(QuantizedWeight weight, std::vector<float> bias, EngineConfig engine, bool reduce_range = true)
+      : core_(std::move(weight), std::move(bias), In, Out, engine, reduce_range, Relu) {}
+
+  using ctq::detail::rejects_quantized::operator();
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) {
+    static_assert(R >= 1, "ctq: nn::quantized::dynamic::Linear: the input needs at least one dimension");
+    if (x.dim(R - 1) != In) {
+      raise(ctq::detail::message() << "ctq: nn::quantized::dynamic::Linear: the input's last dimension is "
+                                   << x.dim(R - 1) << ", the layer has in_features " << In);
+    }
+    auto shape = x.shape();
+    shape[R - 1] = Out;
+    Tensor<float, R> y(shape);
+    core_.forward(x.data(), x.size() / In, y.data());
+    return y;
+  }
+
+  const QuantizedWeight& weight() const { return core_.weight(); }
+  const std::vector<float>& bias() const { return core_.bias(); }
+  std::size_t parameter_bytes() const { return core_.parameter_bytes(); }
+
+ private:
+  detail::DynamicLinearCore core_;
+};
+
+/// PyTorch's nnqd.Linear with float16 weights (float16_dynamic_qconfig).
+template <index_t In, index_t Out, bool Relu = false>
+class LinearFp16T : public ctq::detail::rejects_quantized {
+  static_assert(In >= 1 && Out >= 1,
+                "ctq: nn::quantized::dynamic::LinearFp16: in_features and out_features must be positive");
+
+ public:
+  static constexpr std::string_view name = Relu ? "LinearReLU (dynamic float16)" : "Linear (dynamic float16)";
+  static constexpr index_t in_features = In, out_features = Out;
+
+  LinearFp16T() = default;
+  /// weight: [Out][In] float, rounded to float16 here; bias: empty or Out floats.
+  LinearFp16T(const Tensor<float, 2>& weight, std::vector<float> bias)
+      : core_(check(weight), std::move(bias), In, Out, Relu) {}
+
+  using ctq::detail::rejects_quantized::operator();
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) {
+    static_assert(R >= 1, "ctq: nn::quantized::dynamic::LinearFp16: the input needs at least one dimension");
+    if (x.dim(R - 1) != In) {
+      raise(ctq::detail::message() << "ctq: nn::quantized::dynamic::LinearFp16: the input's last dimension is "
+                                   << x.dim(R - 1) << ", the layer has in_features " << In);
+    }
+    auto shape = x.shape();
+    shape[R - 1] = Out;
+    Tensor<float, R> y(shape);
+    core_.forward(x.data(), x.size() / In, y.data());
+    return y;
+  }
+
+  /// The weights as stored, float16 [Out][In].
+  const std::vector<ctq::float16_t>& weight_fp16() const { return core_.weight_fp16(); }
+  const std::vector<float>& bias() const { return core_.bias(); }
+  /// Bytes of parameters (float16 weights and float bias).
+  std::size_t parameter_bytes() const { return core_.parameter_bytes(); }
+
+ private:
+  static const float* check(const Tensor<float, 2>& w) {
+    if (w.dim(0) != Out || w.dim(1) != In) {
+      raise(ctq::detail::message() << "ctq: nn::quantized::dynamic::LinearFp16: the weight is " << w.dim(0) << " x "
+                                   << w.dim(1) << ", the layer needs out x in = " << Out << " x " << In);
+    }
+    return w.data();
+  }
+  detail::Fp16LinearCore core_;
+};
+
+template <index_t In, index_t Out>
+using Linear = LinearT<In, Out, false>;
+template <index_t In, index_t Out>
+using LinearFp16 = LinearFp16T<In, Out, false>;
+
+}  // namespace ctq::nn::quantized::dynamic
+
+namespace ctq::nn::intrinsic::quantized::dynamic {
+template <index_t In, index_t Out>
+using LinearReLU = nn::quantized::dynamic::LinearT<In, Out, true>;
+}  // namespace ctq::nn::intrinsic::quantized::dynamic
+// ----- end ctq/nn/quantized/dynamic/linear.hpp -----
+// ----- begin ctq/nn/quantized/dynamic/rnn.hpp -----
+// nn::quantized::dynamic::LSTM, GRU, RNNCell, LSTMCell, GRUCell: float in, float out; every gate
+// projection a dynamic Linear (qint8 weights, the input quantized per call) or a float16-weight
+// Linear, the rest of the cell in float (PyTorch 1.13's nnqd recurrent modules, which run
+// aten::quantized_lstm / quantized_gru and quantized::quantized_*_cell_dynamic).
+//
+// Per layer and direction, PyTorch projects the whole input sequence at once (one dynamic
+// quantization over all T * N rows: its scale comes from the whole sequence), then per step the
+// hidden state h [N, H] (one quantization per step). Both projections carry their bias. The cell
+// arithmetic is nn::LSTM's, with PyTorch's AVX2 kernels' rounding: sigmoid is 1 / (1 + exp(-x))
+// with Sleef's expf on the first 16 * floor(H / 16) values of each gate row and the C library's
+// expf on the rest (ATen's vector body and scalar tail); tanh is Sleef's tanhf_u10 everywhere.
+// Modules built by quantize_dynamic pass reduce_range = true, as PyTorch's do (qnnpack ignores it).
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+// ----- begin ctq/nn/rnn.hpp -----
+// Recurrent layers: nn::LSTM and nn::GRU (stacked, bidirectional, batch_first) and the cells
+// nn::RNNCell, nn::LSTMCell, nn::GRUCell, as PyTorch's torch.nn modules compute them in eval (no
+// dropout between layers, no proj_size), with PyTorch's gate order, state_dict names and
+// initialisation. Float math through Eigen.
+//
+// Results mirror PyTorch's tuples:
+//   auto [output, hidden] = lstm(x);        // output, (h_n, c_n) = lstm(x)
+//   auto next = lstm(x2, hidden);           // hidden.h, hidden.c: [layers * directions, N, H]
+//   auto [output, h_n] = gru(x, h0);
+//   auto [h1, c1] = lstm_cell(x, {h0, c0});  // LSTMCell; RNNCell and GRUCell return h1
+//
+// In nn::Sequential a module's result goes unchanged to the next child, as in PyTorch: after an
+// LSTM or a GRU the next child receives the whole result (LSTMOutput / GRUOutput). Put
+// nn::TakeOutput (the output sequence) or nn::TakeHidden (h_n, or h of an LSTMCell's state) after
+// it to continue with a tensor; RNNCell and GRUCell return a tensor and chain directly.
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+
+namespace ctq::nn {
+
+/// The nonlinearity of an Elman RNNCell (PyTorch's nonlinearity='tanh' / 'relu').
+enum class rnn_nonlinearity : std::uint8_t { tanh, relu };
+
+/// (h, c) of an LSTM: [layers * directions, N, H] for nn::LSTM (R = 3), [N, H] for nn::LSTMCell (R = 2).
+template <int R>
+struct LSTMState {
+  Tensor<float, R> h;
+  Tensor<float, R> c;
+};
+
+/// What nn::LSTM returns: output [T, N, directions * H] ([N, T, ...] with batch_first) and (h_n, c_n).
+struct LSTMOutput {
+  Tensor<float, 3> output;
+  LSTMState<3> hidden;
+};
+
+/// What nn::GRU returns: output [T, N, directions * H] ([N, T, ...] with batch_first) and h_n.
+struct GRUOutput {
+  Tensor<float, 3> output;
+  Tensor<float, 3> h_n;
+};
+
+/// The output sequence of an LSTM or GRU result (PyTorch's `output, _ = rnn(x)`), for Sequential.
+struct TakeOutput {
+  static constexpr std::string_view name = "TakeOutput";
+  Tensor<float, 3> operator()(const LSTMOutput& r) const { return r.output; }
+  Tensor<float, 3> operator()(const GRUOutput& r) const { return r.output; }
+};
+
+/// The final hidden state: h_n of an LSTM or GRU result, h of an LSTMCell's (h, c).
+struct TakeHidden {
+  static constexpr std::string_view name = "TakeHidden";
+  Tensor<float, 3> operator()(const LSTMOutput& r) const { return r.hidden.h; }
+  Tensor<float, 3> operator()(const GRUOutput& r) const { return r.h_n; }
+  Tensor<float, 2> operator()(const LSTMState<2>& s) const { return s.h; }
+};
+
+namespace detail {
+
+/// The recurrence a cell computes; gates per step: 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n), 1.
+enum class rnn_cell_kind : std::uint8_t { lstm, gru, rnn_tanh, rnn_relu };
+
+constexpr index_t gate_count(rnn_cell_kind k) {
+  return k == rnn_cell_kind::lstm ? 4 : (k == rnn_cell_kind::gru ? 3 : 1);
+}
+
+/// y[rows][gates * H] = x[rows][in] W^T + b: one of a direction's two projections, float (Eigen)
+/// or dynamically quantized. A pointer to the projection and a function calling it, so the
+/// recurrence below is one non-template function for every layer type.
+struct GateLinear {
+  void* self = nullptr;
+  void (*run)(void* self, const float* x, index_t rows, float* y) = nullptr;
+  void operator()(const float* x, index_t rows, float* y) const { run(self, x, rows, y); }
+};
+
+/// The elementwise functions of the cells, in place over n contiguous values (one gate of one
+/// batch row). The float modules use the C library; the dynamic modules PyTorch's AVX2 arithmetic.
+struct RecurrentMath {
+  void (*sigmoid)(float* p, index_t n);
+  void (*tanh)(float* p, index_t n);
+};
+
+inline void std_sigmoid(float* p, index_t n) {
+  for (index_t i = 0; i < n; ++i) p[i] = 1.0f / (1.0f + std::exp(-p[i]));
+}
+inline void std_tanh(float* p, index_t n) {
+  for (index_t i = 0; i < n; ++i) p[i] = std::tanh(p[i]);
+}
+inline constexpr RecurrentMath std_math{&std_sigmoid, &std_tanh};
+
+/// A float projection: y = x W^T (+ b), W [out][in] as PyTorch stores it.
+struct FloatGateLinear {
+  const float* weight;
+  const float* bias;  // null: no bias
+  index_t in, out;
+  static void call(void* self, const float* x, index_t rows, float* y) {
+    const auto& l = *static_cast<const FloatGateLinear*>(self);
+    linear_forward(x, rows, l.in, l.out, l.weight, l.bias, y);
+  }
+  GateLinear ref() { return {this, &call}; }
+};
+
+/// Buffers of a recurrent forward pass, reused across calls.
+struct RecurrentScratch {
+  std::vector<float> input_gates, hidden_gates, h, c, tmp, layer_in, layer_out, next, zeros;
+};
+
+/// One step of a cell over `batch` rows, PyTorch's order of operations (each tensor op rounds):
+///   ig: input projection with b_ih, hg: hidden projection with b_hh (overwritten), both
+///   [batch][G * H]; h, c: state in, h_out, c_out: state out ([batch][H]; c only for LSTM).
+///   LSTM: gates = hg + ig; i, f, o = sigmoid, g = tanh; c' = f * c + i * g; h' = o * tanh(c')
+///   GRU:  r = sigmoid(hg_r + ig_r), z = sigmoid(hg_z + ig_z), n = tanh(ig_n + hg_n * r),
+///         h' = (h - n) * z + n
+///   RNN:  h' = tanh(hg + ig) or relu(hg + ig)
+inline void cell_step(rnn_cell_kind kind, const RecurrentMath& math, index_t batch, index_t hidden, const float* ig,
+                      float* hg, const float* h, const float* c, float* h_out, float* c_out, float* tmp) {
+  using ctq::detail::no_contract;
+  const index_t H = hidden, G = gate_count(kind);
+  for (index_t b = 0; b < batch; ++b) {
+    const float* gi = ig + b * G * H;
+    float* g = hg + b * G * H;
+    const float* hp = h + b * H;
+    float* ho = h_out + b * H;
+    switch (kind) {
+      case rnn_cell_kind::lstm: {
+        for (index_t j = 0; j < 4 * H; ++j) g[j] = g[j] + gi[j];
+        math.sigmoid(g, H);
+        math.sigmoid(g + H, H);
+        math.tanh(g + 2 * H, H);
+        math.sigmoid(g + 3 * H, H);
+        const float* cp = c + b * H;
+        float* co = c_out + b * H;
+        for (index_t j = 0; j < H; ++j) co[j] = no_contract(g[H + j] * cp[j]) + no_contract(g[j] * g[2 * H + j]);
+        std::copy(co, co + H, tmp);
+        math.tanh(tmp, H);
+        for (index_t j = 0; j < H; ++j) ho[j] = g[3 * H + j] * tmp[j];
+        break;
+      }
+      case rnn_cell_kind::gru: {
+        for (index_t j = 0; j < 2 * H; ++j) g[j] = g[j] + gi[j];
+        math.sigmoid(g, H);
+        math.sigmoid(g + H, H);
+        for (index_t j = 0; j < H; ++j) tmp[j] = gi[2 * H + j] + no_contract(g[2 * H + j] * g[j]);
+        math.tanh(tmp, H);
+        for (index_t j = 0; j < H; ++j) ho[j] = no_contract((hp[j] - tmp[j]) * g[H + j]) + tmp[j];
+        break;
+      }
+      case rnn_cell_kind::rnn_tanh:
+        for (index_t j = 0; j < H; ++j) ho[j] = g[j] + gi[j];
+        math.tanh(ho, H);
+        break;
+      case rnn_cell_kind::rnn_relu:
+        for (index_t j = 0; j < H; ++j) {
+          const float v = g[j] + gi[j];
+          ho[j] = v < 0.0f ? 0.0f : v;  // NaN and -0 pass, as ATen's relu
+        }
+        break;
+    }
+  }
+}
+
+/// One cell application (nn::*Cell): both projections, then cell_step. c, c_out only for LSTM.
+inline void cell_forward(rnn_cell_kind kind, const RecurrentMath& math, const GateLinear& ih, const GateLinear& hh,
+                         const float* x, index_t batch, index_t hidden, const float* h, const float* c, float* h_out,
+                         float* c_out, RecurrentScratch& s) {
+  const index_t gh = gate_count(kind) * hidden;
+  s.input_gates.resize(static_cast<std::size_t>(batch * gh));
+  s.hidden_gates.resize(static_cast<std::size_t>(batch * gh));
+  s.tmp.resize(static_cast<std::size_t>(hidden));
+  ih(x, batch, s.input_gates.data());
+  hh(h, batch, s.hidden_gates.data());
+  cell_step(kind, math, batch, hidden, s.input_gates.data(), s.hidden_gates.data(), h, c, h_out, c_out, s.tmp.data());
+}
+
+/// One direction of one layer over a time-major sequence x [steps][batch][in]: the input
+/// projection of every step at once (as PyTorch does on CPU), then the recurrence. Writes h of
+/// step t to out + t * batch * out_stride (row stride out_stride), the final state to h_n, c_n.
+inline void rnn_direction(rnn_cell_kind kind, const RecurrentMath& math, const GateLinear& ih, const GateLinear& hh,
+                          const float* x, index_t steps, index_t batch, index_t hidden, bool reverse, const float* h0,
+                          const float* c0, float* out, index_t out_stride, float* h_n, float* c_n,
+                          RecurrentScratch& s) {
+  const index_t gh = gate_count(kind) * hidden, bh = batch * hidden;
+  const bool lstm = kind == rnn_cell_kind::lstm;
+  s.input_gates.resize(static_cast<std::size_t>(steps * batch * gh));
+  s.hidden_gates.resize(static_cast<std::size_t>(batch * gh));
+  s.h.resize(static_cast<std::size_t>(2 * bh));
+  s.c.resize(static_cast<std::size_t>(lstm ? 2 * bh : 0));
+  s.tmp.resize(static_cast<std::size_t>(hidden));
+  ih(x, steps * batch, s.input_gates.data());
+  float* h_cur = s.h.data();
+  float* h_next = s.h.data() + bh;
+  float* c_cur = lstm ? s.c.data() : nullptr;
+  float* c_next = lstm ? s.c.data() + bh : nullptr;
+  std::copy(h0, h0 + bh, h_cur);
+  if (lstm) std::copy(c0, c0 + bh, c_cur);
+  for (index_t k = 0; k < steps; ++k) {
+    const index_t t = reverse ? steps - 1 - k : k;
+    hh(h_cur, batch, s.hidden_gates.data());
+    cell_step(kind, math, batch, hidden, s.input_gates.data() + t * batch * gh, s.hidden_gates.data(), h_cur, c_cur,
+              h_next, c_next, s.tmp.data());
+    std::swap(h_cur, h_next);
+    std::swap(c_cur, c_next);
+    for (index_t b = 0; b < batch; ++b) {
+      std::copy(h_cur + b * hidden, h_cur + (b + 1) * hidden, out + (t * batch + b) * out_stride);
+    }
+  }
+  std::copy(h_cur, h_cur + bh, h_n);
+  if (lstm) std::copy(c_cur, c_cur + bh, c_n);
+}
+
+/// The sizes of a stacked recurrent layer.
+struct RecurrentShape {
+  index_t input_size, hidden_size, layers;
+  bool bidirectional, batch_first;
+  index_t directions() const { return bidirectional ? 2 : 1; }
+};
+
+/// Layers x directions over x ([T, N, I] or, batch_first, [N, T, I]); ih and hh hold one
+/// projection per (layer, direction), PyTorch's order (layer-major, forward first). h0, c0:
+/// [layers * directions][N][H] or null for zeros; out: as x with directions * H features.
+inline void rnn_forward(rnn_cell_kind kind, const RecurrentMath& math, const RecurrentShape& shape,
+                        const GateLinear* ih, const GateLinear* hh, const float* x, index_t steps, index_t batch,
+                        const float* h0, const float* c0, float* out, float* h_n, float* c_n, RecurrentScratch& s) {
+  const index_t H = shape.hidden_size, D = shape.directions(), bh = batch * H;
+  const bool lstm = kind == rnn_cell_kind::lstm;
+  if (h0 == nullptr || (lstm && c0 == nullptr)) s.zeros.assign(static_cast<std::size_t>(shape.layers * D * bh), 0.0f);
+  if (h0 == nullptr) h0 = s.zeros.data();
+  if (lstm && c0 == nullptr) c0 = s.zeros.data();
+  // Time-major copies: PyTorch transposes a batch_first input, runs, and transposes back.
+  auto to_time_major = [&](const float* src, index_t features, std::vector<float>& dst) {
+    dst.resize(static_cast<std::size_t>(steps * batch * features));
+    for (index_t b = 0; b < batch; ++b) {
+      for (index_t t = 0; t < steps; ++t) {
+        std::copy(src + (b * steps + t) * features, src + (b * steps + t + 1) * features,
+                  dst.data() + (t * batch + b) * features);
+      }
+    }
+  };
+  const float* layer_x = x;
+  if (shape.batch_first) {
+    to_time_major(x, shape.input_size, s.layer_in);
+    layer_x = s.layer_in.data();
+  }
+  const index_t out_features = D * H;
+  for (index_t l = 0; l < shape.layers; ++l) {
+    const bool last = l + 1 == shape.layers;
+    float* layer_out = nullptr;
+    if (last && !shape.batch_first) {
+      layer_out = out;
+    } else {
+      s.layer_out.resize(static_cast<std::size_t>(steps * batch * out_features));
+      layer_out = s.layer_out.data();
+    }
+    for (index_t d = 0; d < D; ++d) {
+      const index_t k = l * D + d;
+      rnn_direction(kind, math, ih[k], hh[k], layer_x, steps, batch, H, d == 1, h0 + k * bh,
+                    lstm ? c0 + k * bh : nullptr, layer_out + d * H, out_features, h_n + k * bh,
+                    lstm ? c_n + k * bh : nullptr, s);
+    }
+    if (!last) {
+      s.next.assign(s.layer_out.begin(), s.layer_out.end());
+      layer_x = s.next.data();
+    }
+  }
+  if (shape.batch_first) {
+    for (index_t t = 0; t < steps; ++t) {
+      for (index_t b = 0; b < batch; ++b) {
+        std::copy(s.layer_out.data() + (t * batch + b) * out_features,
+                  s.layer_out.data() + (t * batch + b + 1) * out_features, out + (b * steps + t) * out_features);
+      }
+    }
+  }
+}
+
+/// Checks a sequence input and returns (steps, batch).
+inline std::array<index_t, 2> check_sequence(std::string_view op, const Shape<3>& x, index_t input_size,
+                                             bool batch_first) {
+  if (x[2] != input_size) {
+    raise(ctq::detail::message() << "ctq: " << op << ": the input's last dimension is " << x[2]
+                                 << ", the layer has input_size " << input_size);
+  }
+  const index_t steps = batch_first ? x[1] : x[0], batch = batch_first ? x[0] : x[1];
+  if (steps < 1) {
+    raise(ctq::detail::message() << "ctq: " << op << ": the sequence is empty (PyTorch needs at least one step)");
+  }
+  return {steps, batch};
+}
+
+/// Checks an initial state [layers * directions, batch, hidden].
+inline void check_state(std::string_view op, std::string_view which, const Shape<3>& s, index_t layers_dirs,
+                        index_t batch, index_t hidden) {
+  if (s[0] != layers_dirs || s[1] != batch || s[2] != hidden) {
+    raise(ctq::detail::message() << "ctq: " << op << ": " << which << " has shape [" << s[0] << ", " << s[1] << ", "
+                                 << s[2] << "], expected [" << layers_dirs << ", " << batch << ", " << hidden
+                                 << "] (layers * directions, batch, hidden_size)");
+  }
+}
+
+/// Checks a cell input [N, I] and a state [N, H].
+inline void check_cell_input(std::string_view op, const Shape<2>& x, index_t input_size) {
+  if (x[1] != input_size) {
+    raise(ctq::detail::message() << "ctq: " << op << ": the input's last dimension is " << x[1]
+                                 << ", the cell has input_size " << input_size);
+  }
+}
+inline void check_cell_state(std::string_view op, std::string_view which, const Shape<2>& s, index_t batch,
+                             index_t hidden) {
+  if (s[0] != batch || s[1] != hidden) {
+    raise(ctq::detail::message() << "ctq: " << op << ": " << which << " has shape [" << s[0] << ", " << s[1]
+                                 << "], expected [" << batch << ", " << hidden << "] (batch, hidden_size)");
+  }
+}
+
+/// "weight_ih_l0", "bias_hh_l1_reverse", ...: PyTorch's parameter names of a stacked layer.
+inline std::string rnn_param_name(std::string_view kind, index_t layer, bool reverse) {
+  std::string s(kind);
+  s += "_l";
+  s += std::to_string(layer);
+  if (reverse) s += "_reverse";
+  return s;
+}
+
+/// The parameters of a stacked recurrent layer, one set per (layer, direction) in PyTorch's order.
+template <rnn_cell_kind Kind, index_t In, index_t Hidden, index_t Layers, bool Bias, bool Bidirectional>
+class RecurrentParams {
+ public:
+  static constexpr index_t directions = Bidirectional ? 2 : 1;
+  static constexpr index_t gates = gate_count(Kind);
+  static constexpr index_t count = Layers * directions;
+
+  RecurrentParams() {
+    for (index_t l = 0; l < Layers; ++l) {
+      for (index_t d = 0; d < directions; ++d) {
+        const auto k = static_cast<std::size_t>(l * directions + d);
+        weight_ih[k] = Tensor<float, 2>({gates * Hidden, layer_input_size(l)});
+        weight_hh[k] = Tensor<float, 2>({gates * Hidden, Hidden});
+        bias_ih[k] = Tensor<float, 1>({Bias ? gates * Hidden : 0});
+        bias_hh[k] = Tensor<float, 1>({Bias ? gates * Hidden : 0});
+      }
+    }
+  }
+
+  /// The input features of layer l: input_size, then directions * hidden_size.
+  static constexpr index_t layer_input_size(index_t l) { return l == 0 ? In : directions * Hidden; }
+
+  template <class F>
+  void visit_state(F&& f) {
+    for (index_t l = 0; l < Layers; ++l) {
+      for (index_t d = 0; d < directions; ++d) {
+        const auto k = static_cast<std::size_t>(l * directions + d);
+        const bool rev = d == 1;
+        f(std::string_view{rnn_param_name("weight_ih", l, rev)}, weight_ih[k]);
+        f(std::string_view{rnn_param_name("weight_hh", l, rev)}, weight_hh[k]);
+        if constexpr (Bias) {
+          f(std::string_view{rnn_param_name("bias_ih", l, rev)}, bias_ih[k]);
+          f(std::string_view{rnn_param_name("bias_hh", l, rev)}, bias_hh[k]);
+        }
+      }
+    }
+  }
+
+  /// Every parameter ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) (PyTorch's RNNBase.reset_parameters).
+  void reset_parameters(std::mt19937& g) {
+    visit_state([&](std::string_view, auto& t) { fill_uniform_fan_in(t, Hidden, g); });
+  }
+
+  /// weight_ih_l{layer}{_reverse}: [gates * hidden_size][layer input], and so on; index layer * directions + d.
+  std::array<Tensor<float, 2>, count> weight_ih, weight_hh;
+  std::array<Tensor<float, 1>, count> bias_ih, bias_hh;  ///< empty when Bias is false
+
+ protected:
+  /// The float projections of every (layer, direction).
+  void float_projections(std::array<FloatGateLinear, count>& fl_ih, std::array<FloatGateLinear, count>& fl_hh,
+                         std::array<GateLinear, count>& ih, std::array<GateLinear, count>& hh) const {
+    for (index_t l = 0; l < Layers; ++l) {
+      for (index_t d = 0; d < directions; ++d) {
+        const auto k = static_cast<std::size_t>(l * directions + d);
+        fl_ih[k] = {weight_ih[k].data(), Bias ? bias_ih[k].data() : nullptr, layer_input_size(l), gates * Hidden};
+        fl_hh[k] = {weight_hh[k].data(), Bias ? bias_hh[k].data() : nullptr, Hidden, gates * Hidden};
+        ih[k] = fl_ih[k].ref();
+        hh[k] = fl_hh[k].ref();
+      }
+    }
+  }
+};
+
+/// The parameters of a cell: weight_ih [G * H][I], weight_hh [G * H][H], bias_ih, bias_hh [G * H].
+template <rnn_cell_kind Kind, index_t In, index_t Hidden, bool Bias>
+class CellParams {
+ public:
+  static constexpr index_t gates = gate_count(Kind);
+
+  CellParams()
+      : weight_ih({gates * Hidden, In}),
+        weight_hh({gates * Hidden, Hidden}),
+        bias_ih({Bias ? gates * Hidden : 0}),
+        bias_hh({Bias ? gates * Hidden : 0}) {}
+
+  template <class F>
+  void visit_state(F&& f) {
+    f(std::string_view{"weight_ih"}, weight_ih);
+    f(std::string_view{"weight_hh"}, weight_hh);
+    if constexpr (Bias) {
+      f(std::string_view{"bias_ih"}, bias_ih);
+      f(std::string_view{"bias_hh"}, bias_hh);
+    }
+  }
+  /// Every parameter ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) (PyTorch's RNNCellBase.reset_parameters).
+  void reset_parameters(std::mt19937& g) {
+    visit_state([&](std::string_view, auto& t) { fill_uniform_fan_in(t, Hidden, g); });
+  }
+
+  Tensor<float, 2> weight_ih, weight_hh;
+  Tensor<float, 1> bias_ih, bias_hh;  ///< empty when Bias is false
+
+ protected:
+  /// h1 (and c1) from x [N, I] and (h0, c0) [N, H] with the float projections.
+  void run(std::string_view op, const Tensor<float, 2>& x, const Tensor<float, 2>* h0, const Tensor<float, 2>* c0,
+           Tensor<float, 2>& h1, Tensor<float, 2>* c1) const {
+    check_cell_input(op, x.shape(), In);
+    const index_t batch = x.dim(0);
+    std::vector<float> zeros;
+    if (h0 != nullptr) check_cell_state(op, c1 != nullptr ? "h_0" : "hx", h0->shape(), batch, Hidden);
+    if (c0 != nullptr) check_cell_state(op, "c_0", c0->shape(), batch, Hidden);
+    if (h0 == nullptr || (c1 != nullptr && c0 == nullptr)) zeros.assign(static_cast<std::size_t>(batch * Hidden), 0.0f);
+    FloatGateLinear fih{weight_ih.data(), Bias ? bias_ih.data() : nullptr, In, gates * Hidden};
+    FloatGateLinear fhh{weight_hh.data(), Bias ? bias_hh.data() : nullptr, Hidden, gates * Hidden};
+    h1 = Tensor<float, 2>({batch, Hidden});
+    if (c1 != nullptr) *c1 = Tensor<float, 2>({batch, Hidden});
+    RecurrentScratch s;
+    cell_forward(Kind, std_math, fih.ref(), fhh.ref(), x.data(), batch, Hidden,
+                 h0 != nullptr ? h0->data() : zeros.data(),
+                 c1 == nullptr ? nullptr : (c0 != nullptr ? c0->data() : zeros.data()), h1.data(),
+                 c1 != nullptr ? c1->data() : nullptr, s);
+  }
+};
+
+template <index_t In, index_t Hidden, index_t Layers>
+constexpr bool check_recurrent_sizes() {
+  static_assert(In >= 1 && Hidden >= 1, "ctq: nn: recurrent layers need a positive input_size and hidden_size");
+  static_assert(Layers >= 1, "ctq: nn: recurrent layers need num_layers >= 1");
+  return true;
+}
+
+}  // namespace detail
+
+/// A stacked LSTM (PyTorch's nn.LSTM in eval): x [T, N, InputSize] ([N, T, InputSize] with
+/// BatchFirst), optional (h_0, c_0) [NumLayers * directions, N, HiddenSize] (zeros when absent).
+/// Per step and direction, gates = x W_ih^T + b_ih + h W_hh^T + b_hh split into i, f, g, o;
+/// c' = sigmoid(f) * c + sigmoid(i) * tanh(g), h' = sigmoid(o) * tanh(c'). A bidirectional layer
+/// runs a second set of weights ("_reverse") from the last step to the first and concatenates.
+template <index_t InputSize, index_t HiddenSize, index_t NumLayers = 1, bool Bias = true, bool BatchFirst = false,
+          bool Bidirectional = false>
+class LSTM : public ctq::detail::rejects_quantized,
+             public detail::RecurrentParams<detail::rnn_cell_kind::lstm, InputSize, HiddenSize, NumLayers, Bias,
+                                            Bidirectional> {
+  static_assert(detail::check_recurrent_sizes<InputSize, HiddenSize, NumLayers>());
+  using Params =
+      detail::RecurrentParams<detail::rnn_cell_kind::lstm, InputSize, HiddenSize, NumLayers, Bias, Bidirectional>;
+
+ public:
+  static constexpr std::string_view name = "LSTM";
+  static constexpr index_t input_size = InputSize, hidden_size = HiddenSize, num_layers = NumLayers;
+  static constexpr bool has_bias = Bias, batch_first = BatchFirst, bidirectional = Bidirectional;
+
+  using ctq::detail::rejects_quantized::operator();
+  LSTMOutput operator()(const Tensor<float, 3>& x) const { return run(x, nullptr); }
+  LSTMOutput operator()(const Tensor<float, 3>& x, const LSTMState<3>& hx) const { return run(x, &hx); }
+
+ private:
+  LSTMOutput run(const Tensor<float, 3>& x, const LSTMState<3>* hx) const {
+    constexpr std::string_view op = "nn::LSTM";
+    const auto [steps, batch] = detail::check_sequence(op, x.shape(), InputSize, BatchFirst);
+    if (hx != nullptr) {
+      detail::check_state(op, "h_0", hx->h.shape(), Params::count, batch, HiddenSize);
+      detail::check_state(op, "c_0", hx->c.shape(), Params::count, batch, HiddenSize);
+    }
+    std::array<detail::FloatGateLinear, Params::count> fih{}, fhh{};
+    std::array<detail::GateLinear, Params::count> ih{}, hh{};
+    this->float_projections(fih, fhh, ih, hh);
+    LSTMOutput r;
+    auto out_shape = x.shape();
+    out_shape[2] = Params::directions * HiddenSize;
+    r.output = Tensor<float, 3>(out_shape);
+    r.hidden.h = Tensor<float, 3>({Params::count, batch, HiddenSize});
+    r.hidden.c = Tensor<float, 3>({Params::count, batch, HiddenSize});
+    detail::RecurrentScratch s;
+    detail::rnn_forward(detail::rnn_cell_kind::lstm, detail::std_math,
+                        {InputSize, HiddenSize, NumLayers, Bidirectional, BatchFirst}, ih.data(), hh.data(), x.data(),
+                        steps, batch, hx ? hx->h.data() : nullptr, hx ? hx->c.data() : nullptr, r.output.data(),
+                        r.hidden.h.data(), r.hidden.c.data(), s);
+    return r;
+  }
+};
+
+/// A stacked GRU (PyTorch's nn.GRU in eval): x as for nn::LSTM, optional h_0
+/// [NumLayers * directions, N, HiddenSize]. Per step r = sigmoid(ir + hr), z = sigmoid(iz + hz),
+/// n = tanh(in + r * hn) (hn includes b_hn), h' = (1 - z) * n + z * h, computed as (h - n) * z + n.
+template <index_t InputSize, index_t HiddenSize, index_t NumLayers = 1, bool Bias = true, bool BatchFirst = false,
+          bool Bidirectional = false>
+class GRU : public ctq::detail::rejects_quantized,
+            public detail::RecurrentParams<detail::rnn_cell_kind::gru, InputSize, HiddenSize, NumLayers, Bias,
+                                           Bidirectional> {
+  static_assert(detail::check_recurrent_sizes<InputSize, HiddenSize, NumLayers>());
+  using Params =
+      detail::RecurrentParams<detail::rnn_cell_kind::gru, InputSize, HiddenSize, NumLayers, Bias, Bidirectional>;
+
+ public:
+  static constexpr std::string_view name = "GRU";
+  static constexpr index_t input_size = InputSize, hidden_size = HiddenSize, num_layers = NumLayers;
+  static constexpr bool has_bias = Bias, batch_first = BatchFirst, bidirectional = Bidirectional;
+
+  using ctq::detail::rejects_quantized::operator();
+  GRUOutput operator()(const Tensor<float, 3>& x) const { return run(x, nullptr); }
+  GRUOutput operator()(const Tensor<float, 3>& x, const Tensor<float, 3>& h0) const { return run(x, &h0); }
+
+ private:
+  GRUOutput run(const Tensor<float, 3>& x, const Tensor<float, 3>* h0) const {
+    constexpr std::string_view op = "nn::GRU";
+    const auto [steps, batch] = detail::check_sequence(op, x.shape(), InputSize, BatchFirst);
+    if (h0 != nullptr) detail::check_state(op, "h_0", h0->shape(), Params::count, batch, HiddenSize);
+    std::array<detail::FloatGateLinear, Params::count> fih{}, fhh{};
+    std::array<detail::GateLinear, Params::count> ih{}, hh{};
+    this->float_projections(fih, fhh, ih, hh);
+    GRUOutput r;
+    auto out_shape = x.shape();
+    out_shape[2] = Params::directions * HiddenSize;
+    r.output = Tensor<float, 3>(out_shape);
+    r.h_n = Tensor<float, 3>({Params::count, batch, HiddenSize});
+    detail::RecurrentScratch s;
+    detail::rnn_forward(detail::rnn_cell_kind::gru, detail::std_math,
+                        {InputSize, HiddenSize, NumLayers, Bidirectional, BatchFirst}, ih.data(), hh.data(), x.data(),
+                        steps, batch, h0 ? h0->data() : nullptr, nullptr, r.output.data(), r.h_n.data(), nullptr, s);
+    return r;
+  }
+};
+
+/// An Elman cell (PyTorch's nn.RNNCell): h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu);
+/// x [N, In], h [N, Hidden] (zeros when absent).
+template <index_t In, index_t Hidden, bool Bias = true, rnn_nonlinearity Nonlinearity = rnn_nonlinearity::tanh>
+class RNNCell : public ctq::detail::rejects_quantized,
+                public detail::CellParams<Nonlinearity == rnn_nonlinearity::tanh ? detail::rnn_cell_kind::rnn_tanh
+                                                                                 : detail::rnn_cell_kind::rnn_relu,
+                                          In, Hidden, Bias> {
+  static_assert(detail::check_recurrent_sizes<In, Hidden, 1>());
+
+ public:
+  static constexpr std::string_view name = "RNNCell";
+  static constexpr index_t input_size = In, hidden_size = Hidden;
+  static constexpr bool has_bias = Bias;
+  static constexpr rnn_nonlinearity nonlinearity = Nonlinearity;
+
+  using ctq::detail::rejects_quantized::operator();
+  Tensor<float, 2> operator()(const Tensor<float, 2>& x) const { return step(x, nullptr); }
+  Tensor<float, 2> operator()(const Tensor<float, 2>& x, const Tensor<float, 2>& h) const { return step(x, &h); }
+
+ private:
+  Tensor<float, 2> step(const Tensor<float, 2>& x, const Tensor<float, 2>* h) const {
+    Tensor<float, 2> h1;
+    this->run("nn::RNNCell", x, h, nullptr, h1, nullptr);
+    return h1;
+  }
+};
+
+/// An LSTM cell (PyTorch's nn.LSTMCell): x [N, In], (h, c) [N, Hidden] (zeros when absent);
+/// returns (h', c') with nn::LSTM's step.
+template <index_t In, index_t Hidden, bool Bias = true>
+class LSTMCell : public ctq::detail::rejects_quantized,
+                 public detail::CellParams<detail::rnn_cell_kind::lstm, In, Hidden, Bias> {
+  static_assert(detail::check_recurrent_sizes<In, Hidden, 1>());
+
+ public:
+  static constexpr std::string_view name = "LSTMCell";
+  static constexpr index_t input_size = In, hidden_size = Hidden;
+  static constexpr bool has_bias = Bias;
+
+  using ctq::detail::rejects_quantized::operator();
+  LSTMState<2> operator()(const Tensor<float, 2>& x) const { return step(x, nullptr); }
+  LSTMState<2> operator()(const Tensor<float, 2>& x, const LSTMState<2>& hc) const { return step(x, &hc); }
+
+ private:
+  LSTMState<2> step(const Tensor<float, 2>& x, const LSTMState<2>* hc) const {
+    LSTMState<2> r;
+    this->run("nn::LSTMCell", x, hc ? &hc->h : nullptr, hc ? &hc->c : nullptr, r.h, &r.c);
+    return r;
+  }
+};
+
+/// A GRU cell (PyTorch's nn.GRUCell): x [N, In], h [N, Hidden] (zeros when absent); nn::GRU's step.
+template <index_t In, index_t Hidden, bool Bias = true>
+class GRUCell : public ctq::detail::rejects_quantized,
+                public detail::CellParams<detail::rnn_cell_kind::gru, In, Hidden, Bias> {
+  static_assert(detail::check_recurrent_sizes<In, Hidden, 1>());
+
+ public:
+  static constexpr std::string_view name = "GRUCell";
+  static constexpr index_t input_size = In, hidden_size = Hidden;
+  static constexpr bool has_bias = Bias;
+
+  using ctq::detail::rejects_quantized::operator();
+  Tensor<float, 2> operator()(const Tensor<float, 2>& x) const { return step(x, nullptr); }
+  Tensor<float, 2> operator()(const Tensor<float, 2>& x, const Tensor<float, 2>& h) const { return step(x, &h); }
+
+ private:
+  Tensor<float, 2> step(const Tensor<float, 2>& x, const Tensor<float, 2>* h) const {
+    Tensor<float, 2> h1;
+    this->run("nn::GRUCell", x, h, nullptr, h1, nullptr);
+    return h1;
+  }
+};
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/rnn.hpp -----
+
+namespace ctq::nn::quantized::dynamic {
+
+/// The qint8 weights of one cell, or of one layer and direction: weight_ih [G * H][in] and
+/// weight_hh [G * H][H] as convert quantizes them (per tensor or per gate row), float biases
+/// [G * H] (G = 4 for LSTM, 3 for GRU, 1 for RNNCell; PyTorch's gate order).
+struct RecurrentWeights {
+  QuantizedWeight weight_ih, weight_hh;
+  std::vector<float> bias_ih, bias_hh;
+};
+
+/// The same for float16 weights: float tensors, rounded to float16 by the module.
+struct RecurrentWeightsFp16 {
+  Tensor<float, 2> weight_ih, weight_hh;
+  std::vector<float> bias_ih, bias_hh;
+};
+
+namespace detail {
+
+// --- PyTorch 1.13's AVX2 float arithmetic of the cells ------------------------------------------
+
+/// (hi, lo): a float plus a correction, Sleef's double-float.
+struct f2 {
+  float x, y;
+};
+
+using ctq::detail::no_contract;
+
+inline float fma_pn(float a, float b, float c) { return std::fma(a, b, -c); }  // a * b - c, one rounding
+inline float fma_np(float a, float b, float c) { return std::fma(-a, b, c); }  // c - a * b, one rounding
+inline float pow2i(std::int32_t e) {
+  const auto bits = static_cast<std::uint32_t>(e + 0x7f) << 23;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+inline f2 df_add2(f2 a, float b) {
+  const float s = a.x + b, v = s - a.x;
+  return {s, ((a.x - (s - v)) + (b - v)) + a.y};
+}
+inline f2 df_add2(f2 a, f2 b) {
+  const float s = a.x + b.x, v = s - a.x;
+  return {s, ((a.x - (s - v)) + (b.x - v)) + (a.y + b.y)};
+}
+inline f2 df_add(float a, f2 b) {
+  const float s = a + b.x;
+  return {s, ((a - s) + b.x) + b.y};
+}
+inline f2 df_add(f2 a, f2 b) {  // |a| >= |b|
+  const float s = a.x + b.x;
+  return {s, (((a.x - s) + b.x) + a.y) + b.y};
+}
+inline f2 df_mul(f2 a, float b) {
+  const float s = no_contract(a.x * b);
+  return {s, std::fma(a.y, b, fma_pn(a.x, b, s))};
+}
+inline f2 df_mul(f2 a, f2 b) {
+  const float s = no_contract(a.x * b.x);
+  return {s, std::fma(a.x, b.y, std::fma(a.y, b.x, fma_pn(a.x, b.x, s)))};
+}
+inline f2 df_square(f2 a) {
+  const float s = no_contract(a.x * a.x);
+  return {s, std::fma(a.x + a.x, a.y, fma_pn(a.x, a.x, s))};
+}
+inline f2 df_reciprocal(f2 d) {
+  const float s = 1.0f / d.x;
+  return {s, no_contract(s * fma_np(d.y, s, fma_np(d.x, s, 1.0f)))};
+}
+inline f2 df_divide(f2 n, f2 d) {
+  const float t = 1.0f / d.x, s = no_contract(n.x * t);
+  const float u = fma_pn(t, n.x, s), v = fma_np(d.y, t, fma_np(d.x, t, 1.0f));
+  return {s, std::fma(s, v, std::fma(n.y, t, u))};
+}
+
+/// exp(d) as a double-float (Sleef 3.5's expk2f, single precision, FMA build), for 0 <= d.x.
+inline f2 sleef_expk2f(f2 d) {
+  const float u0 = (d.x + d.y) * 1.442695040888963407359924681001892137426645954152985934135449406931f;
+  const auto q = static_cast<std::int32_t>(std::nearbyint(u0));
+  const auto fq = static_cast<float>(q);
+  f2 s = df_add2(d, no_contract(fq * -0.693145751953125f));
+  s = df_add2(s, no_contract(fq * -1.428606765330187045e-06f));
+  float u = 0.1980960224e-3f;
+  u = std::fma(u, s.x, 0.1394256484e-2f);
+  u = std::fma(u, s.x, 0.8333456703e-2f);
+  u = std::fma(u, s.x, 0.4166637361e-1f);
+  f2 t = df_add2(df_mul(s, u), 0.166666659414234244790680580464e+0f);
+  t = df_add2(df_mul(s, t), 0.5f);
+  t = df_add2(s, df_mul(df_square(s), t));
+  t = df_add(1.0f, t);
+  const std::int32_t half = q >> 1;
+  return {no_contract(no_contract(t.x * pow2i(half)) * pow2i(q - half)),
+          no_contract(no_contract(t.y * pow2i(half)) * pow2i(q - half))};
+}
+
+/// tanh as PyTorch 1.13's AVX2 Vectorized<float>::tanh computes it (Sleef 3.5's tanhf_u10, FMA
+/// build): (e - 1/e) / (e + 1/e) in double-float with e = exp(|x|), sign restored; 1 beyond
+/// |x| > 8.664339742. Equal to Sleef_tanhf8_u10avx2 for all 2^32 inputs (checked against libsleef
+/// 3.5.1); std::tanh differs from it in the last bit for some inputs.
+inline float sleef_tanhf(float x) {
+  if (std::isnan(x)) return x;
+  const float a = std::fabs(x);
+  if (a > 8.664339742f) return std::copysign(1.0f, x);
+  f2 d = sleef_expk2f({a, 0.0f});
+  const f2 e = df_reciprocal(d);
+  d = df_divide(df_add(d, f2{-e.x, -e.y}), df_add(d, e));
+  const float y = d.x + d.y;
+  return std::copysign(std::isnan(y) ? 1.0f : y, x);
+}
+
+/// In-place sigmoid of one gate row (n values), as ATen's sigmoid kernel rounds it: its AVX2 body
+/// (16 values per iteration) computes 1 / (1 + exp(0 - x)) with Sleef's expf, the scalar tail
+/// 1 / (1 + exp(-x)) with the C library's expf.
+inline void torch_sigmoid(float* p, index_t n) {
+  const index_t body = n / 16 * 16;
+  for (index_t i = 0; i < body; ++i) p[i] = 1.0f / (1.0f + kernels::detail::sleef_expf(0.0f - p[i]));
+  for (index_t i = body; i < n; ++i) p[i] = 1.0f / (1.0f + std::exp(-p[i]));
+}
+
+/// In-place tanh of n values: ATen's tanh runs Sleef on every value (partial vectors included).
+inline void torch_tanh(float* p, index_t n) {
+  for (index_t i = 0; i < n; ++i) p[i] = sleef_tanhf(p[i]);
+}
+
+inline constexpr nn::detail::RecurrentMath torch_math{&torch_sigmoid, &torch_tanh};
+
+// --- the projections --------------------------------------------------------------------------
+
+template <dtype W>
+constexpr bool check_weight_dtype() {
+  static_assert(W == dtype::qint8 || W == dtype::float16,
+                "ctq: nn::quantized::dynamic: recurrent modules take qint8 or float16 weights (as PyTorch's)");
+  return true;
+}
+
+template <dtype W>
+using weights_t = std::conditional_t<W == dtype::float16, RecurrentWeightsFp16, RecurrentWeights>;
+template <dtype W>
+using core_t = std::conditional_t<W == dtype::float16, Fp16LinearCore, DynamicLinearCore>;
+
+/// A projection as the recurrence calls it.
+template <class Core>
+nn::detail::GateLinear gate_ref(Core& c) {
+  return {&c,
+          [](void* self, const float* x, index_t rows, float* y) { static_cast<Core*>(self)->forward(x, rows, y); }};
+}
+
+inline void check_bias(std::string_view op, std::string_view which, const std::vector<float>& b, index_t rows) {
+  if (!b.empty() && static_cast<index_t>(b.size()) != rows) {
+    raise(ctq::detail::message() << "ctq: " << op << ": " << which << " has " << b.size() << " values, expected "
+                                 << rows << " (gates x hidden_size)");
+  }
+}
+
+/// The two projections of one cell (or layer and direction): in -> G * H and H -> G * H.
+template <dtype W>
+struct Projections {
+  core_t<W> ih, hh;
+
+  Projections() = default;
+  Projections(std::string_view op, const weights_t<W>& w, index_t in, index_t hidden, index_t gates,
+              const EngineConfig& engine, bool reduce_range) {
+    const index_t rows = gates * hidden;
+    check_bias(op, "bias_ih", w.bias_ih, rows);
+    check_bias(op, "bias_hh", w.bias_hh, rows);
+    if constexpr (W == dtype::float16) {
+      (void)engine;
+      (void)reduce_range;
+      check_shape(op, "weight_ih", w.weight_ih.dim(0), w.weight_ih.dim(1), rows, in);
+      check_shape(op, "weight_hh", w.weight_hh.dim(0), w.weight_hh.dim(1), rows, hidden);
+      ih = Fp16LinearCore(w.weight_ih.data(), w.bias_ih, in, rows, false);
+      hh = Fp16LinearCore(w.weight_hh.data(), w.bias_hh, hidden, rows, false);
+    } else {
+      check_count(op, "weight_ih", w.weight_ih.values.size(), rows, in);
+      check_count(op, "weight_hh", w.weight_hh.values.size(), rows, hidden);
+      ih = DynamicLinearCore(w.weight_ih, w.bias_ih, in, rows, engine, reduce_range, false);
+      hh = DynamicLinearCore(w.weight_hh, w.bias_hh, hidden, rows, engine, reduce_range, false);
+    }
+  }
+
+  static void check_shape(std::string_view op, std::string_view which, index_t r, index_t c, index_t rows,
+                          index_t cols) {
+    if (r != rows || c != cols) {
+      raise(ctq::detail::message() << "ctq: " << op << ": " << which << " is " << r << " x " << c << ", expected "
+                                   << rows << " x " << cols << " (gates x hidden_size, input features)");
+    }
+  }
+  static void check_count(std::string_view op, std::string_view which, std::size_t n, index_t rows, index_t cols) {
+    if (static_cast<index_t>(n) != rows * cols) {
+      raise(ctq::detail::message() << "ctq: " << op << ": " << which << " has " << n << " values, expected " << rows
+                                   << " x " << cols << " (gates x hidden_size, input features)");
+    }
+  }
+};
+
+template <dtype W>
+constexpr std::string_view weight_kind() {
+  return W == dtype::float16 ? "float16" : "dynamic quantized";
+}
+
+/// A stacked LSTM or GRU with dynamic projections (the body of dynamic::LSTM and dynamic::GRU).
+template <nn::detail::rnn_cell_kind Kind, index_t In, index_t Hidden, index_t Layers, bool BatchFirst,
+          bool Bidirectional, dtype W>
+class DynamicRecurrent : public ctq::detail::rejects_quantized {
+  static_assert(check_weight_dtype<W>());
+  static_assert(nn::detail::check_recurrent_sizes<In, Hidden, Layers>());
+
+ public:
+  static constexpr index_t input_size = In, hidden_size = Hidden, num_layers = Layers;
+  static constexpr bool batch_first = BatchFirst, bidirectional = Bidirectional;
+  static constexpr dtype weight_dtype = W;
+  static constexpr index_t directions = Bidirectional ? 2 : 1;
+  static constexpr index_t count = Layers * directions;
+  static constexpr index_t gates = nn::detail::gate_count(Kind);
+  using weights_type = weights_t<W>;
+
+  DynamicRecurrent() = default;
+
+  /// One (layer, direction) at index layer * directions + d (d = 1: "_reverse"), PyTorch's order.
+  const core_t<W>& projection_ih(index_t layer, bool reverse = false) const { return at(layer, reverse).ih; }
+  const core_t<W>& projection_hh(index_t layer, bool reverse = false) const { return at(layer, reverse).hh; }
+
+  /// Bytes of parameters: int8 (or float16) weights, scales, zero points, float biases.
+  std::size_t parameter_bytes() const {
+    std::size_t n = 0;
+    for (const auto& p : proj_) n += p.ih.parameter_bytes() + p.hh.parameter_bytes();
+    return n;
+  }
+
+ protected:
+  DynamicRecurrent(std::string_view op, std::vector<weights_type> weights, const EngineConfig& engine,
+                   bool reduce_range) {
+    if (static_cast<index_t>(weights.size()) != count) {
+      raise(ctq::detail::message() << "ctq: " << op << ": " << weights.size() << " weight sets given, the module needs "
+                                   << count << " (num_layers x directions, layer-major, forward first)");
+    }
+    for (index_t k = 0; k < count; ++k) {
+      const index_t layer_in = k < directions ? In : directions * Hidden;
+      proj_[static_cast<std::size_t>(k)] =
+          Projections<W>(op, weights[static_cast<std::size_t>(k)], layer_in, Hidden, gates, engine, reduce_range);
+    }
+    built_ = true;
+  }
+
+  /// The forward pass: x [T, N, In] (batch_first: [N, T, In]); h0, c0 null for zeros.
+  void run(std::string_view op, const Tensor<float, 3>& x, const Tensor<float, 3>* h0, const Tensor<float, 3>* c0,
+           Tensor<float, 3>& out, Tensor<float, 3>& h_n, Tensor<float, 3>* c_n) {
+    if (!built_) raise(ctq::detail::message() << "ctq: " << op << ": the module has no weights (default-constructed)");
+    const auto [steps, batch] = nn::detail::check_sequence(op, x.shape(), In, BatchFirst);
+    if (h0 != nullptr) nn::detail::check_state(op, "h_0", h0->shape(), count, batch, Hidden);
+    if (c0 != nullptr) nn::detail::check_state(op, "c_0", c0->shape(), count, batch, Hidden);
+    std::array<nn::detail::GateLinear, count> ih{}, hh{};
+    for (std::size_t k = 0; k < static_cast<std::size_t>(count); ++k) {
+      ih[k] = gate_ref(proj_[k].ih);
+      hh[k] = gate_ref(proj_[k].hh);
+    }
+    auto out_shape = x.shape();
+    out_shape[2] = directions * Hidden;
+    out = Tensor<float, 3>(out_shape);
+    h_n = Tensor<float, 3>({count, batch, Hidden});
+    if (c_n != nullptr) *c_n = Tensor<float, 3>({count, batch, Hidden});
+    nn::detail::rnn_forward(Kind, torch_math, {In, Hidden, Layers, Bidirectional, BatchFirst}, ih.data(), hh.data(),
+                            x.data(), steps, batch, h0 ? h0->data() : nullptr, c0 ? c0->data() : nullptr, out.data(),
+                            h_n.data(), c_n ? c_n->data() : nullptr, scratch_);
+  }
+
+ private:
+  const Projections<W>& at(index_t layer, bool reverse) const {
+    if (layer < 0 || layer >= Layers || (reverse && !Bidirectional)) {
+      raise(ctq::detail::message() << "ctq: nn::quantized::dynamic: no projection for layer " << layer
+                                   << (reverse ? " (reverse)" : ""));
+    }
+    return proj_[static_cast<std::size_t>(layer * directions + (reverse ? 1 : 0))];
+  }
+
+  std::array<Projections<W>, count> proj_{};
+  nn::detail::RecurrentScratch scratch_;
+  bool built_ = false;
+};
+
+/// A cell with dynamic projections (the body of the dynamic cells).
+template <nn::detail::rnn_cell_kind Kind, index_t In, index_t Hidden, dtype W>
+class DynamicCell : public ctq::detail::rejects_quantized {
+  static_assert(check_weight_dtype<W>());
+  static_assert(nn::detail::check_recurrent_sizes<In, Hidden, 1>());
+
+ public:
+  static constexpr index_t input_size = In, hidden_size = Hidden;
+  static constexpr dtype weight_dtype = W;
+  static constexpr index_t gates = nn::detail::gate_count(Kind);
+  using weights_type = weights_t<W>;
+
+  DynamicCell() = default;
+
+  const core_t<W>& projection_ih() const { return proj_.ih; }
+  const core_t<W>& projection_hh() const { return proj_.hh; }
+  std::size_t parameter_bytes() const { return proj_.ih.parameter_bytes() + proj_.hh.parameter_bytes(); }
+
+ protected:
+  DynamicCell(std::string_view op, const weights_type& w, const EngineConfig& engine, bool reduce_range)
+      : proj_(op, w, In, Hidden, gates, engine, reduce_range), built_(true) {}
+
+  void step(std::string_view op, const Tensor<float, 2>& x, const Tensor<float, 2>* h0, const Tensor<float, 2>* c0,
+            Tensor<float, 2>& h1, Tensor<float, 2>* c1) {
+    if (!built_) raise(ctq::detail::message() << "ctq: " << op << ": the cell has no weights (default-constructed)");
+    nn::detail::check_cell_input(op, x.shape(), In);
+    const index_t batch = x.dim(0);
+    if (h0 != nullptr) nn::detail::check_cell_state(op, c1 != nullptr ? "h_0" : "hx", h0->shape(), batch, Hidden);
+    if (c0 != nullptr) nn::detail::check_cell_state(op, "c_0", c0->shape(), batch, Hidden);
+    zeros_.assign(static_cast<std::size_t>(batch * Hidden), 0.0f);
+    h1 = Tensor<float, 2>({batch, Hidden});
+    if (c1 != nullptr) *c1 = Tensor<float, 2>({batch, Hidden});
+    nn::detail::cell_forward(Kind, torch_math, gate_ref(proj_.ih), gate_ref(proj_.hh), x.data(), batch, Hidden,
+                             h0 != nullptr ? h0->data() : zeros_.data(),
+                             c1 == nullptr ? nullptr : (c0 != nullptr ? c0->data() : zeros_.data()), h1.data(),
+                             c1 != nullptr ? c1->data() : nullptr, scratch_);
+  }
+
+ private:
+  Projections<W> proj_{};
+  bool built_ = false;
+  std::vector<float> zeros_;
+  nn::detail::RecurrentScratch scratch_;
+};
+
+}  // namespace detail
+
+/// PyTorch's nnqd.LSTM: nn::LSTM's computation with dynamic projections. W = qint8 (construct
+/// with the quantized weights, the engine and reduce_range) or float16 (with float weights).
+/// weights: NumLayers * directions sets, layer-major, forward before reverse.
+template <index_t InputSize, index_t HiddenSize, index_t NumLayers = 1, bool BatchFirst = false,
+          bool Bidirectional = false, dtype W = dtype::qint8>
+class LSTM : public detail::DynamicRecurrent<nn::detail::rnn_cell_kind::lstm, InputSize, HiddenSize, NumLayers,
+                                             BatchFirst, Bidirectional, W> {
+  using Base = detail::DynamicRecurrent<nn::detail::rnn_cell_kind::lstm, InputSize, HiddenSize, NumLayers, BatchFirst,
+                                        Bidirectional, W>;
+  static constexpr std::string_view op =
+      W == dtype::float16 ? "nn::quantized::dynamic::LSTM (float16)" : "nn::quantized::dynamic::LSTM";
+
+ public:
+  static constexpr std::string_view name = W == dtype::float16 ? "LSTM (dynamic float16)" : "LSTM (dynamic quantized)";
+  using weights_type = typename Base::weights_type;
+
+  LSTM() = default;
+  LSTM(std::vector<weights_type> weights, EngineConfig engine, bool reduce_range = true)
+  requires(W == dtype::qint8) : Base(op, std::move(weights), engine, reduce_range) {}
+  explicit LSTM(std::vector<weights_type> weights) requires(W == dtype::float16)
+      : Base(op, std::move(weights), EngineConfig{}, false) {}
+
+  using ctq::detail::rejects_quantized::operator();
+  LSTMOutput operator()(const Tensor<float, 3>& x) { return forward(x, nullptr); }
+  LSTMOutput operator()(const Tensor<float, 3>& x, const LSTMState<3>& hx) { return forward(x, &hx); }
+
+ private:
+  LSTMOutput forward(const Tensor<float, 3>& x, const LSTMState<3>* hx) {
+    LSTMOutput r;
+    this->run(op, x, hx ? &hx->h : nullptr, hx ? &hx->c : nullptr, r.output, r.hidden.h, &r.hidden.c);
+    return r;
+  }
+};
+
+/// PyTorch's nnqd.GRU: nn::GRU's computation with dynamic projections (see dynamic::LSTM).
+template <index_t InputSize, index_t HiddenSize, index_t NumLayers = 1, bool BatchFirst = false,
+          bool Bidirectional = false, dtype W = dtype::qint8>
+class GRU : public detail::DynamicRecurrent<nn::detail::rnn_cell_kind::gru, InputSize, HiddenSize, NumLayers,
+                                            BatchFirst, Bidirectional, W> {
+  using Base = detail::DynamicRecurrent<nn::detail::rnn_cell_kind::gru, InputSize, HiddenSize, NumLayers, BatchFirst,
+                                        Bidirectional, W>;
+  static constexpr std::string_view op =
+      W == dtype::float16 ? "nn::quantized::dynamic::GRU (float16)" : "nn::quantized::dynamic::GRU";
+
+ public:
+  static constexpr std::string_view name = W == dtype::float16 ? "GRU (dynamic float16)" : "GRU (dynamic quantized)";
+  using weights_type = typename Base::weights_type;
+
+  GRU() = default;
+  GRU(std::vector<weights_type> weights, EngineConfig engine, bool reduce_range = true)
+  requires(W == dtype::qint8) : Base(op, std::move(weights), engine, reduce_range) {}
+  explicit GRU(std::vector<weights_type> weights) requires(W == dtype::float16)
+      : Base(op, std::move(weights), EngineConfig{}, false) {}
+
+  using ctq::detail::rejects_quantized::operator();
+  GRUOutput operator()(const Tensor<float, 3>& x) { return forward(x, nullptr); }
+  GRUOutput operator()(const Tensor<float, 3>& x, const Tensor<float, 3>& h0) { return forward(x, &h0); }
+
+ private:
+  GRUOutput forward(const Tensor<float, 3>& x, const Tensor<float, 3>* h0) {
+    GRUOutput r;
+    this->run(op, x, h0, nullptr, r.output, r.h_n, nullptr);
+    return r;
+  }
+};
+
+/// PyTorch's nnqd.RNNCell (quantized_rnn_tanh_cell_dynamic / _relu_): x [N, In], h [N, Hidden].
+template <index_t In, index_t Hidden, rnn_nonlinearity Nonlinearity = rnn_nonlinearity::tanh, dtype W = dtype::qint8>
+class RNNCell : public detail::DynamicCell<Nonlinearity == rnn_nonlinearity::tanh ? nn::detail::rnn_cell_kind::rnn_tanh
+                                                                                  : nn::detail::rnn_cell_kind::rnn_relu,
+                                           In, Hidden, W> {
+  using Base = detail::DynamicCell<Nonlinearity == rnn_nonlinearity::tanh ? nn::detail::rnn_cell_kind::rnn_tanh
+                                                                          : nn::detail::rnn_cell_kind::rnn_relu,
+                                   In, Hidden, W>;
+  static constexpr std::string_view op = "nn::quantized::dynamic::RNNCell";
+
+ public:
+  static constexpr std::string_view name =
+      W == dtype::float16 ? "RNNCell (dynamic float16)" : "RNNCell (dynamic quantized)";
+  static constexpr rnn_nonlinearity nonlinearity = Nonlinearity;
+  using weights_type = typename Base::weights_type;
+
+  RNNCell() = default;
+  RNNCell(const weights_type& w, EngineConfig engine, bool reduce_range = true) requires(W == dtype::qint8)
+      : Base(op, w, engine, reduce_range) {}
+  explicit RNNCell(const weights_type& w) requires(W == dtype::float16) : Base(op, w, EngineConfig{}, false) {}
+
+  using ctq::detail::rejects_quantized::operator();
+  Tensor<float, 2> operator()(const Tensor<float, 2>& x) { return forward(x, nullptr); }
+  Tensor<float, 2> operator()(const Tensor<float, 2>& x, const Tensor<float, 2>& h) { return forward(x, &h); }
+
+ private:
+  Tensor<float, 2> forward(const Tensor<float, 2>& x, const Tensor<float, 2>* h) {
+    Tensor<float, 2> h1;
+    this->step(op, x, h, nullptr, h1, nullptr);
+    return h1;
+  }
+};
+
+/// PyTorch's nnqd.LSTMCell (quantized_lstm_cell_dynamic): x [N, In], (h, c) [N, Hidden].
+template <index_t In, index_t Hidden, dtype W = dtype::qint8>
+class LSTMCell : public detail::DynamicCell<nn::detail::rnn_cell_kind::lstm, In, Hidden, W> {
+  using Base = detail::DynamicCell<nn::detail::rnn_cell_kind::lstm, In, Hidden, W>;
+  static constexpr std::string_view op = "nn::quantized::dynamic::LSTMCell";
+
+ public:
+  static constexpr std::string_view name =
+      W == dtype::float16 ? "LSTMCell (dynamic float16)" : "LSTMCell (dynamic quantized)";
+  using weights_type = typename Base::weights_type;
+
+  LSTMCell() = default;
+  LSTMCell(const weights_type& w, EngineConfig engine, bool reduce_range = true) requires(W == dtype::qint8)
+      : Base(op, w, engine, reduce_range) {}
+  explicit LSTMCell(const weights_type& w) requires(W == dtype::float16) : Base(op, w, EngineConfig{}, false) {}
+
+  using ctq::detail::rejects_quantized::operator();
+  LSTMState<2> operator()(const Tensor<float, 2>& x) { return forward(x, nullptr); }
+  LSTMState<2> operator()(const Tensor<float, 2>& x, const LSTMState<2>& hc) { return forward(x, &hc); }
+
+ private:
+  LSTMState<2> forward(const Tensor<float, 2>& x, const LSTMState<2>* hc) {
+    LSTMState<2> r;
+    this->step(op, x, hc ? &hc->h : nullptr, hc ? &hc->c : nullptr, r.h, &r.c);
+    return r;
+  }
+};
+
+/// PyTorch's nnqd.GRUCell (quantized_gru_cell_dynamic): x [N, In], h [N, Hidden].
+template <index_t In, index_t Hidden, dtype W = dtype::qint8>
+class GRUCell : public detail::DynamicCell<nn::detail::rnn_cell_kind::gru, In, Hidden, W> {
+  using Base = detail::DynamicCell<nn::detail::rnn_cell_kind::gru, In, Hidden, W>;
+  static constexpr std::string_view op = "nn::quantized::dynamic::GRUCell";
+
+ public:
+  static constexpr std::string_view name =
+      W == dtype::float16 ? "GRUCell (dynamic float16)" : "GRUCell (dynamic quantized)";
+  using weights_type = typename Base::weights_type;
+
+  GRUCell() = default;
+  GRUCell(const weights_type& w, EngineConfig engine, bool reduce_range = true) requires(W == dtype::qint8)
+      : Base(op, w, engine, reduce_range) {}
+  explicit GRUCell(const weights_type& w) requires(W == dtype::float16) : Base(op, w, EngineConfig{}, false) {}
+
+  using ctq::detail::rejects_quantized::operator();
+  Tensor<float, 2> operator()(const Tensor<float, 2>& x) { return forward(x, nullptr); }
+  Tensor<float, 2> operator()(const Tensor<float, 2>& x, const Tensor<float, 2>& h) { return forward(x, &h); }
+
+ private:
+  Tensor<float, 2> forward(const Tensor<float, 2>& x, const Tensor<float, 2>* h) {
+    Tensor<float, 2> h1;
+    this->step(op, x, h, nullptr, h1, nullptr);
+    return h1;
+  }
+};
+
+}  // namespace ctq::nn::quantized::dynamic
+// ----- end ctq/nn/quantized/dynamic/rnn.hpp -----
 // ----- begin ctq/nn/quantized/embedding.hpp -----
 // nn::quantized::Embedding and EmbeddingBag: weight-only quantized lookup tables, 8-bit (quint8) or
 // 4-bit (quint4x2) codes per row with a float scale and zero point per row, float outputs
@@ -12391,6 +13923,43 @@ using get_default_qat_qconfig = typename detail::default_qat_qconfig_for<Backend
 #include <type_traits>
 #include <utility>
 
+// ----- begin ctq/quantization/engine_config.hpp -----
+// The backend a converted model follows: PyTorch's default engine per target, and the numerics
+// (requantization style, elementwise and pooling kernels) of each backend.
+
+#include <type_traits>
+
+
+namespace ctq {
+
+/// The backend PyTorch would use by default on the target: qnnpack on ARM, x86 elsewhere.
+#if defined(__aarch64__) || defined(__arm__) || defined(_M_ARM64)
+using default_backend = backend::qnnpack;
+#else
+using default_backend = backend::x86;
+#endif
+
+/// The numerics of PyTorch's quantized engine for a backend. x86 and fbgemm use the onednn
+/// engine's (ctq's reference PyTorch has no FBGEMM; see docs/quantization.md).
+template <class B>
+constexpr nn::quantized::EngineConfig engine_config() {
+  using kernels::qengine;
+  nn::quantized::EngineConfig e;
+  e.torch.format = kernels::memory_format::channels_last;  // quantized convs produce channels-last tensors
+  if constexpr (std::is_same_v<B, backend::qnnpack>) {
+    e.style = kernels::requantize_style::qnnpack;
+    e.torch.engine = qengine::qnnpack;
+  } else {
+    e.style = kernels::requantize_style::onednn;
+    e.torch.engine = std::is_same_v<B, backend::onednn>   ? qengine::onednn
+                     : std::is_same_v<B, backend::fbgemm> ? qengine::fbgemm
+                                                          : qengine::x86;
+  }
+  return e;
+}
+
+}  // namespace ctq
+// ----- end ctq/quantization/engine_config.hpp -----
 // ----- begin ctq/quantization/mapping.hpp -----
 // Every module mapping ctq has (quantization/mappings/), on top of the traits they specialise.
 
@@ -12539,6 +14108,43 @@ struct stateless_mapping {
 
 }  // namespace detail
 
+// --- dynamic quantization ----------------------------------------------------------------------
+
+/// What a dynamic mapping knows when it builds a module: the engine whose numerics to follow and
+/// whether the input's range is reduced to 7 bits (PyTorch's dynamic modules pass
+/// reduce_range=True; engines without it ignore it).
+struct DynamicConvertInfo {
+  nn::quantized::EngineConfig engine;
+  bool reduce_range = true;
+};
+
+/// The dynamic mapping of a float module: `template <class QC> static auto convert(const F&,
+/// const DynamicConvertInfo&)` returning the dynamic module for QConfigDynamic QC (its weight
+/// observer decides qint8 per tensor / per channel, or float16). Specialise for a custom module.
+template <class F>
+struct dynamic_quantized_module {
+  static constexpr bool unmapped = true;
+};
+
+template <class F>
+inline constexpr bool has_dynamic_quantized_module = !requires { dynamic_quantized_module<F>::unmapped; };
+
+/// The module kinds of quantize_dynamic's spec (PyTorch's set of module types).
+namespace dynamic_kind {
+struct linear {};
+struct lstm {};
+struct gru {};
+struct rnn_cell {};
+struct lstm_cell {};
+struct gru_cell {};
+}  // namespace dynamic_kind
+
+/// The kind of a float module (void: none). Specialised next to each dynamic mapping.
+template <class F>
+struct dynamic_kind_of {
+  using type = void;
+};
+
 }  // namespace ctq
 // ----- end ctq/quantization/traits.hpp -----
 
@@ -12667,6 +14273,221 @@ struct quantized_module<nn::AdaptiveAvgPool2d<OH, OW>>
 
 }  // namespace ctq
 // ----- end ctq/quantization/mappings/core.hpp -----
+// ----- begin ctq/quantization/mappings/dynamic_linear.hpp -----
+// The dynamic mapping of Linear and LinearReLU (PyTorch's DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS):
+// qint8 weights (per tensor or per channel, by the qconfig's weight observer) or float16 weights.
+
+
+namespace ctq {
+
+namespace detail {
+template <bool Relu, index_t In, index_t Out, bool B, class QC>
+auto dynamic_linear(const nn::Linear<In, Out, B>& m, const DynamicConvertInfo& info) {
+  if constexpr (QC::weight::dtype == dtype::float16) {
+    return nn::quantized::dynamic::LinearFp16T<In, Out, Relu>(m.weight, bias_of(m));
+  } else {
+    static_assert(QC::weight::dtype == dtype::qint8,
+                  "ctq: quantize_dynamic: Linear's weights are qint8 or float16 (the qconfig's weight observer)");
+    return nn::quantized::dynamic::LinearT<In, Out, Relu>(quantize_weight<typename QC::weight>(m.weight), bias_of(m),
+                                                          info.engine, info.reduce_range);
+  }
+}
+}  // namespace detail
+
+template <index_t In, index_t Out, bool B>
+struct dynamic_kind_of<nn::Linear<In, Out, B>> {
+  using type = dynamic_kind::linear;
+};
+template <index_t In, index_t Out, bool B>
+struct dynamic_kind_of<nn::intrinsic::LinearReLU<nn::Linear<In, Out, B>>> {
+  using type = dynamic_kind::linear;
+};
+
+template <index_t In, index_t Out, bool B>
+struct dynamic_quantized_module<nn::Linear<In, Out, B>> {
+  template <class QC>
+  static auto convert(const nn::Linear<In, Out, B>& m, const DynamicConvertInfo& info) {
+    return detail::dynamic_linear<false, In, Out, B, QC>(m, info);
+  }
+};
+
+template <index_t In, index_t Out, bool B>
+struct dynamic_quantized_module<nn::intrinsic::LinearReLU<nn::Linear<In, Out, B>>> {
+  template <class QC>
+  static auto convert(const nn::intrinsic::LinearReLU<nn::Linear<In, Out, B>>& m, const DynamicConvertInfo& info) {
+    return detail::dynamic_linear<true, In, Out, B, QC>(m.inner, info);
+  }
+};
+
+}  // namespace ctq
+// ----- end ctq/quantization/mappings/dynamic_linear.hpp -----
+// ----- begin ctq/quantization/mappings/dynamic_rnn.hpp -----
+// The dynamic mapping of the recurrent modules (PyTorch's DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS):
+// nn::LSTM, GRU, RNNCell, LSTMCell, GRUCell -> nn::quantized::dynamic::LSTM, ... with qint8 weights
+// (the qconfig's weight observer run on each weight matrix: per tensor, or per gate row with a
+// per-channel observer) or float16 weights, biases kept in float (PyTorch's RNNBase.from_float /
+// RNNCellBase.from_float). Like PyTorch, the mapping needs bias = true.
+
+#include <vector>
+
+
+namespace ctq {
+
+namespace detail {
+
+template <class QC, bool Bias>
+constexpr bool check_dynamic_rnn() {
+  static_assert(Bias,
+                "ctq: quantize_dynamic: PyTorch's dynamic LSTM, GRU and cells need bias = true (from_float asserts "
+                "mod.bias)");
+  static_assert(QC::weight::dtype == dtype::qint8 || QC::weight::dtype == dtype::float16,
+                "ctq: quantize_dynamic: recurrent modules take qint8 or float16 weights (the qconfig's weight "
+                "observer), as PyTorch's");
+  return Bias && (QC::weight::dtype == dtype::qint8 || QC::weight::dtype == dtype::float16);
+}
+
+/// One set of dynamic weights from float ones: quantized by the qconfig's weight observer (qint8) or
+/// kept in float for the module to round to float16.
+template <class QC>
+auto dynamic_rnn_weights(const Tensor<float, 2>& w_ih, const Tensor<float, 2>& w_hh, const Tensor<float, 1>& b_ih,
+                         const Tensor<float, 1>& b_hh) {
+  std::vector<float> bi(b_ih.values().begin(), b_ih.values().end());
+  std::vector<float> bh(b_hh.values().begin(), b_hh.values().end());
+  if constexpr (QC::weight::dtype == dtype::float16) {
+    return nn::quantized::dynamic::RecurrentWeightsFp16{w_ih, w_hh, std::move(bi), std::move(bh)};
+  } else {
+    return nn::quantized::dynamic::RecurrentWeights{quantize_weight<typename QC::weight>(w_ih),
+                                                    quantize_weight<typename QC::weight>(w_hh), std::move(bi),
+                                                    std::move(bh)};
+  }
+}
+
+/// A stacked LSTM / GRU: one weight set per (layer, direction), then the module for the dtype.
+template <class Q, class QC, class F>
+Q dynamic_stacked(const F& m, const DynamicConvertInfo& info) {
+  std::vector<typename Q::weights_type> sets;
+  for (std::size_t k = 0; k < m.weight_ih.size(); ++k) {
+    sets.push_back(dynamic_rnn_weights<QC>(m.weight_ih[k], m.weight_hh[k], m.bias_ih[k], m.bias_hh[k]));
+  }
+  if constexpr (QC::weight::dtype == dtype::float16) {
+    return Q(std::move(sets));
+  } else {
+    return Q(std::move(sets), info.engine, info.reduce_range);
+  }
+}
+
+/// A cell: its one weight set, then the module for the dtype.
+template <class Q, class QC, class F>
+Q dynamic_cell(const F& m, const DynamicConvertInfo& info) {
+  auto w = dynamic_rnn_weights<QC>(m.weight_ih, m.weight_hh, m.bias_ih, m.bias_hh);
+  if constexpr (QC::weight::dtype == dtype::float16) {
+    return Q(w);
+  } else {
+    return Q(w, info.engine, info.reduce_range);
+  }
+}
+
+}  // namespace detail
+
+template <index_t I, index_t H, index_t L, bool B, bool BF, bool Bi>
+struct dynamic_kind_of<nn::LSTM<I, H, L, B, BF, Bi>> {
+  using type = dynamic_kind::lstm;
+};
+template <index_t I, index_t H, index_t L, bool B, bool BF, bool Bi>
+struct dynamic_kind_of<nn::GRU<I, H, L, B, BF, Bi>> {
+  using type = dynamic_kind::gru;
+};
+template <index_t I, index_t H, bool B, nn::rnn_nonlinearity N>
+struct dynamic_kind_of<nn::RNNCell<I, H, B, N>> {
+  using type = dynamic_kind::rnn_cell;
+};
+template <index_t I, index_t H, bool B>
+struct dynamic_kind_of<nn::LSTMCell<I, H, B>> {
+  using type = dynamic_kind::lstm_cell;
+};
+template <index_t I, index_t H, bool B>
+struct dynamic_kind_of<nn::GRUCell<I, H, B>> {
+  using type = dynamic_kind::gru_cell;
+};
+
+template <index_t I, index_t H, index_t L, bool B, bool BF, bool Bi>
+struct dynamic_quantized_module<nn::LSTM<I, H, L, B, BF, Bi>> {
+  /// The module for qint8 weights; type_for<QC> is the one convert<QC> builds (float16 weights too).
+  using type = nn::quantized::dynamic::LSTM<I, H, L, BF, Bi>;
+  template <class QC>
+  using type_for = nn::quantized::dynamic::LSTM<I, H, L, BF, Bi, QC::weight::dtype>;
+  template <class QC>
+  static auto convert(const nn::LSTM<I, H, L, B, BF, Bi>& m, const DynamicConvertInfo& info) {
+    if constexpr (detail::check_dynamic_rnn<QC, B>()) {
+      return detail::dynamic_stacked<type_for<QC>, QC>(m, info);
+    } else {
+      return type{};
+    }
+  }
+};
+
+template <index_t I, index_t H, index_t L, bool B, bool BF, bool Bi>
+struct dynamic_quantized_module<nn::GRU<I, H, L, B, BF, Bi>> {
+  using type = nn::quantized::dynamic::GRU<I, H, L, BF, Bi>;
+  template <class QC>
+  using type_for = nn::quantized::dynamic::GRU<I, H, L, BF, Bi, QC::weight::dtype>;
+  template <class QC>
+  static auto convert(const nn::GRU<I, H, L, B, BF, Bi>& m, const DynamicConvertInfo& info) {
+    if constexpr (detail::check_dynamic_rnn<QC, B>()) {
+      return detail::dynamic_stacked<type_for<QC>, QC>(m, info);
+    } else {
+      return type{};
+    }
+  }
+};
+
+template <index_t I, index_t H, bool B, nn::rnn_nonlinearity N>
+struct dynamic_quantized_module<nn::RNNCell<I, H, B, N>> {
+  using type = nn::quantized::dynamic::RNNCell<I, H, N>;
+  template <class QC>
+  using type_for = nn::quantized::dynamic::RNNCell<I, H, N, QC::weight::dtype>;
+  template <class QC>
+  static auto convert(const nn::RNNCell<I, H, B, N>& m, const DynamicConvertInfo& info) {
+    if constexpr (detail::check_dynamic_rnn<QC, B>()) {
+      return detail::dynamic_cell<type_for<QC>, QC>(m, info);
+    } else {
+      return type{};
+    }
+  }
+};
+
+template <index_t I, index_t H, bool B>
+struct dynamic_quantized_module<nn::LSTMCell<I, H, B>> {
+  using type = nn::quantized::dynamic::LSTMCell<I, H>;
+  template <class QC>
+  using type_for = nn::quantized::dynamic::LSTMCell<I, H, QC::weight::dtype>;
+  template <class QC>
+  static auto convert(const nn::LSTMCell<I, H, B>& m, const DynamicConvertInfo& info) {
+    if constexpr (detail::check_dynamic_rnn<QC, B>()) {
+      return detail::dynamic_cell<type_for<QC>, QC>(m, info);
+    } else {
+      return type{};
+    }
+  }
+};
+
+template <index_t I, index_t H, bool B>
+struct dynamic_quantized_module<nn::GRUCell<I, H, B>> {
+  using type = nn::quantized::dynamic::GRUCell<I, H>;
+  template <class QC>
+  using type_for = nn::quantized::dynamic::GRUCell<I, H, QC::weight::dtype>;
+  template <class QC>
+  static auto convert(const nn::GRUCell<I, H, B>& m, const DynamicConvertInfo& info) {
+    if constexpr (detail::check_dynamic_rnn<QC, B>()) {
+      return detail::dynamic_cell<type_for<QC>, QC>(m, info);
+    } else {
+      return type{};
+    }
+  }
+};
+
+}  // namespace ctq
+// ----- end ctq/quantization/mappings/dynamic_rnn.hpp -----
 // ----- begin ctq/quantization/mappings/embedding.hpp -----
 // The weight-only mapping of nn::Embedding and nn::EmbeddingBag to nn::quantized::Embedding /
 // EmbeddingBag (PyTorch's nnq.Embedding.from_float / nnq.EmbeddingBag.from_float): the qconfig's
@@ -13245,32 +15066,6 @@ void calibrate(Prepared& prepared, const Batches& batches,
 
 namespace ctq {
 
-/// The backend PyTorch would use by default on the target: qnnpack on ARM, x86 elsewhere.
-#if defined(__aarch64__) || defined(__arm__) || defined(_M_ARM64)
-using default_backend = backend::qnnpack;
-#else
-using default_backend = backend::x86;
-#endif
-
-/// The numerics of PyTorch's quantized engine for a backend. x86 and fbgemm use the onednn
-/// engine's (ctq's reference PyTorch has no FBGEMM; see docs/quantization.md).
-template <class B>
-constexpr nn::quantized::EngineConfig engine_config() {
-  using kernels::qengine;
-  nn::quantized::EngineConfig e;
-  e.torch.format = kernels::memory_format::channels_last;  // quantized convs produce channels-last tensors
-  if constexpr (std::is_same_v<B, backend::qnnpack>) {
-    e.style = kernels::requantize_style::qnnpack;
-    e.torch.engine = qengine::qnnpack;
-  } else {
-    e.style = kernels::requantize_style::onednn;
-    e.torch.engine = std::is_same_v<B, backend::onednn>   ? qengine::onednn
-                     : std::is_same_v<B, backend::fbgemm> ? qengine::fbgemm
-                                                          : qengine::x86;
-  }
-  return e;
-}
-
 namespace detail {
 
 template <class B>
@@ -13555,6 +15350,86 @@ auto fuse_modules(Model model) {
 
 }  // namespace ctq
 // ----- end ctq/quantization/fuse_modules.hpp -----
+// ----- begin ctq/quantization/quantize_dynamic.hpp -----
+// quantize_dynamic: PyTorch's torch.ao.quantization.quantize_dynamic as one type rewrite. Every
+// leaf whose module kind is in the spec (or which a QConfigMapping gives a dynamic qconfig) and
+// that has a dynamic mapping becomes its nn::quantized::dynamic module: weights quantized (qint8
+// per tensor or per channel, or float16) and packed once; activations stay float between layers
+// and are quantized per call inside each layer. No observers, no calibration.
+//
+//   auto q = quantize_dynamic(model);                                    // Linear, LSTM, GRU, cells; qint8
+//   auto h = quantize_dynamic<module_kinds<dynamic_kind::linear>, dtype::float16>(model);
+//   auto m = quantize_dynamic<QConfigMapping<no_qconfig, for_name<"fc", per_channel_dynamic_qconfig>>>(model);
+
+#include <type_traits>
+#include <utility>
+
+
+namespace ctq {
+
+/// A set of module kinds, each quantized with the dtype's default dynamic qconfig.
+template <class... Kinds>
+struct module_kinds {};
+
+/// PyTorch's default set: Linear, LSTM, GRU, LSTMCell, RNNCell, GRUCell.
+using default_dynamic_kinds = module_kinds<dynamic_kind::linear, dynamic_kind::lstm, dynamic_kind::gru,
+                                           dynamic_kind::lstm_cell, dynamic_kind::rnn_cell, dynamic_kind::gru_cell>;
+
+namespace detail {
+
+template <dtype D>
+struct default_dynamic_qconfig_for {
+  static_assert(D == dtype::qint8 || D == dtype::float16,
+                "ctq: quantize_dynamic: the dtype is qint8 or float16 (as PyTorch's quantize_dynamic)");
+  using type = std::conditional_t<D == dtype::float16, float16_dynamic_qconfig, default_dynamic_qconfig>;
+};
+
+// The qconfig of the leaf of type M at Path under the spec (no_qconfig: leave it).
+template <class Spec, dtype D, fixed_string Path, class M>
+struct dynamic_qconfig_at {
+  using type = typename qconfig_at<Spec, Path, M>::type;  // a QConfigMapping or a plain qconfig
+};
+template <class... Kinds, dtype D, fixed_string Path, class M>
+struct dynamic_qconfig_at<module_kinds<Kinds...>, D, Path, M> {
+  using kind = typename dynamic_kind_of<M>::type;
+  static constexpr bool listed = (std::is_same_v<kind, Kinds> || ...);
+  using type = std::conditional_t<listed, typename default_dynamic_qconfig_for<D>::type, no_qconfig>;
+};
+
+template <class Spec, dtype D, class B>
+struct dynamic_pass {
+  template <fixed_string Path, class M>
+  auto leaf(M& m) {
+    if constexpr (has_dynamic_quantized_module<M>) {
+      using QC = typename dynamic_qconfig_at<Spec, D, Path, M>::type;
+      if constexpr (std::is_same_v<QC, no_qconfig>) {
+        return std::move(m);
+      } else {
+        static_assert(QC::is_dynamic || requires { QC::weight::dtype; },
+                      "ctq: quantize_dynamic: the qconfig must be a QConfigDynamic (or a QConfig whose weight "
+                      "observer has a dtype)");
+        return dynamic_quantized_module<M>::template convert<QC>(m, DynamicConvertInfo{engine_config<B>(), true});
+      }
+    } else {
+      return std::move(m);
+    }
+  }
+};
+
+}  // namespace detail
+
+/// The dynamically quantized model (PyTorch's quantize_dynamic(model, qconfig_spec, dtype)).
+/// Spec: module_kinds<...> (with dtype D: qint8 or float16), or a QConfigMapping / QConfigDynamic
+/// (D is then unused). B: the backend whose numerics the layers follow.
+template <class Spec = default_dynamic_kinds, dtype D = dtype::qint8, class B = default_backend, class Model>
+auto quantize_dynamic(Model model) {
+  static_assert(Backend<B>, "ctq: quantize_dynamic: the third template argument must be a backend tag");
+  detail::dynamic_pass<Spec, D, B> pass;
+  return detail::rewrite(model, pass);
+}
+
+}  // namespace ctq
+// ----- end ctq/quantization/quantize_dynamic.hpp -----
 // ----- end ctq/quantization.hpp -----
 // ----- begin ctq/tensor_quant.hpp -----
 // The amax toolkit (NVIDIA pytorch_quantization style): tensor_quant, QuantDescriptor,

@@ -2,6 +2,8 @@
 #pragma once
 
 #include "mappings/core.hpp"
+#include "mappings/dynamic_linear.hpp"
+#include "mappings/dynamic_rnn.hpp"
 #include "mappings/embedding.hpp"
 #include "mappings/extra.hpp"
 #include "mappings/normalization.hpp"

@@ -95,4 +95,43 @@ struct stateless_mapping {
 
 }  // namespace detail
 
+// --- dynamic quantization ----------------------------------------------------------------------
+
+/// What a dynamic mapping knows when it builds a module: the engine whose numerics to follow and
+/// whether the input's range is reduced to 7 bits (PyTorch's dynamic modules pass
+/// reduce_range=True; engines without it ignore it).
+struct DynamicConvertInfo {
+  nn::quantized::EngineConfig engine;
+  bool reduce_range = true;
+};
+
+/// The dynamic mapping of a float module: `template <class QC> static auto convert(const F&,
+/// const DynamicConvertInfo&)` returning the dynamic module for QConfigDynamic QC (its weight
+/// observer decides qint8 per tensor / per channel, or float16). Specialise for a custom module.
+template <class F>
+struct dynamic_quantized_module {
+  static constexpr bool unmapped = true;
+};
+
+template <class F>
+inline constexpr bool has_dynamic_quantized_module = !requires {
+  dynamic_quantized_module<F>::unmapped;
+};
+
+/// The module kinds of quantize_dynamic's spec (PyTorch's set of module types).
+namespace dynamic_kind {
+struct linear {};
+struct lstm {};
+struct gru {};
+struct rnn_cell {};
+struct lstm_cell {};
+struct gru_cell {};
+}  // namespace dynamic_kind
+
+/// The kind of a float module (void: none). Specialised next to each dynamic mapping.
+template <class F>
+struct dynamic_kind_of {
+  using type = void;
+};
+
 }  // namespace ctq
