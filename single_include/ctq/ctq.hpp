@@ -14127,7 +14127,9 @@ struct dynamic_quantized_module {
 };
 
 template <class F>
-inline constexpr bool has_dynamic_quantized_module = !requires { dynamic_quantized_module<F>::unmapped; };
+inline constexpr bool has_dynamic_quantized_module = !requires {
+  dynamic_quantized_module<F>::unmapped;
+};
 
 /// The module kinds of quantize_dynamic's spec (PyTorch's set of module types).
 namespace dynamic_kind {
@@ -15405,9 +15407,10 @@ struct dynamic_pass {
       if constexpr (std::is_same_v<QC, no_qconfig>) {
         return std::move(m);
       } else {
-        static_assert(QC::is_dynamic || requires { QC::weight::dtype; },
-                      "ctq: quantize_dynamic: the qconfig must be a QConfigDynamic (or a QConfig whose weight "
-                      "observer has a dtype)");
+        static_assert(
+            QC::is_dynamic || requires { QC::weight::dtype; },
+            "ctq: quantize_dynamic: the qconfig must be a QConfigDynamic (or a QConfig whose weight "
+            "observer has a dtype)");
         return dynamic_quantized_module<M>::template convert<QC>(m, DynamicConvertInfo{engine_config<B>(), true});
       }
     } else {
