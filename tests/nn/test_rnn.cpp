@@ -427,7 +427,7 @@ TEST_CASE("dynamic modules with float16 weights against the emulated reference (
         ();
         REQUIRE(static_cast<index_t>(w16.size()) == w.size());
         for (index_t i = 0; i < w.size(); ++i)
-          CHECK(w16[static_cast<std::size_t>(i)].bits == float16_t::from_float(w[i]).bits);
+          CHECK(w16[static_cast<std::size_t>(i)].bits == ctq::float16_t::from_float(w[i]).bits);
         check_within(compare_list(run(rnn, in), c), float_tolerance(c), outputs, exact, worst);
       } else {
         FAIL("a float16 case for a model without bias");

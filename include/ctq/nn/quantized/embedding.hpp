@@ -86,8 +86,8 @@ inline void rowwise_params(const std::vector<float>& scales, const std::vector<f
       scale_out[r] = scales[r];
       bias_out[r] = bias;
     } else {
-      scale_out[r] = float16_t::from_float(scales[r]).to_float();
-      bias_out[r] = float16_t::from_float(bias).to_float();
+      scale_out[r] = ctq::float16_t::from_float(scales[r]).to_float();
+      bias_out[r] = ctq::float16_t::from_float(bias).to_float();
     }
   }
 }
