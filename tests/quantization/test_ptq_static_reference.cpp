@@ -28,6 +28,15 @@ using ctq_test::PtqNet;
 
 namespace {
 
+// The scale tolerance: 1 ulp on x86, where Eigen's float GEMM and PyTorch's oneDNN differ only in
+// the last bits of some activations; 4 ulp on other architectures, where Eigen's NEON kernels sum
+// in yet another order (3 ulp seen on conv3 under qemu-aarch64; every code still equal).
+#if defined(__x86_64__) || defined(_M_X64)
+constexpr std::int64_t scale_ulps = 1;
+#else
+constexpr std::int64_t scale_ulps = 4;
+#endif
+
 const nlohmann::json& data() {
   static const nlohmann::json d = ctq_test::load_reference("ptq_static_reference.json");
   return d;
@@ -60,7 +69,7 @@ template <int R>
 Counts compare_codes(const nn::quantized::QActivation<R>& y, const nlohmann::json& ref, const std::string& what) {
   const auto expected = codes<R>(ref);
   REQUIRE(y.shape() == expected.shape());
-  CHECK_MESSAGE(ctq_test::ulp_distance(y.scale(), expected.scale()) <= 1, what << ": output scale");
+  CHECK_MESSAGE(ctq_test::ulp_distance(y.scale(), expected.scale()) <= scale_ulps, what << ": output scale");
   CHECK_MESSAGE(y.zero_point() == expected.zero_point(), what << ": output zero point");
   Counts c;
   for (index_t i = 0; i < y.size(); ++i) {
@@ -80,7 +89,7 @@ template <class Q>
 void compare_layer(const Q& q, const nlohmann::json& ref, const std::string& what, std::int64_t& scale_ulps) {
   const float scale = ctq_test::to_float(ref["scale"]);
   const auto ulps = ctq_test::ulp_distance(q.output_qparams().scale, scale);
-  CHECK_MESSAGE(ulps <= 1, what << ": scale " << q.output_qparams().scale << " vs PyTorch " << scale);
+  CHECK_MESSAGE(ulps <= scale_ulps, what << ": scale " << q.output_qparams().scale << " vs PyTorch " << scale);
   scale_ulps += ulps;
   if (ulps != 0) MESSAGE(what << ": output scale " << ulps << " ulp off PyTorch's");
   CHECK_MESSAGE(q.output_qparams().zero_point == ref["zero_point"].get<std::int32_t>(), what << ": zero point");
@@ -137,7 +146,7 @@ void check_config(const nlohmann::json& cfg) {
   {
     const auto& quant = nn::module_at<"quant">(q);
     const auto u = ctq_test::ulp_distance(quant.qparams.scale, ctq_test::to_float(layers["quant"]["scale"]));
-    CHECK(u <= 1);
+    CHECK(u <= scale_ulps);
     ulps += u;
     CHECK(quant.qparams.zero_point == layers["quant"]["zero_point"].get<std::int32_t>());
   }
