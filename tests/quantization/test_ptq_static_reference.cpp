@@ -86,11 +86,11 @@ Counts compare_codes(const nn::quantized::QActivation<R>& y, const nlohmann::jso
 
 // The layer's quantized parameters against PyTorch's.
 template <class Q>
-void compare_layer(const Q& q, const nlohmann::json& ref, const std::string& what, std::int64_t& scale_ulps) {
+void compare_layer(const Q& q, const nlohmann::json& ref, const std::string& what, std::int64_t& total_ulps) {
   const float scale = ctq_test::to_float(ref["scale"]);
   const auto ulps = ctq_test::ulp_distance(q.output_qparams().scale, scale);
   CHECK_MESSAGE(ulps <= scale_ulps, what << ": scale " << q.output_qparams().scale << " vs PyTorch " << scale);
-  scale_ulps += ulps;
+  total_ulps += ulps;
   if (ulps != 0) MESSAGE(what << ": output scale " << ulps << " ulp off PyTorch's");
   CHECK_MESSAGE(q.output_qparams().zero_point == ref["zero_point"].get<std::int32_t>(), what << ": zero point");
   if constexpr (requires { q.weight(); }) {
