@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../core/detail/fp.hpp"
+#include "../observers/per_channel_min_max_observer.hpp"
 #include "fake_quantize.hpp"
 
 namespace ctq {

@@ -15,6 +15,7 @@
 #include "../nn/batchnorm.hpp"
 #include "../nn/conv.hpp"
 #include "../nn/functional.hpp"
+#include "../nn/identity.hpp"
 #include "../nn/intrinsic/fused.hpp"
 #include "../nn/linear.hpp"
 #include "../nn/module.hpp"
