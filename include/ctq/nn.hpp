@@ -15,6 +15,7 @@
 #include "nn/module.hpp"
 #include "nn/normalization.hpp"
 #include "nn/pooling.hpp"
+#include "nn/qat/dynamic/linear.hpp"
 #include "nn/quantized/activation.hpp"
 #include "nn/quantized/activation_lut.hpp"
 #include "nn/quantized/cat.hpp"

@@ -7,4 +7,5 @@
 #include "mappings/embedding.hpp"
 #include "mappings/extra.hpp"
 #include "mappings/normalization.hpp"
+#include "mappings/qat_dynamic.hpp"
 #include "traits.hpp"
