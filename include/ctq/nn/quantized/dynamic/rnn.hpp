@@ -30,6 +30,7 @@
 #include "../../rnn.hpp"
 #include "../engine.hpp"
 #include "linear.hpp"
+#include "torch_math.hpp"
 
 namespace ctq::nn::quantized::dynamic {
 
@@ -48,112 +49,6 @@ struct RecurrentWeightsFp16 {
 };
 
 namespace detail {
-
-// --- PyTorch 1.13's AVX2 float arithmetic of the cells ------------------------------------------
-
-/// (hi, lo): a float plus a correction, Sleef's double-float.
-struct f2 {
-  float x, y;
-};
-
-using ctq::detail::no_contract;
-
-inline float fma_pn(float a, float b, float c) { return std::fma(a, b, -c); }  // a * b - c, one rounding
-inline float fma_np(float a, float b, float c) { return std::fma(-a, b, c); }  // c - a * b, one rounding
-inline float pow2i(std::int32_t e) {
-  const auto bits = static_cast<std::uint32_t>(e + 0x7f) << 23;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-inline f2 df_add2(f2 a, float b) {
-  const float s = a.x + b, v = s - a.x;
-  return {s, ((a.x - (s - v)) + (b - v)) + a.y};
-}
-inline f2 df_add2(f2 a, f2 b) {
-  const float s = a.x + b.x, v = s - a.x;
-  return {s, ((a.x - (s - v)) + (b.x - v)) + (a.y + b.y)};
-}
-inline f2 df_add(float a, f2 b) {
-  const float s = a + b.x;
-  return {s, ((a - s) + b.x) + b.y};
-}
-inline f2 df_add(f2 a, f2 b) {  // |a| >= |b|
-  const float s = a.x + b.x;
-  return {s, (((a.x - s) + b.x) + a.y) + b.y};
-}
-inline f2 df_mul(f2 a, float b) {
-  const float s = no_contract(a.x * b);
-  return {s, std::fma(a.y, b, fma_pn(a.x, b, s))};
-}
-inline f2 df_mul(f2 a, f2 b) {
-  const float s = no_contract(a.x * b.x);
-  return {s, std::fma(a.x, b.y, std::fma(a.y, b.x, fma_pn(a.x, b.x, s)))};
-}
-inline f2 df_square(f2 a) {
-  const float s = no_contract(a.x * a.x);
-  return {s, std::fma(a.x + a.x, a.y, fma_pn(a.x, a.x, s))};
-}
-inline f2 df_reciprocal(f2 d) {
-  const float s = 1.0f / d.x;
-  return {s, no_contract(s * fma_np(d.y, s, fma_np(d.x, s, 1.0f)))};
-}
-inline f2 df_divide(f2 n, f2 d) {
-  const float t = 1.0f / d.x, s = no_contract(n.x * t);
-  const float u = fma_pn(t, n.x, s), v = fma_np(d.y, t, fma_np(d.x, t, 1.0f));
-  return {s, std::fma(s, v, std::fma(n.y, t, u))};
-}
-
-/// exp(d) as a double-float (Sleef 3.5's expk2f, single precision, FMA build), for 0 <= d.x.
-inline f2 sleef_expk2f(f2 d) {
-  const float u0 = (d.x + d.y) * 1.442695040888963407359924681001892137426645954152985934135449406931f;
-  const auto q = static_cast<std::int32_t>(std::nearbyint(u0));
-  const auto fq = static_cast<float>(q);
-  f2 s = df_add2(d, no_contract(fq * -0.693145751953125f));
-  s = df_add2(s, no_contract(fq * -1.428606765330187045e-06f));
-  float u = 0.1980960224e-3f;
-  u = std::fma(u, s.x, 0.1394256484e-2f);
-  u = std::fma(u, s.x, 0.8333456703e-2f);
-  u = std::fma(u, s.x, 0.4166637361e-1f);
-  f2 t = df_add2(df_mul(s, u), 0.166666659414234244790680580464e+0f);
-  t = df_add2(df_mul(s, t), 0.5f);
-  t = df_add2(s, df_mul(df_square(s), t));
-  t = df_add(1.0f, t);
-  const std::int32_t half = q >> 1;
-  return {no_contract(no_contract(t.x * pow2i(half)) * pow2i(q - half)),
-          no_contract(no_contract(t.y * pow2i(half)) * pow2i(q - half))};
-}
-
-/// tanh as PyTorch 1.13's AVX2 Vectorized<float>::tanh computes it (Sleef 3.5's tanhf_u10, FMA
-/// build): (e - 1/e) / (e + 1/e) in double-float with e = exp(|x|), sign restored; 1 beyond
-/// |x| > 8.664339742. Equal to Sleef_tanhf8_u10avx2 for all 2^32 inputs (checked against libsleef
-/// 3.5.1); std::tanh differs from it in the last bit for some inputs.
-inline float sleef_tanhf(float x) {
-  if (std::isnan(x)) return x;
-  const float a = std::fabs(x);
-  if (a > 8.664339742f) return std::copysign(1.0f, x);
-  f2 d = sleef_expk2f({a, 0.0f});
-  const f2 e = df_reciprocal(d);
-  d = df_divide(df_add(d, f2{-e.x, -e.y}), df_add(d, e));
-  const float y = d.x + d.y;
-  return std::copysign(std::isnan(y) ? 1.0f : y, x);
-}
-
-/// In-place sigmoid of one gate row (n values), as ATen's sigmoid kernel rounds it: its AVX2 body
-/// (16 values per iteration) computes 1 / (1 + exp(0 - x)) with Sleef's expf, the scalar tail
-/// 1 / (1 + exp(-x)) with the C library's expf.
-inline void torch_sigmoid(float* p, index_t n) {
-  const index_t body = n / 16 * 16;
-  for (index_t i = 0; i < body; ++i) p[i] = 1.0f / (1.0f + kernels::detail::sleef_expf(0.0f - p[i]));
-  for (index_t i = body; i < n; ++i) p[i] = 1.0f / (1.0f + std::exp(-p[i]));
-}
-
-/// In-place tanh of n values: ATen's tanh runs Sleef on every value (partial vectors included).
-inline void torch_tanh(float* p, index_t n) {
-  for (index_t i = 0; i < n; ++i) p[i] = sleef_tanhf(p[i]);
-}
-
-inline constexpr nn::detail::RecurrentMath torch_math{&torch_sigmoid, &torch_tanh};
 
 // --- the projections --------------------------------------------------------------------------
 
