@@ -1,8 +1,9 @@
 // The amax toolkit (NVIDIA pytorch_quantization style): tensor_quant, QuantDescriptor,
-// TensorQuantizer, calibrators.
+// TensorQuantizer, calibrators, Quant modules.
 #pragma once
 
 #include "tensor_quant/calibrators.hpp"
 #include "tensor_quant/quant_descriptor.hpp"
+#include "tensor_quant/quant_modules.hpp"
 #include "tensor_quant/tensor_quant.hpp"
 #include "tensor_quant/tensor_quantizer.hpp"

@@ -97,8 +97,10 @@ TEST_CASE("AVX2 tanh, expf and sigmoid give the scalar definition's bits") {
       chunk.clear();
     }
   }
-  while (chunk.size() % 16 != 0) chunk.push_back(0.5f);
-  check(chunk);
+  if (!chunk.empty()) {
+    while (chunk.size() % 16 != 0) chunk.push_back(0.5f);
+    check(chunk);
+  }
   CHECK(tail_bad == 0);
   CHECK(tanh_bad == 0);
   CHECK(exp_bad == 0);

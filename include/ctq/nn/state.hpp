@@ -2,6 +2,7 @@
 // "block.body.bn_a.running_var", ... Loading checks every name and shape.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -57,8 +58,7 @@ void load_state_dict(M& m, const StateDict& d, bool strict = true) {
     const auto it = d.find(key);
     if (it == d.end()) raise(ctq::detail::message() << "ctq: load_state_dict: missing key '" << key << "'");
     const auto& s = it->second;
-    const bool same_shape =
-        s.shape.size() == t.shape().size() && std::equal(s.shape.begin(), s.shape.end(), t.shape().begin());
+    const bool same_shape = std::ranges::equal(s.shape, t.shape());
     if (!same_shape || static_cast<index_t>(s.values.size()) != t.size()) {
       raise(ctq::detail::message() << "ctq: load_state_dict: '" << key << "' has a different shape from the model's");
     }

@@ -69,5 +69,10 @@ inline constexpr QuantDescriptor QUANT_DESC_8BIT_CONV1D_WEIGHT_PER_CHANNEL{.num_
 inline constexpr QuantDescriptor QUANT_DESC_8BIT_CONV2D_WEIGHT_PER_CHANNEL{.num_bits = 8, .axis = axes(0)};
 inline constexpr QuantDescriptor QUANT_DESC_8BIT_CONV3D_WEIGHT_PER_CHANNEL{.num_bits = 8, .axis = axes(0)};
 inline constexpr QuantDescriptor QUANT_DESC_8BIT_LINEAR_WEIGHT_PER_ROW{.num_bits = 8, .axis = axes(0)};
+// Transposed convolutions: axis 0 of PyTorch's [In][Out / G][k...] weight (ctq keeps that layout),
+// the input channel, as NVIDIA's descriptors keep it.
+inline constexpr QuantDescriptor QUANT_DESC_8BIT_CONVTRANSPOSE1D_WEIGHT_PER_CHANNEL{.num_bits = 8, .axis = axes(0)};
+inline constexpr QuantDescriptor QUANT_DESC_8BIT_CONVTRANSPOSE2D_WEIGHT_PER_CHANNEL{.num_bits = 8, .axis = axes(0)};
+inline constexpr QuantDescriptor QUANT_DESC_8BIT_CONVTRANSPOSE3D_WEIGHT_PER_CHANNEL{.num_bits = 8, .axis = axes(0)};
 
 }  // namespace ctq
