@@ -127,9 +127,36 @@ void extreme(index_t kk) {
   check_all_pipelines<Arch>(p);
 }
 
+// Activations at most 127 (reduced range): kernels with a 7-bit path take it. Random shapes, the
+// extremes of that path (127 against -128 and 127: pairs of products at +-32512, next to int16's
+// limits), and one byte of 128 among them, which must send the call back to the general path.
+template <class Arch>
+void seven_bit(std::uint32_t seed, int count) {
+  std::mt19937 gen(seed);
+  const index_t small[] = {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33};
+  const index_t ks[] = {1, 3, 4, 5, 8, 17, 64, 255, 513};
+  for (int i = 0; i < count; ++i) {
+    Problem p = random_problem(gen, small[gen() % std::size(small)], small[gen() % std::size(small)],
+                               ks[gen() % std::size(ks)], static_cast<int>(gen() % 3));
+    for (auto& v : p.a) v &= 127;
+    check_all_pipelines<Arch>(p);
+  }
+  Problem p = random_problem(gen, 5, 19, 1003, 0);
+  p.a_zp = 0;
+  std::fill(p.a.begin(), p.a.end(), std::uint8_t{127});
+  for (const std::int8_t w : {std::int8_t{-128}, std::int8_t{127}}) {
+    std::fill(p.w.begin(), p.w.end(), w);
+    check_all_pipelines<Arch>(p);
+    p.a[p.a.size() / 2] = 128;  // the general path
+    check_all_pipelines<Arch>(p);
+    p.a[p.a.size() / 2] = 127;
+  }
+}
+
 template <class Arch>
 void run_suite() {
   SUBCASE("random shapes") { random_shapes<Arch>(20261202, 1500); }
+  SUBCASE("activations below 128") { seven_bit<Arch>(1234, 300); }
   SUBCASE("the largest K that cannot overflow, and beyond (both wrap alike)") {
     extreme<Arch>(65793);
     extreme<Arch>(70001);

@@ -106,6 +106,18 @@ class PackedWeights {
   bool has_zero_point_ = false;
 };
 
+namespace detail {
+/// The largest byte of an M x K block with row stride lda.
+inline std::uint8_t max_byte(const std::uint8_t* a, index_t m, index_t k, index_t lda) {
+  std::uint8_t hi = 0;
+  for (index_t r = 0; r < m; ++r) {
+    const std::uint8_t* row = a + r * lda;
+    for (index_t i = 0; i < k; ++i) hi = row[i] > hi ? row[i] : hi;
+  }
+  return hi;
+}
+}  // namespace detail
+
 /// The int32 scratch a gemm() call with M rows needs: the column offsets, and the row sums when
 /// the weights have a non-zero zero point.
 template <class Arch>
@@ -167,6 +179,10 @@ void gemm(const std::uint8_t* a, index_t m, index_t lda, std::int32_t a_zero_poi
     }
   }
 #endif
+  // Kernels with a faster exact path for activations below 128 (reduced range) take it when A
+  // has none above 127: one pass over M x K bytes, against M x N x K products.
+  bool seven_bit = false;
+  if constexpr (requires { U::has_7bit_path; }) seven_bit = detail::max_byte(a, m, k, lda) <= 127;
   for (index_t p = 0; p < b.panels(); ++p) {
     const index_t col = p * U::nr;
     const index_t cols = b.n() - col < U::nr ? b.n() - col : U::nr;
@@ -175,6 +191,12 @@ void gemm(const std::uint8_t* a, index_t m, index_t lda, std::int32_t a_zero_poi
       const ukernel_args args{
           a + row * lda, lda, rows, k, b.panel(p), cols, col_offset + col, row_sum ? row_sum + row : nullptr,
           zw + col,      row, col};
+      if constexpr (requires { U::has_7bit_path; }) {
+        if (seven_bit) {
+          detail::dispatch_rows<U::mr>(rows, [&]<index_t R>() { U::template run_7bit<R>(args, out); });
+          continue;
+        }
+      }
       detail::dispatch_rows<U::mr>(rows, [&]<index_t R>() { U::template run<R>(args, out); });
     }
   }

@@ -63,6 +63,43 @@ struct gemm_ukernel<arch::avx2> {
       detail::finish_lanes(B(sums), p, r, 0, out);
     }
   }
+
+  /// The same product when every activation of the tile is at most 127 (gemm() checks; reduced-
+  /// range activations are): `vpmaddubsw` on the packed bytes as they are, whose pairs of u8 x s8
+  /// products then stay within int16 (2 * 127 * 128 = 32512), then `vpmaddwd` with ones adds the
+  /// pairs into the column's int32. Exact, and no byte widening.
+  static constexpr bool has_7bit_path = true;
+  template <index_t Rows, class Out>
+  static void run_7bit(const ukernel_args& p, const Out& out) {
+    __m256i acc[Rows];
+#pragma GCC unroll 4
+    for (index_t r = 0; r < Rows; ++r) acc[r] = _mm256_setzero_si256();
+    const __m256i ones = _mm256_set1_epi16(1);
+    const index_t whole = p.k / 4;
+    auto step = [&](const std::int8_t* w, const std::int32_t(&four)[Rows]) {
+      const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
+#pragma GCC unroll 4
+      for (index_t r = 0; r < Rows; ++r) {
+        const __m256i pairs = _mm256_maddubs_epi16(_mm256_set1_epi32(four[r]), wv);
+        acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(pairs, ones));
+      }
+    };
+    const std::int8_t* w = p.b;
+    for (index_t g = 0; g < whole; ++g, w += 32) {
+      std::int32_t four[Rows];
+#pragma GCC unroll 4
+      for (index_t r = 0; r < Rows; ++r) std::memcpy(&four[r], p.a + r * p.lda + 4 * g, 4);
+      step(w, four);
+    }
+    if (whole * 4 < p.k) {
+      std::int32_t four[Rows];
+      for (index_t r = 0; r < Rows; ++r)
+        four[r] = static_cast<std::int32_t>(detail::load_group(p.a + r * p.lda, whole, p.k));
+      step(w, four);
+    }
+    using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
+    for (index_t r = 0; r < Rows; ++r) detail::finish_lanes(B(acc[r]), p, r, 0, out);
+  }
 };
 
 }  // namespace ctq::kernels
