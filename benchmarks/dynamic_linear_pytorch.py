@@ -8,12 +8,11 @@ FBGEMM, so linear_prepack_fp16 fails on both engines.
 Prints JSON: {"engines": [...], "times": {"<kind>/<out>/<rows>": median seconds per forward}} with
 kind float, int8_qnnpack, int8_onednn."""
 import json
-import statistics
-import time
 import warnings
 
 import torch
 import torch.nn as nn
+from pytorch_timing import median_time
 from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
 warnings.simplefilter("ignore")
@@ -22,28 +21,6 @@ torch.manual_seed(0)
 IN = 1024
 OUTS = (1024, 4096)
 ROWS = (1, 4, 16)
-
-
-def median_time(f, min_seconds=0.3, reps=7):
-    """Median over `reps` batches of the time per call; each batch runs long enough to time."""
-    with torch.no_grad():
-        for _ in range(3):
-            f()
-        n = 1
-        while True:
-            t0 = time.perf_counter()
-            for _ in range(n):
-                f()
-            if time.perf_counter() - t0 >= min_seconds / reps:
-                break
-            n *= 2
-        times = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            for _ in range(n):
-                f()
-            times.append((time.perf_counter() - t0) / n)
-    return statistics.median(times)
 
 
 times = {}

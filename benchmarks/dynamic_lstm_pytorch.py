@@ -6,12 +6,11 @@ Prints JSON: {"engines": [...], "times": {"<kind>": median seconds per forward}}
 int8_qnnpack, int8_onednn. float16 weights are not timed: Debian's PyTorch has no FBGEMM, so
 linear_prepack_fp16 fails on both engines."""
 import json
-import statistics
-import time
 import warnings
 
 import torch
 import torch.nn as nn
+from pytorch_timing import median_time
 from torch.ao.quantization import quantize_dynamic
 
 warnings.simplefilter("ignore")
@@ -19,34 +18,12 @@ torch.set_num_threads(1)
 torch.manual_seed(0)
 
 
-def median_time(f, min_seconds=0.5, reps=7):
-    """Median over `reps` batches of the time per call; each batch runs long enough to time."""
-    with torch.no_grad():
-        for _ in range(3):
-            f()
-        n = 1
-        while True:
-            t0 = time.perf_counter()
-            for _ in range(n):
-                f()
-            if time.perf_counter() - t0 >= min_seconds / reps:
-                break
-            n *= 2
-        times = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            for _ in range(n):
-                f()
-            times.append((time.perf_counter() - t0) / n)
-    return statistics.median(times)
-
-
 model = nn.LSTM(512, 512, num_layers=2).eval()
 x = torch.randn(32, 1, 512)
-times = {"float": median_time(lambda: model(x))}
+times = {"float": median_time(lambda: model(x), min_seconds=0.5)}
 engines = [e for e in ("qnnpack", "onednn") if e in torch.backends.quantized.supported_engines]
 for engine in engines:
     torch.backends.quantized.engine = engine
     q = quantize_dynamic(model, {nn.LSTM}, dtype=torch.qint8)
-    times[f"int8_{engine}"] = median_time(lambda: q(x))
+    times[f"int8_{engine}"] = median_time(lambda: q(x), min_seconds=0.5)
 print(json.dumps({"torch_version": torch.__version__, "engines": engines, "times": times}))

@@ -26,22 +26,11 @@ struct gemm_ukernel<arch::avx2> {
   static constexpr std::int32_t a_shift = 0;
   static constexpr index_t k_align = 4;
 
-  template <index_t Rows, class Out>
-  static void run(const ukernel_args& p, const Out& out) {
-    __m256i lo[Rows], hi[Rows];
-#pragma GCC unroll 4
-    for (index_t r = 0; r < Rows; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
+  // Calls step(panel bytes, four) for each group of four k: `four` holds each row's four
+  // activation bytes (zero past K in the last group, whose packed weights are zero there too).
+  template <index_t Rows, class Step>
+  CTQ_ALWAYS_INLINE static void for_each_group(const ukernel_args& p, Step& step) {
     const index_t whole = p.k / 4;
-    auto step = [&](const std::int8_t* w, const std::int32_t(&four)[Rows]) {
-      const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
-      const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 16)));
-#pragma GCC unroll 4
-      for (index_t r = 0; r < Rows; ++r) {
-        const __m256i x = _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(four[r])));
-        lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(x, w0));
-        hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(x, w1));
-      }
-    };
     const std::int8_t* w = p.b;
     for (index_t g = 0; g < whole; ++g, w += 32) {
       std::int32_t four[Rows];
@@ -55,6 +44,24 @@ struct gemm_ukernel<arch::avx2> {
         four[r] = static_cast<std::int32_t>(detail::load_group(p.a + r * p.lda, whole, p.k));
       step(w, four);
     }
+  }
+
+  template <index_t Rows, class Out>
+  static void run(const ukernel_args& p, const Out& out) {
+    __m256i lo[Rows], hi[Rows];
+#pragma GCC unroll 4
+    for (index_t r = 0; r < Rows; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
+    auto step = [&](const std::int8_t* w, const std::int32_t(&four)[Rows]) {
+      const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
+      const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 16)));
+#pragma GCC unroll 4
+      for (index_t r = 0; r < Rows; ++r) {
+        const __m256i x = _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(four[r])));
+        lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(x, w0));
+        hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(x, w1));
+      }
+    };
+    for_each_group<Rows>(p, step);
     using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
     for (index_t r = 0; r < Rows; ++r) {
       // lo = [c0 c0 c1 c1 | c2 c2 c3 c3], hi = [c4 c4 c5 c5 | c6 c6 c7 c7] (two partials each):
@@ -75,7 +82,6 @@ struct gemm_ukernel<arch::avx2> {
 #pragma GCC unroll 4
     for (index_t r = 0; r < Rows; ++r) acc[r] = _mm256_setzero_si256();
     const __m256i ones = _mm256_set1_epi16(1);
-    const index_t whole = p.k / 4;
     auto step = [&](const std::int8_t* w, const std::int32_t(&four)[Rows]) {
       const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
 #pragma GCC unroll 4
@@ -84,19 +90,7 @@ struct gemm_ukernel<arch::avx2> {
         acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(pairs, ones));
       }
     };
-    const std::int8_t* w = p.b;
-    for (index_t g = 0; g < whole; ++g, w += 32) {
-      std::int32_t four[Rows];
-#pragma GCC unroll 4
-      for (index_t r = 0; r < Rows; ++r) std::memcpy(&four[r], p.a + r * p.lda + 4 * g, 4);
-      step(w, four);
-    }
-    if (whole * 4 < p.k) {
-      std::int32_t four[Rows];
-      for (index_t r = 0; r < Rows; ++r)
-        four[r] = static_cast<std::int32_t>(detail::load_group(p.a + r * p.lda, whole, p.k));
-      step(w, four);
-    }
+    for_each_group<Rows>(p, step);
     using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
     for (index_t r = 0; r < Rows; ++r) detail::finish_lanes(B(acc[r]), p, r, 0, out);
   }
