@@ -6,7 +6,11 @@ packages=(
   libeigen3-dev libxsimd-dev                    # the library's dependencies
   doctest-dev nlohmann-json3-dev                # tests (nlohmann-json reads tests/data/*.json)
   libbenchmark-dev                              # benchmarks
+  python3-onnx python3-numpy                    # the ONNX export test checks the model with onnx
 )
+# Node.js runs the exported model in ONNX Runtime (npm's onnxruntime-node); Debian's nodejs/npm
+# only when the machine has no npm (another Node.js conflicts with Debian's npm).
+if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 if [[ ${CTQ_TEST_AARCH64:-1} != 0 ]]; then     # the aarch64 cross build and qemu for its tests
   packages+=(g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 fi
@@ -20,5 +24,11 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update
   $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+# ONNX Runtime for the ONNX export test, at the version package-lock.json pins. Its install script
+# only fetches optional GPU binaries, which are not needed.
+onnx_dir="$(dirname "$0")/../tests/tensor_quant/onnx"
+if [[ ! -d "$onnx_dir/node_modules/onnxruntime-node" ]]; then
+  (cd "$onnx_dir" && npm ci --ignore-scripts --no-audit --no-fund)
 fi
 echo "install-deps: all packages present"
