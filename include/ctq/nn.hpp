@@ -31,6 +31,7 @@
 #include "nn/quantized/pooling.hpp"
 #include "nn/quantized/quantize.hpp"
 #include "nn/rnn.hpp"
+#include "nn/safetensors.hpp"
 #include "nn/sequential.hpp"
 #include "nn/size.hpp"
 #include "nn/state.hpp"
