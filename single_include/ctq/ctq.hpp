@@ -4575,22 +4575,11 @@ struct gemm_ukernel<arch::avx2> {
   static constexpr std::int32_t a_shift = 0;
   static constexpr index_t k_align = 4;
 
-  template <index_t Rows, class Out>
-  static void run(const ukernel_args& p, const Out& out) {
-    __m256i lo[Rows], hi[Rows];
-#pragma GCC unroll 4
-    for (index_t r = 0; r < Rows; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
+  // Calls step(panel bytes, four) for each group of four k: `four` holds each row's four
+  // activation bytes (zero past K in the last group, whose packed weights are zero there too).
+  template <index_t Rows, class Step>
+  CTQ_ALWAYS_INLINE static void for_each_group(const ukernel_args& p, Step& step) {
     const index_t whole = p.k / 4;
-    auto step = [&](const std::int8_t* w, const std::int32_t(&four)[Rows]) {
-      const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
-      const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 16)));
-#pragma GCC unroll 4
-      for (index_t r = 0; r < Rows; ++r) {
-        const __m256i x = _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(four[r])));
-        lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(x, w0));
-        hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(x, w1));
-      }
-    };
     const std::int8_t* w = p.b;
     for (index_t g = 0; g < whole; ++g, w += 32) {
       std::int32_t four[Rows];
@@ -4604,6 +4593,24 @@ struct gemm_ukernel<arch::avx2> {
         four[r] = static_cast<std::int32_t>(detail::load_group(p.a + r * p.lda, whole, p.k));
       step(w, four);
     }
+  }
+
+  template <index_t Rows, class Out>
+  static void run(const ukernel_args& p, const Out& out) {
+    __m256i lo[Rows], hi[Rows];
+#pragma GCC unroll 4
+    for (index_t r = 0; r < Rows; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
+    auto step = [&](const std::int8_t* w, const std::int32_t(&four)[Rows]) {
+      const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
+      const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 16)));
+#pragma GCC unroll 4
+      for (index_t r = 0; r < Rows; ++r) {
+        const __m256i x = _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(four[r])));
+        lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(x, w0));
+        hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(x, w1));
+      }
+    };
+    for_each_group<Rows>(p, step);
     using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
     for (index_t r = 0; r < Rows; ++r) {
       // lo = [c0 c0 c1 c1 | c2 c2 c3 c3], hi = [c4 c4 c5 c5 | c6 c6 c7 c7] (two partials each):
@@ -4611,6 +4618,30 @@ struct gemm_ukernel<arch::avx2> {
       const __m256i sums = _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo[r], hi[r]), 0xd8);
       detail::finish_lanes(B(sums), p, r, 0, out);
     }
+  }
+
+  /// The same product when every activation of the tile is at most 127 (gemm() checks; reduced-
+  /// range activations are): `vpmaddubsw` on the packed bytes as they are, whose pairs of u8 x s8
+  /// products then stay within int16 (2 * 127 * 128 = 32512), then `vpmaddwd` with ones adds the
+  /// pairs into the column's int32. Exact, and no byte widening.
+  static constexpr bool has_7bit_path = true;
+  template <index_t Rows, class Out>
+  static void run_7bit(const ukernel_args& p, const Out& out) {
+    __m256i acc[Rows];
+#pragma GCC unroll 4
+    for (index_t r = 0; r < Rows; ++r) acc[r] = _mm256_setzero_si256();
+    const __m256i ones = _mm256_set1_epi16(1);
+    auto step = [&](const std::int8_t* w, const std::int32_t(&four)[Rows]) {
+      const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
+#pragma GCC unroll 4
+      for (index_t r = 0; r < Rows; ++r) {
+        const __m256i pairs = _mm256_maddubs_epi16(_mm256_set1_epi32(four[r]), wv);
+        acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(pairs, ones));
+      }
+    };
+    for_each_group<Rows>(p, step);
+    using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
+    for (index_t r = 0; r < Rows; ++r) detail::finish_lanes(B(acc[r]), p, r, 0, out);
   }
 };
 
@@ -5149,6 +5180,18 @@ class PackedWeights {
   bool has_zero_point_ = false;
 };
 
+namespace detail {
+/// The largest byte of an M x K block with row stride lda.
+inline std::uint8_t max_byte(const std::uint8_t* a, index_t m, index_t k, index_t lda) {
+  std::uint8_t hi = 0;
+  for (index_t r = 0; r < m; ++r) {
+    const std::uint8_t* row = a + r * lda;
+    for (index_t i = 0; i < k; ++i) hi = row[i] > hi ? row[i] : hi;
+  }
+  return hi;
+}
+}  // namespace detail
+
 /// The int32 scratch a gemm() call with M rows needs: the column offsets, and the row sums when
 /// the weights have a non-zero zero point.
 template <class Arch>
@@ -5210,6 +5253,10 @@ void gemm(const std::uint8_t* a, index_t m, index_t lda, std::int32_t a_zero_poi
     }
   }
 #endif
+  // Kernels with a faster exact path for activations below 128 (reduced range) take it when A
+  // has none above 127: one pass over M x K bytes, against M x N x K products.
+  bool seven_bit = false;
+  if constexpr (requires { U::has_7bit_path; }) seven_bit = detail::max_byte(a, m, k, lda) <= 127;
   for (index_t p = 0; p < b.panels(); ++p) {
     const index_t col = p * U::nr;
     const index_t cols = b.n() - col < U::nr ? b.n() - col : U::nr;
@@ -5218,6 +5265,12 @@ void gemm(const std::uint8_t* a, index_t m, index_t lda, std::int32_t a_zero_poi
       const ukernel_args args{
           a + row * lda, lda, rows, k, b.panel(p), cols, col_offset + col, row_sum ? row_sum + row : nullptr,
           zw + col,      row, col};
+      if constexpr (requires { U::has_7bit_path; }) {
+        if (seven_bit) {
+          detail::dispatch_rows<U::mr>(rows, [&]<index_t R>() { U::template run_7bit<R>(args, out); });
+          continue;
+        }
+      }
       detail::dispatch_rows<U::mr>(rows, [&]<index_t R>() { U::template run<R>(args, out); });
     }
   }
@@ -9483,6 +9536,180 @@ struct Flatten : ctq::detail::rejects_quantized {
 
 }  // namespace ctq::nn
 // ----- end ctq/nn/pooling.hpp -----
+// ----- begin ctq/nn/qat/dynamic/linear.hpp -----
+// nn::qat::dynamic::Linear: a float Linear whose weight passes through the qconfig's weight
+// fake-quantizer on every forward, for dynamic quantization-aware training (PyTorch's
+// torch.ao.nn.qat.dynamic.Linear). Activations stay float: at inference a dynamic Linear
+// quantizes its input per call, so the qconfig's activation must be memoryless (a moving-average
+// observer with averaging_constant 1: each batch's own range, as a per-call choice).
+//
+//   auto qat = prepare_qat_dynamic(model);   // nn::Linear -> nn::qat::dynamic::Linear
+//   ... train qat (forward / backward) ...
+//   auto q = quantize_dynamic(qat);          // -> nn::quantized::dynamic::Linear
+
+#include <random>
+#include <string_view>
+#include <type_traits>
+
+// ----- begin ctq/qconfig/qconfig.hpp -----
+// QConfig and QConfigDynamic: which observer (or fake-quantizer) types a module's activation and
+// weight get. Types, never instances: each module instantiates its own (PyTorch stores
+// constructors for the same reason).
+
+#include <type_traits>
+
+namespace ctq {
+
+/// Static quantization (and QAT, with fake-quantizers): Activation observes outputs, Weight
+/// observes weights.
+template <class Activation, class Weight>
+struct QConfig {
+  using activation = Activation;
+  using weight = Weight;
+  static constexpr bool is_dynamic = false;
+};
+
+/// Dynamic quantization: weights observed once at convert time, activations quantized per call.
+template <class Activation, class Weight>
+struct QConfigDynamic {
+  using activation = Activation;
+  using weight = Weight;
+  static constexpr bool is_dynamic = true;
+};
+
+template <class T>
+inline constexpr bool is_qconfig = false;
+template <class A, class W>
+inline constexpr bool is_qconfig<QConfig<A, W>> = true;
+template <class A, class W>
+inline constexpr bool is_qconfig<QConfigDynamic<A, W>> = true;
+
+}  // namespace ctq
+// ----- end ctq/qconfig/qconfig.hpp -----
+
+namespace ctq {
+
+namespace detail {
+template <class T>
+inline constexpr bool is_memoryless_observer = false;
+template <MovingAverageMinMaxObserverArgs A>
+inline constexpr bool is_memoryless_observer<MovingAverageMinMaxObserver<A>> = A.averaging_constant == 1.0f;
+template <MovingAveragePerChannelMinMaxObserverArgs A>
+inline constexpr bool is_memoryless_observer<MovingAveragePerChannelMinMaxObserver<A>> = A.averaging_constant == 1.0f;
+
+template <class T>
+constexpr bool memoryless() {
+  if constexpr (requires { typename std::remove_cvref_t<decltype(std::declval<T&>().activation_post_process)>; }) {
+    return is_memoryless_observer<std::remove_cvref_t<decltype(std::declval<T&>().activation_post_process)>>;
+  } else {
+    return is_memoryless_observer<T>;
+  }
+}
+}  // namespace detail
+
+/// PyTorch's activation_is_memoryless(qconfig): the activation observer (or the fake-quantizer's
+/// observer) is a moving-average observer with averaging_constant 1.
+template <class QC>
+inline constexpr bool activation_is_memoryless = detail::memoryless<typename QC::activation>();
+
+}  // namespace ctq
+
+namespace ctq::nn::qat::dynamic {
+
+/// The gradients of one backward pass.
+struct LinearGradients {
+  Tensor<float, 2> input;   ///< dL/dx [rows, In]
+  Tensor<float, 2> weight;  ///< dL/dW [Out, In], through the fake-quantizer's straight-through mask
+  Tensor<float, 1> bias;    ///< dL/db [Out] (empty without bias)
+};
+
+/// y = x fq(W)^T + b. QC: the qconfig it was prepared with (default_dynamic_qat_qconfig, or any
+/// qconfig whose activation is memoryless and whose weight is a fake-quantizer).
+template <index_t In, index_t Out, bool Bias, class QC>
+class Linear : public ctq::detail::rejects_quantized {
+  static_assert(is_qconfig<QC>, "ctq: nn::qat::dynamic::Linear: the last argument must be a QConfig");
+  static_assert(activation_is_memoryless<QC>,
+                "ctq: nn::qat::dynamic::Linear: dynamic QAT needs a memoryless activation observer (a moving-average "
+                "observer with averaging_constant 1), as PyTorch requires");
+  static_assert(FakeQuantizer<typename QC::weight>,
+                "ctq: nn::qat::dynamic::Linear: the qconfig's weight must be a fake-quantizer (FakeQuantize, ...)");
+
+ public:
+  static constexpr std::string_view name = "Linear";
+  static constexpr index_t in_features = In, out_features = Out;
+  static constexpr bool has_bias = Bias;
+  using qconfig = QC;  ///< quantize_dynamic converts with it (PyTorch: the module's qconfig)
+  using weight_fake_quant_type = typename QC::weight;
+
+  Linear() : weight({Out, In}), bias(Bias ? Shape<1>{Out} : Shape<1>{0}) {}
+  /// From a float Linear (PyTorch's from_float): the weights are moved over.
+  explicit Linear(nn::Linear<In, Out, Bias>&& m) : weight(std::move(m.weight)), bias(std::move(m.bias)) {}
+
+  using ctq::detail::rejects_quantized::operator();
+  /// x: [..., In]; the fake-quantizer observes the weight and quantizes it, then y = x W_fq^T + b.
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) {
+    static_assert(R >= 1, "ctq: nn::qat::dynamic::Linear: the input needs at least one dimension");
+    if (x.dim(R - 1) != In) {
+      raise(ctq::detail::message() << "ctq: nn::qat::dynamic::Linear: the input's last dimension is " << x.dim(R - 1)
+                                   << ", the layer has in_features " << In);
+    }
+    weight_fq_ = weight_fake_quant(weight);
+    auto shape = x.shape();
+    shape[R - 1] = Out;
+    Tensor<float, R> y(shape);
+    nn::detail::linear_forward(x.data(), x.size() / In, In, Out, weight_fq_.data(), Bias ? bias.data() : nullptr,
+                               y.data());
+    return y;
+  }
+
+  /// The gradients for input x [rows, In] and dL/dy [rows, Out], after a forward: dx = dy W_fq,
+  /// dW = mask * (dy^T x) (the straight-through estimator of the weight's fake quantization),
+  /// db = column sums of dy.
+  LinearGradients backward(const Tensor<float, 2>& x, const Tensor<float, 2>& grad_output) const {
+    if (weight_fq_.size() != Out * In) raise("ctq: nn::qat::dynamic::Linear: backward before forward");
+    if (x.dim(1) != In || grad_output.dim(1) != Out || x.dim(0) != grad_output.dim(0)) {
+      raise(ctq::detail::message() << "ctq: nn::qat::dynamic::Linear: backward takes x [rows, " << In
+                                   << "] and the gradient [rows, " << Out << "]; got [" << x.dim(0) << ", " << x.dim(1)
+                                   << "] and [" << grad_output.dim(0) << ", " << grad_output.dim(1) << "]");
+    }
+    using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const index_t rows = x.dim(0);
+    Eigen::Map<const RowMajor> xm(x.data(), rows, In), gy(grad_output.data(), rows, Out);
+    Eigen::Map<const RowMajor> wq(weight_fq_.data(), Out, In);
+    LinearGradients g{Tensor<float, 2>({rows, In}), Tensor<float, 2>({Out, In}),
+                      Tensor<float, 1>(Bias ? Shape<1>{Out} : Shape<1>{0})};
+    Eigen::Map<RowMajor>(g.input.data(), rows, In).noalias() = gy * wq;
+    Tensor<float, 2> grad_wq({Out, In});
+    Eigen::Map<RowMajor>(grad_wq.data(), Out, In).noalias() = gy.transpose() * xm;
+    g.weight = weight_fake_quant.backward(grad_wq);
+    if constexpr (Bias) Eigen::Map<Eigen::RowVectorXf>(g.bias.data(), Out) = gy.colwise().sum();
+    return g;
+  }
+
+  /// The fake-quantized weight of the last forward (empty before the first).
+  const Tensor<float, 2>& fake_quantized_weight() const { return weight_fq_; }
+
+  template <class F>
+  void visit_state(F&& f) {
+    f(std::string_view{"weight"}, weight);
+    if constexpr (Bias) f(std::string_view{"bias"}, bias);
+  }
+  void reset_parameters(std::mt19937& g) {
+    nn::detail::fill_uniform_fan_in(weight, In, g);
+    if constexpr (Bias) nn::detail::fill_uniform_fan_in(bias, In, g);
+  }
+
+  Tensor<float, 2> weight;
+  Tensor<float, 1> bias;  ///< empty when Bias is false
+  weight_fake_quant_type weight_fake_quant;
+
+ private:
+  Tensor<float, 2> weight_fq_;  // the fake-quantized weight of the last forward (for backward)
+};
+
+}  // namespace ctq::nn::qat::dynamic
+// ----- end ctq/nn/qat/dynamic/linear.hpp -----
 // ----- begin ctq/nn/quantized/activation.hpp -----
 // Quantized activations and the modules that pass quantized tensors through: ReLU, ReLU6,
 // Hardswish, Dropout (PyTorch's nnq.ReLU6, nnq.Hardswish, nnq.Dropout; torch.relu on quantized
@@ -11324,26 +11551,26 @@ class GRUCell : public ctq::detail::rejects_quantized,
 
 }  // namespace ctq::nn
 // ----- end ctq/nn/rnn.hpp -----
+// ----- begin ctq/nn/quantized/dynamic/torch_math.hpp -----
+// The float arithmetic of PyTorch 1.13's recurrent cells on x86 (ATen's AVX2 kernels): sigmoid
+// as 1 / (1 + exp(-x)) with Sleef's expf on the 16-wide vector body of each gate row and the C
+// library's expf on the tail, tanh as Sleef's tanhf_u10 on every value. The scalar functions
+// define the results; with AVX2 and FMA the same operations run 8 lanes at a time, operation for
+// operation (every product that must not fuse into an FMA is fenced), so both give the same bits
+// (tests/nn/test_rnn_math_avx2.cpp compares them on every float bit pattern in a sampled set).
 
-namespace ctq::nn::quantized::dynamic {
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
 
-/// The qint8 weights of one cell, or of one layer and direction: weight_ih [G * H][in] and
-/// weight_hh [G * H][H] as convert quantizes them (per tensor or per gate row), float biases
-/// [G * H] (G = 4 for LSTM, 3 for GRU, 1 for RNNCell; PyTorch's gate order).
-struct RecurrentWeights {
-  QuantizedWeight weight_ih, weight_hh;
-  std::vector<float> bias_ih, bias_hh;
-};
 
-/// The same for float16 weights: float tensors, rounded to float16 by the module.
-struct RecurrentWeightsFp16 {
-  Tensor<float, 2> weight_ih, weight_hh;
-  std::vector<float> bias_ih, bias_hh;
-};
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define CTQ_RNN_MATH_AVX2 1
+#endif
 
-namespace detail {
-
-// --- PyTorch 1.13's AVX2 float arithmetic of the cells ------------------------------------------
+namespace ctq::nn::quantized::dynamic::detail {
 
 /// (hi, lo): a float plus a correction, Sleef's double-float.
 struct f2 {
@@ -11433,21 +11660,174 @@ inline float sleef_tanhf(float x) {
   return std::copysign(std::isnan(y) ? 1.0f : y, x);
 }
 
+#if defined(CTQ_RNN_MATH_AVX2)
+// --- the same, eight lanes at a time ------------------------------------------------------------
+namespace avx2 {
+
+using V = __m256;
+/// A product that must stay a product: the empty asm keeps the compiler from fusing it into an
+/// FMA with a following addition (GCC contracts vector intrinsics too).
+inline V nc(V v) {
+  __asm__("" : "+x"(v));
+  return v;
+}
+inline V set(float f) { return _mm256_set1_ps(f); }
+inline V add(V a, V b) { return _mm256_add_ps(a, b); }
+inline V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+inline V mul(V a, V b) { return nc(_mm256_mul_ps(a, b)); }
+inline V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+inline V fma_pn(V a, V b, V c) { return _mm256_fmsub_ps(a, b, c); }   // a * b - c
+inline V fma_np(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }  // c - a * b
+inline V pow2i(__m256i e) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(e, _mm256_set1_epi32(0x7f)), 23));
+}
+
+struct v2 {
+  V x, y;
+};
+inline v2 df_add2(v2 a, V b) {
+  const V s = add(a.x, b), v = sub(s, a.x);
+  return {s, add(add(sub(a.x, sub(s, v)), sub(b, v)), a.y)};
+}
+inline v2 df_add2(v2 a, v2 b) {
+  const V s = add(a.x, b.x), v = sub(s, a.x);
+  return {s, add(add(sub(a.x, sub(s, v)), sub(b.x, v)), add(a.y, b.y))};
+}
+inline v2 df_add(V a, v2 b) {
+  const V s = add(a, b.x);
+  return {s, add(add(sub(a, s), b.x), b.y)};
+}
+inline v2 df_add(v2 a, v2 b) {
+  const V s = add(a.x, b.x);
+  return {s, add(add(add(sub(a.x, s), b.x), a.y), b.y)};
+}
+inline v2 df_mul(v2 a, V b) {
+  const V s = mul(a.x, b);
+  return {s, fma(a.y, b, fma_pn(a.x, b, s))};
+}
+inline v2 df_mul(v2 a, v2 b) {
+  const V s = mul(a.x, b.x);
+  return {s, fma(a.x, b.y, fma(a.y, b.x, fma_pn(a.x, b.x, s)))};
+}
+inline v2 df_square(v2 a) {
+  const V s = mul(a.x, a.x);
+  return {s, fma(add(a.x, a.x), a.y, fma_pn(a.x, a.x, s))};
+}
+inline v2 df_reciprocal(v2 d) {
+  const V s = _mm256_div_ps(set(1.0f), d.x);
+  return {s, mul(s, fma_np(d.y, s, fma_np(d.x, s, set(1.0f))))};
+}
+inline v2 df_divide(v2 n, v2 d) {
+  const V t = _mm256_div_ps(set(1.0f), d.x), s = mul(n.x, t);
+  const V u = fma_pn(t, n.x, s), v = fma_np(d.y, t, fma_np(d.x, t, set(1.0f)));
+  return {s, fma(s, v, fma(n.y, t, u))};
+}
+inline __m256i round_to_int(V v) { return _mm256_cvtps_epi32(v); }  // nearest, ties to even
+
+/// sleef_expk2f, lane by lane.
+inline v2 expk2f(v2 d) {
+  const V u0 = mul(add(d.x, d.y), set(1.442695040888963407359924681001892137426645954152985934135449406931f));
+  const __m256i q = round_to_int(u0);
+  const V fq = _mm256_cvtepi32_ps(q);
+  v2 s = df_add2(d, mul(fq, set(-0.693145751953125f)));
+  s = df_add2(s, mul(fq, set(-1.428606765330187045e-06f)));
+  V u = set(0.1980960224e-3f);
+  u = fma(u, s.x, set(0.1394256484e-2f));
+  u = fma(u, s.x, set(0.8333456703e-2f));
+  u = fma(u, s.x, set(0.4166637361e-1f));
+  v2 t = df_add2(df_mul(s, u), set(0.166666659414234244790680580464e+0f));
+  t = df_add2(df_mul(s, t), set(0.5f));
+  t = df_add2(s, df_mul(df_square(s), t));
+  t = df_add(set(1.0f), t);
+  const __m256i half = _mm256_srai_epi32(q, 1);
+  const V p0 = pow2i(half), p1 = pow2i(_mm256_sub_epi32(q, half));
+  return {mul(mul(t.x, p0), p1), mul(mul(t.y, p0), p1)};
+}
+
+/// sleef_tanhf, lane by lane (the scalar branches become selects).
+inline V tanhf(V x) {
+  const V sign = set(-0.0f);
+  const V a = _mm256_andnot_ps(sign, x);
+  v2 d = expk2f({a, _mm256_setzero_ps()});
+  const v2 e = df_reciprocal(d);
+  d = df_divide(df_add(d, v2{_mm256_xor_ps(e.x, sign), _mm256_xor_ps(e.y, sign)}), df_add(d, e));
+  V y = add(d.x, d.y);
+  y = _mm256_blendv_ps(y, set(1.0f), _mm256_cmp_ps(y, y, _CMP_UNORD_Q));
+  y = _mm256_blendv_ps(y, set(1.0f), _mm256_cmp_ps(a, set(8.664339742f), _CMP_GT_OQ));
+  y = _mm256_or_ps(_mm256_andnot_ps(sign, y), _mm256_and_ps(sign, x));  // copysign(y, x)
+  return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));     // NaN stays x
+}
+
+/// kernels::detail::sleef_expf, lane by lane.
+inline V expf(V d) {
+  const __m256i q = round_to_int(mul(d, set(1.442695040888963407359924681001892137f)));
+  const V fq = _mm256_cvtepi32_ps(q);
+  V s = fma(fq, set(-0.693145751953125f), d);
+  s = fma(fq, set(-1.428606765330187045e-06f), s);
+  V u = set(0.000198527617612853646278381f);
+  u = fma(u, s, set(0.00139304355252534151077271f));
+  u = fma(u, s, set(0.00833336077630519866943359f));
+  u = fma(u, s, set(0.0416664853692054748535156f));
+  u = fma(u, s, set(0.166666671633720397949219f));
+  u = fma(u, s, set(0.5f));
+  u = add(set(1.0f), fma(mul(s, s), u, s));
+  const __m256i half = _mm256_srai_epi32(q, 1);
+  V r = mul(mul(u, pow2i(half)), pow2i(_mm256_sub_epi32(q, half)));
+  r = _mm256_blendv_ps(r, _mm256_setzero_ps(), _mm256_cmp_ps(d, set(-104.0f), _CMP_LT_OQ));
+  return _mm256_blendv_ps(r, set(std::numeric_limits<float>::infinity()), _mm256_cmp_ps(d, set(100.0f), _CMP_GT_OQ));
+}
+
+}  // namespace avx2
+#endif
+
 /// In-place sigmoid of one gate row (n values), as ATen's sigmoid kernel rounds it: its AVX2 body
 /// (16 values per iteration) computes 1 / (1 + exp(0 - x)) with Sleef's expf, the scalar tail
 /// 1 / (1 + exp(-x)) with the C library's expf.
 inline void torch_sigmoid(float* p, index_t n) {
   const index_t body = n / 16 * 16;
-  for (index_t i = 0; i < body; ++i) p[i] = 1.0f / (1.0f + kernels::detail::sleef_expf(0.0f - p[i]));
-  for (index_t i = body; i < n; ++i) p[i] = 1.0f / (1.0f + std::exp(-p[i]));
+  index_t i = 0;
+#if defined(CTQ_RNN_MATH_AVX2)
+  for (; i < body; i += 8) {
+    const __m256 x = _mm256_loadu_ps(p + i);
+    const __m256 e = avx2::expf(_mm256_sub_ps(_mm256_setzero_ps(), x));
+    _mm256_storeu_ps(p + i, _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e)));
+  }
+#endif
+  for (; i < body; ++i) p[i] = 1.0f / (1.0f + kernels::detail::sleef_expf(0.0f - p[i]));
+  for (; i < n; ++i) p[i] = 1.0f / (1.0f + std::exp(-p[i]));
 }
 
 /// In-place tanh of n values: ATen's tanh runs Sleef on every value (partial vectors included).
 inline void torch_tanh(float* p, index_t n) {
-  for (index_t i = 0; i < n; ++i) p[i] = sleef_tanhf(p[i]);
+  index_t i = 0;
+#if defined(CTQ_RNN_MATH_AVX2)
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(p + i, avx2::tanhf(_mm256_loadu_ps(p + i)));
+#endif
+  for (; i < n; ++i) p[i] = sleef_tanhf(p[i]);
 }
 
 inline constexpr nn::detail::RecurrentMath torch_math{&torch_sigmoid, &torch_tanh};
+
+}  // namespace ctq::nn::quantized::dynamic::detail
+// ----- end ctq/nn/quantized/dynamic/torch_math.hpp -----
+
+namespace ctq::nn::quantized::dynamic {
+
+/// The qint8 weights of one cell, or of one layer and direction: weight_ih [G * H][in] and
+/// weight_hh [G * H][H] as convert quantizes them (per tensor or per gate row), float biases
+/// [G * H] (G = 4 for LSTM, 3 for GRU, 1 for RNNCell; PyTorch's gate order).
+struct RecurrentWeights {
+  QuantizedWeight weight_ih, weight_hh;
+  std::vector<float> bias_ih, bias_hh;
+};
+
+/// The same for float16 weights: float tensors, rounded to float16 by the module.
+struct RecurrentWeightsFp16 {
+  Tensor<float, 2> weight_ih, weight_hh;
+  std::vector<float> bias_ih, bias_hh;
+};
+
+namespace detail {
 
 // --- the projections --------------------------------------------------------------------------
 
@@ -12841,6 +13221,480 @@ struct DeQuantize : ctq::detail::rejects_float {
 
 }  // namespace ctq::nn::quantized
 // ----- end ctq/nn/quantized/quantize.hpp -----
+// ----- begin ctq/nn/safetensors.hpp -----
+// State dicts in the safetensors format (what `safetensors.torch.save_file` writes): an 8-byte
+// little-endian header length, a JSON header {"name": {"dtype", "shape", "data_offsets"}, ...,
+// "__metadata__": {...}}, then the tensors' bytes. A checkpoint trained in PyTorch loads into a
+// ctq model by its dotted names:
+//
+//   nn::load_safetensors(model, "model.safetensors");   // strict: every name and shape must match
+//   nn::save_safetensors(model, "model.safetensors");   // F32, readable by safetensors' loaders
+//
+// Reading converts F32, F64, F16, BF16, I64, I32, I16, I8, U8 and BOOL tensors to float (ctq's
+// state is float; PyTorch's BatchNorm writes an I64 num_batches_tracked, which ctq's BatchNorm
+// does not keep: read_safetensors then erase it, or load with strict = false). Other dtypes and
+// malformed files raise ctq::error naming the problem.
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// ----- begin ctq/nn/state.hpp -----
+// A model's float state by dotted name, as PyTorch's state_dict: "conv1.weight",
+// "block.body.bn_a.running_var", ... Loading checks every name and shape.
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+
+namespace ctq::nn {
+
+/// One tensor of a state dict: its shape (PyTorch's layout) and values (row-major).
+struct StateTensor {
+  std::vector<index_t> shape;
+  std::vector<float> values;
+};
+
+using StateDict = std::map<std::string, StateTensor>;
+
+/// Calls f(dotted_name, tensor) for every state tensor of m, in module order.
+template <class M, class F>
+void visit_state(M& m, F&& f) {
+  for_each_module(m, [&]<fixed_string Path>(auto& mod) {
+    if constexpr (requires { mod.visit_state([](std::string_view, auto&) {}); }) {
+      mod.visit_state([&](std::string_view leaf, auto& tensor) {
+        std::string key(Path.view());
+        if (!key.empty()) key += '.';
+        key += leaf;
+        f(key, tensor);
+      });
+    }
+  });
+}
+
+/// A copy of m's state.
+template <class M>
+StateDict state_dict(M& m) {
+  StateDict d;
+  visit_state(m, [&](const std::string& key, auto& t) {
+    StateTensor s;
+    s.shape.assign(t.shape().begin(), t.shape().end());
+    s.values.assign(t.values().begin(), t.values().end());
+    d.emplace(key, std::move(s));
+  });
+  return d;
+}
+
+/// Loads `d` into m. Every tensor of m must be in d with the same shape; with strict, d must hold
+/// nothing else. Raises ctq::error naming the first key that is missing, unexpected or misshapen.
+template <class M>
+void load_state_dict(M& m, const StateDict& d, bool strict = true) {
+  std::size_t used = 0;
+  visit_state(m, [&](const std::string& key, auto& t) {
+    const auto it = d.find(key);
+    if (it == d.end()) raise(ctq::detail::message() << "ctq: load_state_dict: missing key '" << key << "'");
+    const auto& s = it->second;
+    const bool same_shape = std::ranges::equal(s.shape, t.shape());
+    if (!same_shape || static_cast<index_t>(s.values.size()) != t.size()) {
+      raise(ctq::detail::message() << "ctq: load_state_dict: '" << key << "' has a different shape from the model's");
+    }
+    std::copy(s.values.begin(), s.values.end(), t.values().begin());
+    ++used;
+  });
+  if (strict && used != d.size()) {
+    for (const auto& [key, value] : d) {
+      bool known = false;
+      visit_state(m, [&](const std::string& k, auto&) { known = known || k == key; });
+      if (!known) raise(ctq::detail::message() << "ctq: load_state_dict: unexpected key '" << key << "'");
+    }
+  }
+}
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/state.hpp -----
+
+namespace ctq::nn {
+
+namespace detail {
+
+static_assert(std::endian::native == std::endian::little,
+              "ctq: safetensors: reading and writing assume a little-endian machine");
+
+// A reader of the JSON subset safetensors headers use: objects, arrays, strings, integers (and,
+// in metadata, any JSON value, skipped).
+class SafetensorsHeader {
+ public:
+  explicit SafetensorsHeader(std::string_view text) : s_(text) {}
+
+  [[noreturn]] void fail(std::string_view what) const {
+    raise(ctq::detail::message() << "ctq: safetensors: bad header at byte " << pos_ << ": " << what);
+  }
+  void ws() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\r' || s_[pos_] == '\t')) ++pos_;
+  }
+  bool peek(char c) {
+    ws();
+    return pos_ < s_.size() && s_[pos_] == c;
+  }
+  void expect(char c) {
+    if (!peek(c)) fail(std::string("expected '") + c + "'");
+    ++pos_;
+  }
+  bool at_end() {
+    ws();
+    return pos_ == s_.size();
+  }
+
+  std::string string() {
+    expect('"');
+    std::string out;
+    while (true) {
+      if (pos_ >= s_.size()) fail("unterminated string");
+      const char c = s_[pos_++];
+      if (c == '"') return out;
+      if (static_cast<unsigned char>(c) < 0x20) fail("control character in a string");
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (pos_ >= s_.size()) fail("unterminated escape");
+      const char e = s_[pos_++];
+      switch (e) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': append_utf8(out, code_point()); break;
+        default: fail("unknown escape");
+      }
+    }
+  }
+
+  std::int64_t integer() {
+    ws();
+    const std::size_t start = pos_;
+    bool negative = false;
+    if (pos_ < s_.size() && s_[pos_] == '-') {
+      negative = true;
+      ++pos_;
+    }
+    std::uint64_t v = 0;
+    std::size_t digits = 0;
+    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') {
+      if (v > (std::uint64_t{1} << 62)) fail("integer too large");
+      v = v * 10 + static_cast<std::uint64_t>(s_[pos_++] - '0');
+      ++digits;
+    }
+    if (digits == 0) {
+      pos_ = start;
+      fail("expected an integer");
+    }
+    return negative ? -static_cast<std::int64_t>(v) : static_cast<std::int64_t>(v);
+  }
+
+  std::vector<std::int64_t> integers() {
+    std::vector<std::int64_t> v;
+    expect('[');
+    if (peek(']')) {
+      ++pos_;
+      return v;
+    }
+    do {
+      v.push_back(integer());
+    } while (comma());
+    expect(']');
+    return v;
+  }
+
+  bool comma() {
+    if (!peek(',')) return false;
+    ++pos_;
+    return true;
+  }
+
+  /// Skips any JSON value (metadata).
+  void skip_value() {
+    ws();
+    if (pos_ >= s_.size()) fail("expected a value");
+    const char c = s_[pos_];
+    if (c == '"') {
+      string();
+    } else if (c == '{' || c == '[') {
+      const char close = c == '{' ? '}' : ']';
+      ++pos_;
+      if (peek(close)) {
+        ++pos_;
+        return;
+      }
+      do {
+        if (close == '}') {
+          string();
+          expect(':');
+        }
+        skip_value();
+      } while (comma());
+      expect(close);
+    } else {
+      const std::size_t start = pos_;
+      while (pos_ < s_.size() && std::string_view(",}] \n\r\t").find(s_[pos_]) == std::string_view::npos) ++pos_;
+      const std::string_view word = s_.substr(start, pos_ - start);
+      if (word.empty()) fail("expected a value");
+    }
+  }
+
+ private:
+  std::uint32_t hex4() {
+    if (pos_ + 4 > s_.size()) fail("short \\u escape");
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char h = s_[pos_++];
+      v <<= 4;
+      if (h >= '0' && h <= '9') {
+        v |= static_cast<std::uint32_t>(h - '0');
+      } else if (h >= 'a' && h <= 'f') {
+        v |= static_cast<std::uint32_t>(h - 'a' + 10);
+      } else if (h >= 'A' && h <= 'F') {
+        v |= static_cast<std::uint32_t>(h - 'A' + 10);
+      } else {
+        fail("bad \\u escape");
+      }
+    }
+    return v;
+  }
+  std::uint32_t code_point() {
+    const std::uint32_t hi = hex4();
+    if (hi < 0xd800 || hi > 0xdbff) return hi;
+    if (pos_ + 2 > s_.size() || s_[pos_] != '\\' || s_[pos_ + 1] != 'u') fail("unpaired surrogate");
+    pos_ += 2;
+    const std::uint32_t lo = hex4();
+    if (lo < 0xdc00 || lo > 0xdfff) fail("unpaired surrogate");
+    return 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
+  }
+  static void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xc0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xe0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+      out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else {
+      out += static_cast<char>(0xf0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+      out += static_cast<char>(0x80 | (cp & 0x3f));
+    }
+  }
+
+  std::string_view s_;
+  std::size_t pos_ = 0;
+};
+
+// Bytes per element of a safetensors dtype, 0 for the ones ctq does not read.
+inline std::size_t safetensors_item_size(std::string_view dtype) {
+  if (dtype == "F64" || dtype == "I64") return 8;
+  if (dtype == "F32" || dtype == "I32") return 4;
+  if (dtype == "F16" || dtype == "BF16" || dtype == "I16") return 2;
+  if (dtype == "I8" || dtype == "U8" || dtype == "BOOL") return 1;
+  return 0;
+}
+
+template <class T>
+T load_le(const unsigned char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline float safetensors_value(std::string_view dtype, const unsigned char* p) {
+  if (dtype == "F32") return load_le<float>(p);
+  if (dtype == "F64") return static_cast<float>(load_le<double>(p));
+  if (dtype == "F16") return float16_t::from_bits(load_le<std::uint16_t>(p)).to_float();
+  if (dtype == "BF16") return std::bit_cast<float>(static_cast<std::uint32_t>(load_le<std::uint16_t>(p)) << 16);
+  if (dtype == "I64") return static_cast<float>(load_le<std::int64_t>(p));
+  if (dtype == "I32") return static_cast<float>(load_le<std::int32_t>(p));
+  if (dtype == "I16") return static_cast<float>(load_le<std::int16_t>(p));
+  if (dtype == "I8") return static_cast<float>(load_le<std::int8_t>(p));
+  return static_cast<float>(*p);  // U8, BOOL
+}
+
+inline void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      static constexpr char hex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += hex[u >> 4];
+      out += hex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+}  // namespace detail
+
+/// The state dict in a safetensors buffer (the whole file's bytes). See the file comment for the
+/// dtypes; metadata is skipped.
+inline StateDict parse_safetensors(std::string_view file) {
+  if (file.size() < 8) raise("ctq: safetensors: the file is shorter than its 8-byte header length");
+  const auto header_len = detail::load_le<std::uint64_t>(reinterpret_cast<const unsigned char*>(file.data()));
+  if (header_len > file.size() - 8) {
+    raise(ctq::detail::message() << "ctq: safetensors: the header length " << header_len << " exceeds the file ("
+                                 << file.size() << " bytes)");
+  }
+  const std::string_view data = file.substr(8 + header_len);
+  detail::SafetensorsHeader h(file.substr(8, header_len));
+  StateDict d;
+  h.expect('{');
+  if (!h.peek('}')) {
+    do {
+      std::string name = h.string();
+      h.expect(':');
+      if (name == "__metadata__") {
+        h.skip_value();
+        continue;
+      }
+      std::string dtype;
+      std::vector<std::int64_t> shape, offsets;
+      bool has_dtype = false, has_shape = false, has_offsets = false;
+      h.expect('{');
+      if (!h.peek('}')) {
+        do {
+          const std::string field = h.string();
+          h.expect(':');
+          if (field == "dtype") {
+            dtype = h.string();
+            has_dtype = true;
+          } else if (field == "shape") {
+            shape = h.integers();
+            has_shape = true;
+          } else if (field == "data_offsets") {
+            offsets = h.integers();
+            has_offsets = true;
+          } else {
+            h.skip_value();
+          }
+        } while (h.comma());
+      }
+      h.expect('}');
+      if (!has_dtype || !has_shape || !has_offsets || offsets.size() != 2) {
+        raise(ctq::detail::message() << "ctq: safetensors: tensor '" << name
+                                     << "' needs dtype, shape and two data_offsets");
+      }
+      const std::size_t item = detail::safetensors_item_size(dtype);
+      if (item == 0) {
+        raise(ctq::detail::message() << "ctq: safetensors: tensor '" << name << "' has dtype " << dtype
+                                     << "; ctq reads F32, F64, F16, BF16, I64, I32, I16, I8, U8 and BOOL");
+      }
+      std::uint64_t count = 1;
+      for (const auto dim : shape) {
+        if (dim < 0) raise(ctq::detail::message() << "ctq: safetensors: tensor '" << name << "' has a negative size");
+        if (dim != 0 && count > (std::uint64_t{1} << 40) / static_cast<std::uint64_t>(dim)) {
+          raise(ctq::detail::message() << "ctq: safetensors: tensor '" << name << "' is too large");
+        }
+        count *= static_cast<std::uint64_t>(dim);
+      }
+      if (offsets[0] < 0 || offsets[1] < offsets[0] || static_cast<std::uint64_t>(offsets[1]) > data.size() ||
+          static_cast<std::uint64_t>(offsets[1] - offsets[0]) != count * item) {
+        raise(ctq::detail::message() << "ctq: safetensors: tensor '" << name << "': data_offsets [" << offsets[0]
+                                     << ", " << offsets[1] << "] do not hold " << count << " " << dtype
+                                     << " values inside the " << data.size() << " data bytes");
+      }
+      StateTensor t;
+      t.shape.assign(shape.begin(), shape.end());
+      t.values.resize(count);
+      const auto* p = reinterpret_cast<const unsigned char*>(data.data()) + offsets[0];
+      for (std::uint64_t i = 0; i < count; ++i) t.values[i] = detail::safetensors_value(dtype, p + i * item);
+      if (!d.emplace(std::move(name), std::move(t)).second) {
+        raise(ctq::detail::message() << "ctq: safetensors: a tensor name appears twice");
+      }
+    } while (h.comma());
+  }
+  h.expect('}');
+  if (!h.at_end()) h.fail("text after the header object");
+  return d;
+}
+
+/// Reads a safetensors file.
+inline StateDict read_safetensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) raise(ctq::detail::message() << "ctq: safetensors: cannot open '" << path << "'");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parse_safetensors(bytes);
+}
+
+/// The safetensors bytes of a state dict: F32 tensors in name order, the header padded with
+/// spaces to a multiple of 8 bytes (as safetensors' own writer does).
+inline std::string serialize_safetensors(const StateDict& d) {
+  std::string header = "{";
+  std::uint64_t offset = 0;
+  bool first = true;
+  for (const auto& [name, t] : d) {
+    if (!first) header += ',';
+    first = false;
+    detail::append_json_string(header, name);
+    header += R"(:{"dtype":"F32","shape":[)";
+    for (std::size_t i = 0; i < t.shape.size(); ++i) {
+      if (i) header += ',';
+      header += std::to_string(t.shape[i]);
+    }
+    const std::uint64_t end = offset + 4 * t.values.size();
+    header += "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(end) + "]}";
+    offset = end;
+  }
+  header += '}';
+  while ((8 + header.size()) % 8 != 0) header += ' ';
+  std::string out(8, '\0');
+  const std::uint64_t len = header.size();
+  std::memcpy(out.data(), &len, 8);
+  out += header;
+  for (const auto& [name, t] : d) {
+    out.append(reinterpret_cast<const char*>(t.values.data()), 4 * t.values.size());
+  }
+  return out;
+}
+
+/// Writes a state dict as a safetensors file.
+inline void write_safetensors(const StateDict& d, const std::string& path) {
+  const std::string bytes = serialize_safetensors(d);
+  std::ofstream out(path, std::ios::binary);
+  if (!out) raise(ctq::detail::message() << "ctq: safetensors: cannot create '" << path << "'");
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) raise(ctq::detail::message() << "ctq: safetensors: writing '" << path << "' failed");
+}
+
+/// Loads a safetensors checkpoint into m by dotted names (load_state_dict's checks).
+template <class M>
+void load_safetensors(M& m, const std::string& path, bool strict = true) {
+  load_state_dict(m, read_safetensors(path), strict);
+}
+
+/// Saves m's state as a safetensors file.
+template <class M>
+void save_safetensors(M& m, const std::string& path) {
+  write_safetensors(state_dict(m), path);
+}
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/safetensors.hpp -----
 // ----- begin ctq/nn/sequential.hpp -----
 // Composition: nn::Sequential (children run in order; named<> gives them PyTorch-style names,
 // unnamed ones are "0", "1", ...) and nn::Residual (x + body(x) through a FloatFunctional, so
@@ -12926,81 +13780,6 @@ std::size_t parameter_bytes(M& m) {
 
 }  // namespace ctq::nn
 // ----- end ctq/nn/size.hpp -----
-// ----- begin ctq/nn/state.hpp -----
-// A model's float state by dotted name, as PyTorch's state_dict: "conv1.weight",
-// "block.body.bn_a.running_var", ... Loading checks every name and shape.
-
-#include <map>
-#include <string>
-#include <vector>
-
-
-namespace ctq::nn {
-
-/// One tensor of a state dict: its shape (PyTorch's layout) and values (row-major).
-struct StateTensor {
-  std::vector<index_t> shape;
-  std::vector<float> values;
-};
-
-using StateDict = std::map<std::string, StateTensor>;
-
-/// Calls f(dotted_name, tensor) for every state tensor of m, in module order.
-template <class M, class F>
-void visit_state(M& m, F&& f) {
-  for_each_module(m, [&]<fixed_string Path>(auto& mod) {
-    if constexpr (requires { mod.visit_state([](std::string_view, auto&) {}); }) {
-      mod.visit_state([&](std::string_view leaf, auto& tensor) {
-        std::string key(Path.view());
-        if (!key.empty()) key += '.';
-        key += leaf;
-        f(key, tensor);
-      });
-    }
-  });
-}
-
-/// A copy of m's state.
-template <class M>
-StateDict state_dict(M& m) {
-  StateDict d;
-  visit_state(m, [&](const std::string& key, auto& t) {
-    StateTensor s;
-    s.shape.assign(t.shape().begin(), t.shape().end());
-    s.values.assign(t.values().begin(), t.values().end());
-    d.emplace(key, std::move(s));
-  });
-  return d;
-}
-
-/// Loads `d` into m. Every tensor of m must be in d with the same shape; with strict, d must hold
-/// nothing else. Raises ctq::error naming the first key that is missing, unexpected or misshapen.
-template <class M>
-void load_state_dict(M& m, const StateDict& d, bool strict = true) {
-  std::size_t used = 0;
-  visit_state(m, [&](const std::string& key, auto& t) {
-    const auto it = d.find(key);
-    if (it == d.end()) raise(ctq::detail::message() << "ctq: load_state_dict: missing key '" << key << "'");
-    const auto& s = it->second;
-    const bool same_shape =
-        s.shape.size() == t.shape().size() && std::equal(s.shape.begin(), s.shape.end(), t.shape().begin());
-    if (!same_shape || static_cast<index_t>(s.values.size()) != t.size()) {
-      raise(ctq::detail::message() << "ctq: load_state_dict: '" << key << "' has a different shape from the model's");
-    }
-    std::copy(s.values.begin(), s.values.end(), t.values().begin());
-    ++used;
-  });
-  if (strict && used != d.size()) {
-    for (const auto& [key, value] : d) {
-      bool known = false;
-      visit_state(m, [&](const std::string& k, auto&) { known = known || k == key; });
-      if (!known) raise(ctq::detail::message() << "ctq: load_state_dict: unexpected key '" << key << "'");
-    }
-  }
-}
-
-}  // namespace ctq::nn
-// ----- end ctq/nn/state.hpp -----
 // ----- end ctq/nn.hpp -----
 // ----- begin ctq/observers.hpp -----
 // Every observer of ctq (PyTorch's torch.ao.quantization.observer).
@@ -13560,41 +14339,6 @@ class RecordingObserver {
 #include <string_view>
 #include <type_traits>
 
-// ----- begin ctq/qconfig/qconfig.hpp -----
-// QConfig and QConfigDynamic: which observer (or fake-quantizer) types a module's activation and
-// weight get. Types, never instances: each module instantiates its own (PyTorch stores
-// constructors for the same reason).
-
-#include <type_traits>
-
-namespace ctq {
-
-/// Static quantization (and QAT, with fake-quantizers): Activation observes outputs, Weight
-/// observes weights.
-template <class Activation, class Weight>
-struct QConfig {
-  using activation = Activation;
-  using weight = Weight;
-  static constexpr bool is_dynamic = false;
-};
-
-/// Dynamic quantization: weights observed once at convert time, activations quantized per call.
-template <class Activation, class Weight>
-struct QConfigDynamic {
-  using activation = Activation;
-  using weight = Weight;
-  static constexpr bool is_dynamic = true;
-};
-
-template <class T>
-inline constexpr bool is_qconfig = false;
-template <class A, class W>
-inline constexpr bool is_qconfig<QConfig<A, W>> = true;
-template <class A, class W>
-inline constexpr bool is_qconfig<QConfigDynamic<A, W>> = true;
-
-}  // namespace ctq
-// ----- end ctq/qconfig/qconfig.hpp -----
 
 namespace ctq::backend {
 /// FBGEMM (x86 servers): quint8 activations within 7 bits (vpmaddubsw saturates int16 sums of
@@ -14766,17 +15510,14 @@ struct quantized_module<nn::InstanceNormNd<R, C, Eps, Affine, Track>> {
 
 }  // namespace ctq
 // ----- end ctq/quantization/mappings/normalization.hpp -----
-// ----- end ctq/quantization/mapping.hpp -----
-// ----- begin ctq/quantization/prepare.hpp -----
-// prepare<QConfigOrMapping>(model): PyTorch's eager prepare as a type rewrite. Every leaf module
-// that has a qconfig and needs one (needs_qconfig, quantization/traits.hpp) becomes
-// Observed<M, QC>: the module and, if PyTorch observes its output (QuantStub, Conv, Linear, the
-// fused modules, FloatFunctional, ...), its qconfig's activation observer (PyTorch's
-// activation_post_process). Other modules are moved across unchanged.
+// ----- begin ctq/quantization/mappings/qat_dynamic.hpp -----
+// Dynamic quantization-aware training: prepare_qat_dynamic turns Linear leaves into
+// nn::qat::dynamic::Linear, and quantize_dynamic turns those into nn::quantized::dynamic::Linear
+// with the qconfig they were prepared with (PyTorch: prepare_qat with the mapping
+// {nn.Linear: nnqatd.Linear}, then convert with DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS, where
+// nnqd.Linear.from_float observes the trained weight with a fresh instance of the module's
+// qconfig.weight).
 
-#include <cstddef>
-#include <functional>
-#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -14948,6 +15689,75 @@ auto rewrite(M& m, Pass& pass) {
 
 }  // namespace ctq::detail
 // ----- end ctq/quantization/transform.hpp -----
+
+namespace ctq {
+
+template <index_t In, index_t Out, bool B, class QC>
+struct dynamic_kind_of<nn::qat::dynamic::Linear<In, Out, B, QC>> {
+  using type = dynamic_kind::linear;
+};
+
+template <index_t In, index_t Out, bool B, class QC>
+struct dynamic_quantized_module<nn::qat::dynamic::Linear<In, Out, B, QC>> {
+  /// The spec's qconfig only selects the layer; the weight is quantized with the prepared one.
+  template <class>
+  static auto convert(const nn::qat::dynamic::Linear<In, Out, B, QC>& m, const DynamicConvertInfo& info) {
+    // A fresh observer of the fake-quantizer's kind sees the trained weight; the fake-quantizer's
+    // own qparams would be its observer's, so this is PyTorch's weight_observer(mod.weight).
+    using Observer = typename QC::weight::observer_type;
+    static_assert(Observer::dtype == dtype::qint8,
+                  "ctq: quantize_dynamic: a dynamic QAT Linear converts to qint8 weights (its weight fake-quantizer's "
+                  "dtype)");
+    return nn::quantized::dynamic::LinearT<In, Out, false>(detail::quantize_weight<Observer>(m.weight),
+                                                           detail::bias_of(m), info.engine, info.reduce_range);
+  }
+};
+
+namespace detail {
+template <class M>
+inline constexpr bool is_float_linear = false;
+template <index_t In, index_t Out, bool B>
+inline constexpr bool is_float_linear<nn::Linear<In, Out, B>> = true;
+
+template <class Spec>
+struct qat_dynamic_pass {
+  template <fixed_string Path, class M>
+  auto leaf(M& m) {
+    using QC = typename qconfig_at<Spec, Path, M>::type;
+    if constexpr (is_float_linear<M> && !std::is_same_v<QC, no_qconfig>) {
+      return nn::qat::dynamic::Linear<M::in_features, M::out_features, M::has_bias, QC>(std::move(m));
+    } else {
+      return std::move(m);
+    }
+  }
+};
+}  // namespace detail
+
+/// Every nn::Linear that Spec gives a qconfig becomes nn::qat::dynamic::Linear with it. Spec: a
+/// QConfig (default_dynamic_qat_qconfig) or a QConfigMapping. The qconfig's activation must be
+/// memoryless (checked at compile time), its weight a fake-quantizer.
+template <class Spec = default_dynamic_qat_qconfig, class Model>
+auto prepare_qat_dynamic(Model model) {
+  detail::qat_dynamic_pass<Spec> pass;
+  return detail::rewrite(model, pass);
+}
+
+}  // namespace ctq
+// ----- end ctq/quantization/mappings/qat_dynamic.hpp -----
+// ----- end ctq/quantization/mapping.hpp -----
+// ----- begin ctq/quantization/prepare.hpp -----
+// prepare<QConfigOrMapping>(model): PyTorch's eager prepare as a type rewrite. Every leaf module
+// that has a qconfig and needs one (needs_qconfig, quantization/traits.hpp) becomes
+// Observed<M, QC>: the module and, if PyTorch observes its output (QuantStub, Conv, Linear, the
+// fused modules, FloatFunctional, ...), its qconfig's activation observer (PyTorch's
+// activation_post_process). Other modules are moved across unchanged.
+
+#include <cstddef>
+#include <functional>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
 
 namespace ctq {
 
@@ -15436,7 +16246,7 @@ auto quantize_dynamic(Model model) {
 // ----- end ctq/quantization.hpp -----
 // ----- begin ctq/tensor_quant.hpp -----
 // The amax toolkit (NVIDIA pytorch_quantization style): tensor_quant, QuantDescriptor,
-// TensorQuantizer, calibrators.
+// TensorQuantizer, calibrators, Quant modules, ONNX QDQ export.
 
 // ----- begin ctq/tensor_quant/calibrators.hpp -----
 // Calibrators of the amax toolkit (NVIDIA pytorch_quantization's calib/max.py and
@@ -15529,6 +16339,11 @@ inline constexpr QuantDescriptor QUANT_DESC_8BIT_CONV1D_WEIGHT_PER_CHANNEL{.num_
 inline constexpr QuantDescriptor QUANT_DESC_8BIT_CONV2D_WEIGHT_PER_CHANNEL{.num_bits = 8, .axis = axes(0)};
 inline constexpr QuantDescriptor QUANT_DESC_8BIT_CONV3D_WEIGHT_PER_CHANNEL{.num_bits = 8, .axis = axes(0)};
 inline constexpr QuantDescriptor QUANT_DESC_8BIT_LINEAR_WEIGHT_PER_ROW{.num_bits = 8, .axis = axes(0)};
+// Transposed convolutions: axis 0 of PyTorch's [In][Out / G][k...] weight (ctq keeps that layout),
+// the input channel, as NVIDIA's descriptors keep it.
+inline constexpr QuantDescriptor QUANT_DESC_8BIT_CONVTRANSPOSE1D_WEIGHT_PER_CHANNEL{.num_bits = 8, .axis = axes(0)};
+inline constexpr QuantDescriptor QUANT_DESC_8BIT_CONVTRANSPOSE2D_WEIGHT_PER_CHANNEL{.num_bits = 8, .axis = axes(0)};
+inline constexpr QuantDescriptor QUANT_DESC_8BIT_CONVTRANSPOSE3D_WEIGHT_PER_CHANNEL{.num_bits = 8, .axis = axes(0)};
 
 }  // namespace ctq
 // ----- end ctq/tensor_quant/quant_descriptor.hpp -----
@@ -16064,6 +16879,119 @@ class HistogramCalibrator {
 
 }  // namespace ctq
 // ----- end ctq/tensor_quant/calibrators.hpp -----
+// ----- begin ctq/tensor_quant/onnx_export.hpp -----
+// export_onnx: a fake-quantized model of Quant modules (quant_modules.hpp) as an ONNX graph with
+// QuantizeLinear/DequantizeLinear pairs, the form NVIDIA pytorch_quantization exports for
+// TensorRT (TensorQuantizer.use_fb_fake_quant during torch.onnx.export). Optional header: it
+// writes the protobuf wire format itself (detail/protobuf.hpp) and needs no ONNX library.
+//
+// What each enabled quantizer becomes (NVIDIA's _fb_fake_quant, then PyTorch's ONNX symbolic):
+//   bound = 127 (255 unsigned); zero point 0 as int8 (uint8 unsigned); full range [-128, 127]
+//   ([0, 255]) whatever narrow_range says; amax times scale_amax, then
+//   per tensor:  scale = float(double(amax) / bound)        (a scalar QuantizeLinear)
+//   per channel: scale[c] = amax[c] / float(bound) in float  (QuantizeLinear with `axis`)
+// ctq's TensorQuantizer computes the same with use_fb_fake_quant(). Raises ctq::error for what
+// ONNX cannot express: num_bits other than 8, a quantizer without amax (dynamic), an amax of 0,
+// an amax that keeps more than one axis.
+//
+// The graph is channels-first (NCHW, NCL, NCDHW: PyTorch's layout, what TensorRT expects), with
+// weights in PyTorch's layout as ctq stores them; ctq's Flatten already uses PyTorch's order.
+
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <ostream>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+// ----- begin ctq/tensor_quant/detail/protobuf.hpp -----
+// A minimal protocol-buffers wire-format writer (varints, length-delimited fields, fixed32
+// floats, packed repeated scalars): what onnx_export.hpp needs to write an ONNX model without a
+// protobuf library. Encoding: https://protobuf.dev/programming-guides/encoding/
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace ctq::detail::protobuf {
+
+/// The wire type in the low 3 bits of a field's key.
+enum class wire : std::uint32_t { varint = 0, fixed64 = 1, length_delimited = 2, fixed32 = 5 };
+
+/// One message being written; a nested message is written into its own Writer and added whole
+/// with message(), which prefixes its length. Fields appear in the order they are written.
+class Writer {
+ public:
+  /// Base-128 varint: 7 bits per byte, least significant group first, high bit = "more follows".
+  void varint(std::uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(static_cast<char>(v));
+  }
+  /// A field key: (field number << 3) | wire type, as a varint.
+  void key(std::uint32_t field, wire w) { varint((std::uint64_t{field} << 3) | static_cast<std::uint32_t>(w)); }
+
+  /// int32 / int64 / enum / bool: a negative value is its 64-bit two's complement (10 bytes).
+  void int_field(std::uint32_t field, std::int64_t v) {
+    key(field, wire::varint);
+    varint(static_cast<std::uint64_t>(v));
+  }
+  /// float: 4 bytes, little endian.
+  void float_field(std::uint32_t field, float v) {
+    key(field, wire::fixed32);
+    fixed32(v);
+  }
+  /// string / bytes: the length as a varint, then the bytes.
+  void bytes_field(std::uint32_t field, std::string_view bytes) {
+    key(field, wire::length_delimited);
+    varint(bytes.size());
+    out_.append(bytes);
+  }
+  /// A nested message: length-delimited, like bytes.
+  void message(std::uint32_t field, const Writer& m) { bytes_field(field, m.bytes()); }
+
+  /// A packed repeated integer field: one key, the byte length, then the varints.
+  void packed_ints(std::uint32_t field, std::span<const std::int64_t> values) {
+    Writer body;
+    for (std::int64_t v : values) body.varint(static_cast<std::uint64_t>(v));
+    bytes_field(field, body.bytes());
+  }
+  void packed_ints(std::uint32_t field, std::span<const std::int32_t> values) {
+    Writer body;
+    for (std::int32_t v : values) body.varint(static_cast<std::uint64_t>(std::int64_t{v}));
+    bytes_field(field, body.bytes());
+  }
+  /// A packed repeated float field: one key, the byte length (4 per value), the fixed32 values.
+  void packed_floats(std::uint32_t field, std::span<const float> values) {
+    key(field, wire::length_delimited);
+    varint(values.size() * 4);
+    for (float v : values) fixed32(v);
+  }
+
+  const std::string& bytes() const { return out_; }
+
+ private:
+  void fixed32(float v) {
+    std::uint32_t u = 0;
+    std::memcpy(&u, &v, sizeof u);
+    for (int i = 0; i < 4; ++i) out_.push_back(static_cast<char>((u >> (8 * i)) & 0xff));
+  }
+
+  std::string out_;
+};
+
+}  // namespace ctq::detail::protobuf
+// ----- end ctq/tensor_quant/detail/protobuf.hpp -----
 // ----- begin ctq/tensor_quant/tensor_quantizer.hpp -----
 // TensorQuantizer<Descriptor>: NVIDIA pytorch_quantization's TensorQuantizer as a type: amax
 // from the descriptor, from calibration (load_calib_amax) or from the data itself, then fake or
@@ -16210,5 +17138,1164 @@ class TensorQuantizer {
 
 }  // namespace ctq
 // ----- end ctq/tensor_quant/tensor_quantizer.hpp -----
+
+namespace ctq {
+
+/// How export_onnx writes the model.
+struct OnnxExportOptions {
+  int opset = 13;  ///< 13..17: QuantizeLinear's `axis` needs 13; ir_version 7 for 13, else 8
+  std::string producer_name = "ctq";
+  std::string producer_version = std::to_string(CTQ_VERSION_MAJOR) + "." + std::to_string(CTQ_VERSION_MINOR) + "." +
+                                 std::to_string(CTQ_VERSION_PATCH);
+  std::string graph_name = "ctq";
+  std::string input_name = "input";
+  std::string output_name = "output";
+  bool dynamic_batch = false;  ///< dimension 0 of input and output named "N" instead of fixed
+};
+
+namespace detail::onnx {
+
+// onnx.proto's enums.
+enum elem_type : std::int32_t { FLOAT = 1, UINT8 = 2, INT8 = 3 };
+enum attr_type : std::int32_t { ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_INTS = 7 };
+
+struct Attribute {
+  std::string name;
+  attr_type type;
+  float f = 0.0f;
+  std::int64_t i = 0;
+  std::vector<std::int64_t> ints;
+};
+inline Attribute attr_int(std::string name, std::int64_t v) { return {std::move(name), ATTR_INT, 0.0f, v, {}}; }
+inline Attribute attr_float(std::string name, float v) { return {std::move(name), ATTR_FLOAT, v, 0, {}}; }
+inline Attribute attr_ints(std::string name, std::vector<std::int64_t> v) {
+  return {std::move(name), ATTR_INTS, 0.0f, 0, std::move(v)};
+}
+
+struct Node {
+  std::string op, name;
+  std::vector<std::string> inputs, outputs;
+  std::vector<Attribute> attributes;
+};
+
+// Every message below writes its fields in field-number order, as protobuf's own serializers
+// do, so a parse-and-reserialize by the onnx package gives the same bytes.
+inline protobuf::Writer encode(const Attribute& a) {
+  protobuf::Writer w;
+  w.bytes_field(1, a.name);                         // name
+  if (a.type == ATTR_FLOAT) w.float_field(2, a.f);  // f
+  if (a.type == ATTR_INT) w.int_field(3, a.i);      // i
+  for (std::int64_t v : a.ints) w.int_field(8, v);  // ints (proto2, not packed)
+  w.int_field(20, a.type);                          // type
+  return w;
+}
+
+inline protobuf::Writer encode(const Node& n) {
+  protobuf::Writer w;
+  for (const auto& s : n.inputs) w.bytes_field(1, s);
+  for (const auto& s : n.outputs) w.bytes_field(2, s);
+  w.bytes_field(3, n.name);
+  w.bytes_field(4, n.op);
+  for (const auto& a : n.attributes) w.message(5, encode(a));
+  return w;
+}
+
+/// A TensorProto: dims, data_type, float_data (float) or int32_data (int8/uint8), name.
+inline protobuf::Writer encode_tensor(const std::string& name, const std::vector<std::int64_t>& dims, elem_type type,
+                                      std::span<const float> floats, std::span<const std::int32_t> ints) {
+  protobuf::Writer w;
+  for (std::int64_t d : dims) w.int_field(1, d);
+  w.int_field(2, type);
+  if (type == FLOAT) {
+    w.packed_floats(4, floats);
+  } else {
+    w.packed_ints(5, ints);
+  }
+  w.bytes_field(8, name);
+  return w;
+}
+
+/// A ValueInfoProto for a float tensor; dimension 0 named `batch_param` when it is not empty.
+inline protobuf::Writer encode_value_info(const std::string& name, const std::vector<std::int64_t>& shape,
+                                          const std::string& batch_param) {
+  protobuf::Writer dims;
+  for (std::size_t k = 0; k < shape.size(); ++k) {
+    protobuf::Writer dim;
+    if (k == 0 && !batch_param.empty()) {
+      dim.bytes_field(2, batch_param);  // dim_param
+    } else {
+      dim.int_field(1, shape[k]);  // dim_value
+    }
+    dims.message(1, dim);  // TensorShapeProto.dim
+  }
+  protobuf::Writer tensor;
+  tensor.int_field(1, FLOAT);  // elem_type
+  tensor.message(2, dims);     // shape
+  protobuf::Writer type;
+  type.message(1, tensor);  // TypeProto.tensor_type
+  protobuf::Writer w;
+  w.bytes_field(1, name);
+  w.message(2, type);
+  return w;
+}
+
+/// The graph being built: nodes, initializers and the current value with its NC... shape.
+class Graph {
+ public:
+  std::string value;                // the name of the tensor the next module reads
+  std::vector<std::int64_t> shape;  // its shape, channels first
+  std::vector<Node> nodes;
+  std::vector<protobuf::Writer> initializers;
+
+  /// A name not used yet: base, or base_2, base_3, ...
+  std::string unique(const std::string& base) {
+    const int n = ++used_[base];
+    return n == 1 ? base : base + "_" + std::to_string(n);
+  }
+
+  std::string add_floats(const std::string& base, std::vector<std::int64_t> dims, std::span<const float> v) {
+    std::string name = unique(base);
+    initializers.push_back(encode_tensor(name, dims, FLOAT, v, {}));
+    return name;
+  }
+  std::string add_ints(const std::string& base, std::vector<std::int64_t> dims, elem_type t,
+                       std::span<const std::int32_t> v) {
+    std::string name = unique(base);
+    initializers.push_back(encode_tensor(name, dims, t, {}, v));
+    return name;
+  }
+  template <int R>
+  std::string add_tensor(const std::string& base, const Tensor<float, R>& t) {
+    return add_floats(base, std::vector<std::int64_t>(t.shape().begin(), t.shape().end()), t.values());
+  }
+
+  /// Adds a node with one output and returns the output's name.
+  std::string add_node(const std::string& op, const std::string& path, std::vector<std::string> inputs,
+                       std::vector<Attribute> attributes = {}) {
+    Node n;
+    n.op = op;
+    n.name = unique(path + "/" + op);
+    n.inputs = std::move(inputs);
+    n.outputs = {n.name + "_output"};
+    n.attributes = std::move(attributes);
+    nodes.push_back(std::move(n));
+    return nodes.back().outputs[0];
+  }
+
+ private:
+  std::map<std::string, int> used_;
+};
+
+[[noreturn]] inline void fail(std::string_view path, std::string_view what) {
+  raise(ctq::detail::message() << "ctq: export_onnx: '" << path << "': " << what);
+}
+[[noreturn]] inline void fail(std::string_view path, const ctq::detail::message& what) {
+  fail(path, std::string_view(what.c_str()));
+}
+
+/// The QuantizeLinear/DequantizeLinear pair of quantizer q on tensor x of rank `rank` (see the
+/// header comment); x itself when q is disabled or not quantizing.
+template <class Q>
+std::string quantize(Graph& g, const Q& q, const std::string& x, std::size_t rank, const std::string& path) {
+  if (!q.is_enabled() || !q.is_quantizing()) return x;
+  constexpr QuantDescriptor D = Q::descriptor;
+  if constexpr (D.num_bits != 8) {
+    fail(path, "ONNX QuantizeLinear holds 8-bit integers only; this quantizer has another num_bits");
+  } else if constexpr (!D.fake_quant) {
+    fail(path, "a real (not fake) quantizer outputs integers in float, which a QDQ pair does not express");
+  } else {
+    const AmaxData& amax = q.amax();
+    if (amax.empty()) {
+      fail(path,
+           "the quantizer has no amax (it takes amax from each tensor, which a constant QuantizeLinear scale cannot "
+           "do): calibrate it (enable_calibration, forward, load_calib_amax) or give its descriptor an amax");
+    }
+    const int bound = D.is_unsigned ? 255 : 127;
+    const elem_type zp_type = D.is_unsigned ? UINT8 : INT8;
+    std::vector<float> scales;
+    for (float a : amax.values) {
+      if (D.scale_amax != 1.0f) a *= D.scale_amax;
+      if (!(a > 0.0f) || !std::isfinite(a)) {
+        fail(path, "an amax of 0 (or not finite) gives a QuantizeLinear scale ONNX cannot divide by");
+      }
+      scales.push_back(amax.values.size() == 1 ? static_cast<float>(static_cast<double>(a) / bound)
+                                               : a / static_cast<float>(bound));
+    }
+    std::vector<Attribute> attributes;
+    std::vector<std::int64_t> dims;
+    if (scales.size() > 1) {
+      int axis = -1;
+      for (std::size_t d = 0; d < amax.shape.size(); ++d) {
+        if (amax.shape[d] == 1) continue;
+        if (axis >= 0) fail(path, "an amax that keeps more than one axis has no ONNX QuantizeLinear (one `axis`)");
+        axis = static_cast<int>(d);
+      }
+      if (amax.shape.size() != rank || axis < 0) {
+        fail(path, "a per-channel amax must have the tensor's rank with one axis of size > 1");
+      }
+      attributes.push_back(attr_int("axis", axis));
+      dims = {static_cast<std::int64_t>(scales.size())};
+    }
+    const std::vector<std::int32_t> zero(scales.size(), 0);
+    const std::string scale = g.add_floats(path + ".scale", dims, scales);
+    const std::string zero_point = g.add_ints(path + ".zero_point", dims, zp_type, zero);
+    const std::string qx = g.add_node("QuantizeLinear", path, {x, scale, zero_point}, attributes);
+    return g.add_node("DequantizeLinear", path, {qx, scale, zero_point}, attributes);
+  }
+}
+
+inline std::vector<std::int64_t> repeat(std::int64_t v, std::size_t n) { return std::vector<std::int64_t>(n, v); }
+
+// --- the float operators, on the module types that carry their parameters ----------------------
+
+/// Is F a module export_onnx writes as ONNX operators? Specialisations provide
+///   static void emit(Graph&, const F&, const std::string& path, W weight)
+/// where weight(name, rank) returns the tensor that replaces weight initializer `name` (its
+/// QDQ output in a Quant module, `name` itself in a float one).
+template <class F>
+struct onnx_op {
+  static constexpr bool supported = false;
+};
+
+inline void check_input(Graph& g, const std::string& path, std::size_t rank, std::int64_t channels,
+                        std::string_view layer) {
+  if (g.shape.size() != rank || (channels > 0 && g.shape[1] != channels)) {
+    fail(path, ctq::detail::message() << layer << " needs an input of rank " << rank << " with " << channels
+                                      << " channels on axis 1; the input here has rank " << g.shape.size()
+                                      << (g.shape.size() >= 2 ? " and " : "") << (g.shape.size() >= 2 ? g.shape[1] : 0)
+                                      << (g.shape.size() >= 2 ? " channels" : ""));
+  }
+}
+
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool Bias>
+struct onnx_op<nn::ConvNd<R, In, Out, K, S, P, D, G, Bias>> {
+  static constexpr bool supported = true;
+  template <class W>
+  static void emit(Graph& g, const nn::ConvNd<R, In, Out, K, S, P, D, G, Bias>& m, const std::string& path,
+                   W&& weight) {
+    check_input(g, path, R + 2, In, m.name);
+    std::vector<std::string> inputs{g.value, weight(g.add_tensor(path + ".weight", m.weight), R + 2)};
+    if constexpr (Bias) inputs.push_back(g.add_tensor(path + ".bias", m.bias));
+    g.value =
+        g.add_node("Conv", path, std::move(inputs),
+                   {attr_ints("dilations", repeat(D, R)), attr_int("group", G), attr_ints("kernel_shape", repeat(K, R)),
+                    attr_ints("pads", repeat(P, 2 * R)), attr_ints("strides", repeat(S, R))});
+    g.shape[1] = Out;
+    for (int i = 0; i < R; ++i) {
+      auto& s = g.shape[static_cast<std::size_t>(i + 2)];
+      s = nn::detail::conv_output_size(s, K, S, P, D, m.name);
+    }
+  }
+};
+
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t OP, index_t G, bool Bias, index_t D>
+struct onnx_op<nn::ConvTransposeNd<R, In, Out, K, S, P, OP, G, Bias, D>> {
+  static constexpr bool supported = true;
+  template <class W>
+  static void emit(Graph& g, const nn::ConvTransposeNd<R, In, Out, K, S, P, OP, G, Bias, D>& m, const std::string& path,
+                   W&& weight) {
+    check_input(g, path, R + 2, In, m.name);
+    std::vector<std::string> inputs{g.value, weight(g.add_tensor(path + ".weight", m.weight), R + 2)};
+    if constexpr (Bias) inputs.push_back(g.add_tensor(path + ".bias", m.bias));
+    std::vector<Attribute> attributes{attr_ints("dilations", repeat(D, R)), attr_int("group", G),
+                                      attr_ints("kernel_shape", repeat(K, R))};
+    if (OP != 0) attributes.push_back(attr_ints("output_padding", repeat(OP, R)));
+    attributes.push_back(attr_ints("pads", repeat(P, 2 * R)));
+    attributes.push_back(attr_ints("strides", repeat(S, R)));
+    g.value = g.add_node("ConvTranspose", path, std::move(inputs), std::move(attributes));
+    g.shape[1] = Out;
+    for (int i = 0; i < R; ++i) {
+      auto& s = g.shape[static_cast<std::size_t>(i + 2)];
+      s = (s - 1) * S - 2 * P + D * (K - 1) + OP + 1;
+    }
+  }
+};
+
+template <index_t In, index_t Out, bool Bias>
+struct onnx_op<nn::Linear<In, Out, Bias>> {
+  static constexpr bool supported = true;
+  // PyTorch's export of a Linear on [N, In]: Gemm(x, W, b) with transB = 1.
+  template <class W>
+  static void emit(Graph& g, const nn::Linear<In, Out, Bias>& m, const std::string& path, W&& weight) {
+    if (g.shape.size() != 2 || g.shape[1] != In) {
+      fail(path, ctq::detail::message() << "Linear needs an input [N, " << In << "] (an nn::Flatten before it turns "
+                                        << "an image into one); the input here has rank " << g.shape.size());
+    }
+    std::vector<std::string> inputs{g.value, weight(g.add_tensor(path + ".weight", m.weight), 2)};
+    if constexpr (Bias) inputs.push_back(g.add_tensor(path + ".bias", m.bias));
+    g.value = g.add_node("Gemm", path, std::move(inputs),
+                         {attr_float("alpha", 1.0f), attr_float("beta", 1.0f), attr_int("transB", 1)});
+    g.shape[1] = Out;
+  }
+};
+
+/// MaxPool / AveragePool over `r` spatial dims from ctq's pooling window (1-d pooling keeps its
+/// parameters in the window's w fields).
+inline void emit_pool(Graph& g, const std::string& path, std::string_view layer, int r, const nn::detail::Window& w,
+                      bool average) {
+  check_input(g, path, static_cast<std::size_t>(r) + 2, 0, layer);
+  const auto pick = [r](index_t h, index_t wv) {
+    return r == 1 ? std::vector<std::int64_t>{wv} : std::vector<std::int64_t>{h, wv};
+  };
+  std::vector<Attribute> attributes{attr_int("ceil_mode", w.ceil_mode ? 1 : 0)};
+  if (average) attributes.push_back(attr_int("count_include_pad", w.count_include_pad ? 1 : 0));
+  if (!average) attributes.push_back(attr_ints("dilations", pick(w.dh, w.dw)));
+  attributes.push_back(attr_ints("kernel_shape", pick(w.kh, w.kw)));
+  auto pads = pick(w.ph, w.pw);
+  pads.insert(pads.end(), pads.begin(), pads.end());
+  attributes.push_back(attr_ints("pads", pads));
+  attributes.push_back(attr_ints("strides", pick(w.sh, w.sw)));
+  g.value = g.add_node(average ? "AveragePool" : "MaxPool", path, {g.value}, std::move(attributes));
+  const auto k = pick(w.kh, w.kw), p = pick(w.ph, w.pw), s = pick(w.sh, w.sw), d = pick(w.dh, w.dw);
+  for (int i = 0; i < r; ++i) {
+    const auto j = static_cast<std::size_t>(i);
+    auto& size = g.shape[j + 2];
+    size = ctq::detail::pooling_output_size(size, k[j], p[j], s[j], d[j], w.ceil_mode);
+    if (size < 1) fail(path, "the pooling window does not fit the input");
+  }
+}
+
+template <index_t K, index_t S, index_t P, index_t D, bool C>
+struct onnx_op<nn::MaxPool2d<K, S, P, D, C>> {
+  static constexpr bool supported = true;
+  template <class M, class W>
+  static void emit(Graph& g, const M& m, const std::string& path, W&&) {
+    emit_pool(g, path, m.name, 2, m.window, false);
+  }
+};
+template <index_t K, index_t S, index_t P, index_t D, bool C>
+struct onnx_op<nn::MaxPool1d<K, S, P, D, C>> {
+  static constexpr bool supported = true;
+  template <class M, class W>
+  static void emit(Graph& g, const M& m, const std::string& path, W&&) {
+    emit_pool(g, path, m.name, 1, m.window, false);
+  }
+};
+template <index_t K, index_t S, index_t P, bool C, bool I>
+struct onnx_op<nn::AvgPool2d<K, S, P, C, I>> {
+  static constexpr bool supported = true;
+  template <class M, class W>
+  static void emit(Graph& g, const M& m, const std::string& path, W&&) {
+    emit_pool(g, path, m.name, 2, m.window, true);
+  }
+};
+template <index_t K, index_t S, index_t P, bool C, bool I>
+struct onnx_op<nn::AvgPool1d<K, S, P, C, I>> {
+  static constexpr bool supported = true;
+  template <class M, class W>
+  static void emit(Graph& g, const M& m, const std::string& path, W&&) {
+    emit_pool(g, path, m.name, 1, m.window, true);
+  }
+};
+
+/// Adaptive average pooling as PyTorch exports it: GlobalAveragePool for output 1 (x 1), an
+/// AveragePool when every input size is a multiple of the output size; otherwise raises.
+inline void emit_adaptive_avg(Graph& g, const std::string& path, std::string_view layer,
+                              const std::vector<std::int64_t>& out) {
+  check_input(g, path, out.size() + 2, 0, layer);
+  bool global = true, divisible = true;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    global = global && out[i] == 1;
+    divisible = divisible && g.shape[i + 2] % out[i] == 0;
+  }
+  if (global) {
+    g.value = g.add_node("GlobalAveragePool", path, {g.value});
+  } else if (divisible) {
+    std::vector<std::int64_t> k;
+    for (std::size_t i = 0; i < out.size(); ++i) k.push_back(g.shape[i + 2] / out[i]);
+    g.value = g.add_node("AveragePool", path, {g.value},
+                         {attr_int("ceil_mode", 0), attr_int("count_include_pad", 1), attr_ints("kernel_shape", k),
+                          attr_ints("pads", repeat(0, 2 * k.size())), attr_ints("strides", k)});
+  } else {
+    fail(path,
+         "adaptive average pooling has an ONNX form only for output size 1 or input sizes that are multiples of the "
+         "output size (as PyTorch's exporter)");
+  }
+  for (std::size_t i = 0; i < out.size(); ++i) g.shape[i + 2] = out[i];
+}
+
+template <index_t OH, index_t OW>
+struct onnx_op<nn::AdaptiveAvgPool2d<OH, OW>> {
+  static constexpr bool supported = true;
+  template <class M, class W>
+  static void emit(Graph& g, const M& m, const std::string& path, W&&) {
+    emit_adaptive_avg(g, path, m.name, {OH, OW});
+  }
+};
+template <index_t O>
+struct onnx_op<nn::AdaptiveAvgPool1d<O>> {
+  static constexpr bool supported = true;
+  template <class M, class W>
+  static void emit(Graph& g, const M& m, const std::string& path, W&&) {
+    emit_adaptive_avg(g, path, m.name, {O});
+  }
+};
+
+/// An elementwise module as one ONNX operator without parameters.
+template <fixed_string Op>
+struct elementwise_op {
+  static constexpr bool supported = true;
+  template <class M, class W>
+  static void emit(Graph& g, const M&, const std::string& path, W&&) {
+    g.value = g.add_node(std::string(Op.view()), path, {g.value});
+  }
+};
+template <>
+struct onnx_op<nn::ReLU> : elementwise_op<"Relu"> {};
+template <>
+struct onnx_op<nn::Sigmoid> : elementwise_op<"Sigmoid"> {};
+template <>
+struct onnx_op<nn::Tanh> : elementwise_op<"Tanh"> {};
+
+template <float A>
+struct onnx_op<nn::LeakyReLU<A>> {
+  static constexpr bool supported = true;
+  template <class M, class W>
+  static void emit(Graph& g, const M&, const std::string& path, W&&) {
+    g.value = g.add_node("LeakyRelu", path, {g.value}, {attr_float("alpha", A)});
+  }
+};
+
+/// Clip(x, lo, hi) with scalar bounds (opset 11+ takes them as inputs).
+inline void emit_clip(Graph& g, const std::string& path, float lo, float hi) {
+  const std::string min = g.add_floats(path + ".min", {}, std::span<const float>(&lo, 1));
+  const std::string max = g.add_floats(path + ".max", {}, std::span<const float>(&hi, 1));
+  g.value = g.add_node("Clip", path, {g.value, min, max});
+}
+template <>
+struct onnx_op<nn::ReLU6> {
+  static constexpr bool supported = true;
+  template <class M, class W>
+  static void emit(Graph& g, const M&, const std::string& path, W&&) {
+    emit_clip(g, path, 0.0f, 6.0f);
+  }
+};
+template <float Lo, float Hi>
+struct onnx_op<nn::Hardtanh<Lo, Hi>> {
+  static constexpr bool supported = true;
+  template <class M, class W>
+  static void emit(Graph& g, const M&, const std::string& path, W&&) {
+    emit_clip(g, path, Lo, Hi);
+  }
+};
+
+template <>
+struct onnx_op<nn::Flatten> {
+  static constexpr bool supported = true;
+  template <class M, class W>
+  static void emit(Graph& g, const M&, const std::string& path, W&&) {
+    if (g.shape.size() < 2) fail(path, "Flatten needs an input of rank 2 or more");
+    g.value = g.add_node("Flatten", path, {g.value}, {attr_int("axis", 1)});
+    std::int64_t features = 1;
+    for (std::size_t i = 1; i < g.shape.size(); ++i) features *= g.shape[i];
+    g.shape = {g.shape[0], features};
+  }
+};
+
+/// Modules that export to nothing (evaluation-mode identities).
+struct no_op {
+  static constexpr bool supported = true;
+  template <class M, class W>
+  static void emit(Graph&, const M&, const std::string&, W&&) {}
+};
+template <>
+struct onnx_op<nn::Identity> : no_op {};
+template <float P>
+struct onnx_op<nn::Dropout<P>> : no_op {};
+
+// --- modules -------------------------------------------------------------------------------------
+
+template <class M>
+inline constexpr bool is_sequential = false;
+template <class... I>
+inline constexpr bool is_sequential<nn::Sequential<I...>> = true;
+
+/// A Quant module of quant_modules.hpp: a float module with an input quantizer (and a weight one).
+template <class M>
+concept QuantModule = requires(const M& m) {
+  typename M::float_module;
+  typename M::input_quantizer_type;
+  m.input_quantizer();
+};
+
+template <class M>
+inline constexpr bool exportable = [] {
+  if constexpr (is_sequential<M>) {
+    return true;
+  } else if constexpr (QuantModule<M>) {
+    return onnx_op<typename M::float_module>::supported;
+  } else {
+    return onnx_op<M>::supported;
+  }
+}();
+
+template <class M>
+constexpr bool check_exportable() {
+  static_assert(exportable<M>,
+                "ctq: export_onnx: this module has no ONNX export (its type and dotted path are in the 'required "
+                "from' lines above); supported: Sequential, QuantLinear, QuantConv1d/2d/3d, QuantConvTranspose1d/2d/"
+                "3d, quant and float pooling, Linear, ConvNd, ReLU, ReLU6, Hardtanh, LeakyReLU, Sigmoid, Tanh, "
+                "Flatten, Identity, Dropout");
+  return exportable<M>;
+}
+
+template <fixed_string Path, class M>
+void emit_module(Graph& g, M& m) {
+  if constexpr (!check_exportable<M>()) {
+    return;
+  } else {
+    const std::string path = Path.empty() ? std::string(M::name) : std::string(Path.view());
+    const auto float_weight = [](const std::string& name, std::size_t) { return name; };
+    if constexpr (is_sequential<M>) {
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (emit_module<ctq::detail::join_path<Path, nn::child_name<M, I>>()>(g, nn::child<I>(m)), ...);
+      }
+      (std::make_index_sequence<nn::child_count<M>>{});
+    } else if constexpr (QuantModule<M>) {
+      using F = typename M::float_module;
+      // Activation quantizers are per tensor (quant_nn's rule), so the NCHW graph needs no axis mapping.
+      g.value = quantize(g, m.input_quantizer(), g.value, g.shape.size(), path + "._input_quantizer");
+      if constexpr (requires { m.weight_quantizer(); }) {
+        const auto quantized_weight = [&](const std::string& name, std::size_t rank) {
+          return quantize(g, m.weight_quantizer(), name, rank, path + "._weight_quantizer");
+        };
+        onnx_op<F>::emit(g, static_cast<const F&>(m), path, quantized_weight);
+      } else {
+        onnx_op<F>::emit(g, static_cast<const F&>(m), path, float_weight);
+      }
+    } else {
+      onnx_op<M>::emit(g, m, path, float_weight);
+    }
+  }
+}
+
+inline std::int64_t ir_version(int opset) {
+  if (opset < 13 || opset > 17) {
+    raise(ctq::detail::message() << "ctq: export_onnx: opset " << opset
+                                 << " is not supported (13..17: QuantizeLinear's per-channel `axis` needs 13)");
+  }
+  return opset == 13 ? 7 : 8;  // ONNX 1.8 (opset 13) came with IR 7; 1.10..1.12 (15..17) with IR 8
+}
+
+}  // namespace detail::onnx
+
+/// The ONNX ModelProto bytes of `model` for an input of `input_shape`, channels first ([N, C, H,
+/// W], [N, C, L], [N, C, D, H, W]) or [N, features]. Raises ctq::error for what ONNX cannot
+/// express (see the header comment) and for shapes the modules reject.
+template <class Model>
+std::string to_onnx(Model& model, const std::vector<index_t>& input_shape, const OnnxExportOptions& options = {}) {
+  namespace ox = detail::onnx;
+  const std::int64_t ir = ox::ir_version(options.opset);
+  if (input_shape.size() < 2) raise("ctq: export_onnx: the input shape needs a batch dimension and at least one more");
+  for (index_t d : input_shape) {
+    if (d < 1) raise("ctq: export_onnx: every input dimension must be at least 1");
+  }
+  if (options.input_name == options.output_name || options.input_name.empty() || options.output_name.empty()) {
+    raise("ctq: export_onnx: input_name and output_name must be different and not empty");
+  }
+  ox::Graph g;
+  g.unique(options.input_name);
+  g.unique(options.output_name);
+  g.value = options.input_name;
+  g.shape.assign(input_shape.begin(), input_shape.end());
+  ox::emit_module<fixed_string{""}>(g, model);
+
+  // The last node's output becomes the graph output (an Identity when the model computes nothing).
+  if (g.nodes.empty() || g.value == options.input_name) {
+    g.value = g.add_node("Identity", "output", {g.value});
+  }
+  for (auto& n : g.nodes) {
+    for (auto& s : n.outputs) {
+      if (s == g.value) s = options.output_name;
+    }
+  }
+  const std::string batch = options.dynamic_batch ? "N" : "";
+  detail::protobuf::Writer graph;
+  for (const auto& n : g.nodes) graph.message(1, ox::encode(n));
+  graph.bytes_field(2, options.graph_name);
+  for (const auto& t : g.initializers) graph.message(5, t);
+  graph.message(11, ox::encode_value_info(options.input_name,
+                                          std::vector<std::int64_t>(input_shape.begin(), input_shape.end()), batch));
+  graph.message(12, ox::encode_value_info(options.output_name, g.shape, batch));
+
+  detail::protobuf::Writer opset;
+  opset.bytes_field(1, "");  // the default domain, ai.onnx
+  opset.int_field(2, options.opset);
+  detail::protobuf::Writer model_proto;
+  model_proto.int_field(1, ir);
+  model_proto.bytes_field(2, options.producer_name);
+  model_proto.bytes_field(3, options.producer_version);
+  model_proto.message(7, graph);
+  model_proto.message(8, opset);
+  return model_proto.bytes();
+}
+
+/// Writes the ONNX model of `model` (see to_onnx) to `out`.
+template <class Model>
+void export_onnx(Model& model, const std::vector<index_t>& input_shape, std::ostream& out,
+                 const OnnxExportOptions& options = {}) {
+  const std::string bytes = to_onnx(model, input_shape, options);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) raise("ctq: export_onnx: writing the model failed");
+}
+
+/// Writes the ONNX model of `model` (see to_onnx) to the file at `path`.
+template <class Model>
+void export_onnx(Model& model, const std::vector<index_t>& input_shape, const std::filesystem::path& path,
+                 const OnnxExportOptions& options = {}) {
+  const std::string bytes = to_onnx(model, input_shape, options);
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) raise(ctq::detail::message() << "ctq: export_onnx: cannot write " << path.string());
+}
+
+}  // namespace ctq
+// ----- end ctq/tensor_quant/onnx_export.hpp -----
+// ----- begin ctq/tensor_quant/quant_modules.hpp -----
+// Quant modules of the amax toolkit (NVIDIA pytorch_quantization's nn.QuantLinear, QuantConvNd,
+// QuantConvTransposeNd, quant pooling) over TensorQuantizer, the compile-time counterpart of
+// quant_modules.initialize() (replace_with_quant_modules, a type rewrite) and the calibration
+// helpers NVIDIA's examples loop over a model with.
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+
+namespace ctq {
+
+namespace quant_nn {
+
+namespace detail {
+
+template <int R>
+constexpr QuantDescriptor conv_weight_desc() {
+  return R == 1 ? QUANT_DESC_8BIT_CONV1D_WEIGHT_PER_CHANNEL
+                : (R == 2 ? QUANT_DESC_8BIT_CONV2D_WEIGHT_PER_CHANNEL : QUANT_DESC_8BIT_CONV3D_WEIGHT_PER_CHANNEL);
+}
+template <int R>
+constexpr QuantDescriptor conv_transpose_weight_desc() {
+  return R == 1 ? QUANT_DESC_8BIT_CONVTRANSPOSE1D_WEIGHT_PER_CHANNEL
+                : (R == 2 ? QUANT_DESC_8BIT_CONVTRANSPOSE2D_WEIGHT_PER_CHANNEL
+                          : QUANT_DESC_8BIT_CONVTRANSPOSE3D_WEIGHT_PER_CHANNEL);
+}
+
+constexpr bool axes_within(const AxisSet& s, int rank) {
+  for (int i = 0; i < s.count; ++i) {
+    if (s.values[i] < -rank || s.values[i] >= rank) return false;
+  }
+  return true;
+}
+
+template <QuantDescriptor InputDesc>
+constexpr bool check_input_desc() {
+  static_assert(InputDesc.fake_quant,
+                "ctq: quant_nn: Quant modules support only fake quantization (QuantDescriptor::fake_quant = true), "
+                "as NVIDIA's");
+  static_assert(InputDesc.axis.empty(),
+                "ctq: quant_nn: the input quantizer must be per tensor (an activation's per-axis amax has no fixed "
+                "shape for the state dict)");
+  return true;
+}
+
+template <QuantDescriptor WeightDesc, int WeightRank>
+constexpr bool check_weight_desc() {
+  static_assert(WeightDesc.fake_quant,
+                "ctq: quant_nn: Quant modules support only fake quantization (QuantDescriptor::fake_quant = true), "
+                "as NVIDIA's");
+  static_assert(axes_within(WeightDesc.axis, WeightRank),
+                "ctq: quant_nn: the weight descriptor keeps an axis the weight does not have");
+  return true;
+}
+
+// Exchanges two tensors for a scope: the float module's forward then runs on the fake-quantized
+// weight, and the float weight is back afterwards even if the forward raises.
+template <class T>
+class swap_for_scope {
+ public:
+  swap_for_scope(T& a, T& b) : a_(a), b_(b) { std::swap(a_, b_); }
+  ~swap_for_scope() { std::swap(a_, b_); }
+  swap_for_scope(const swap_for_scope&) = delete;
+  swap_for_scope& operator=(const swap_for_scope&) = delete;
+
+ private:
+  T& a_;
+  T& b_;
+};
+
+inline bool same_bits(float a, float b) {
+  return (std::isnan(a) && std::isnan(b)) || (a == b && std::signbit(a) == std::signbit(b));
+}
+
+// A quantizer's amax as the state tensor `_amax` (NVIDIA's buffer): rank 0 per tensor, or the
+// weight's rank with 1 on the reduced axes (keepdims). A quantizer without amax (it computes
+// amax from each tensor) reads as NaN everywhere, and loading all-NaN restores that; a scalar
+// amax on a per-channel quantizer reads broadcast. The tensor is written back only if the
+// visitor changed it, so reading leaves the quantizer as it was.
+template <class Quantizer, std::size_t N, class F>
+void visit_amax(std::string_view key, std::string_view owner, Quantizer& q, const std::array<index_t, N>& shape, F& f) {
+  constexpr int AR = static_cast<int>(N);
+  Tensor<float, AR> t(shape);
+  const AmaxData& a = q.amax();
+  if (a.empty()) {
+    for (auto& v : t.values()) v = std::numeric_limits<float>::quiet_NaN();
+  } else if (static_cast<index_t>(a.values.size()) == t.size()) {
+    std::copy(a.values.begin(), a.values.end(), t.values().begin());
+  } else if (a.values.size() == 1) {
+    for (auto& v : t.values()) v = a.values[0];
+  } else {
+    raise(ctq::detail::message() << "ctq: " << owner << ": " << key << " holds " << a.values.size()
+                                 << " values, the state tensor has " << t.size());
+  }
+  const Tensor<float, AR> before = t;
+  f(key, t);
+  bool changed = false;
+  index_t nans = 0;
+  for (index_t i = 0; i < t.size(); ++i) {
+    changed = changed || !same_bits(t[i], before[i]);
+    nans += std::isnan(t[i]) ? 1 : 0;
+  }
+  if (!changed) return;
+  if (nans == t.size()) {
+    q.set_amax({});
+    return;
+  }
+  for (float v : t.values()) {
+    if (!(v >= 0.0f) || !std::isfinite(v)) {
+      raise(ctq::detail::message() << "ctq: " << owner << ": " << key << " must be finite and >= 0 (NaN everywhere: "
+                                   << "no amax, computed from each tensor), got " << v);
+    }
+  }
+  AmaxData loaded;
+  loaded.shape.assign(shape.begin(), shape.end());
+  loaded.values.assign(t.values().begin(), t.values().end());
+  q.set_amax(std::move(loaded));
+}
+
+// The `_amax` state shape of a quantizer with descriptor D over a tensor of shape s.
+template <QuantDescriptor D, std::size_t N>
+auto amax_state_shape(const std::array<index_t, N>& s) {
+  constexpr int R = static_cast<int>(N);
+  if constexpr (D.axis.empty()) {
+    return Shape<0>{};
+  } else {
+    Shape<R> a{};
+    for (int d = 0; d < R; ++d)
+      a[static_cast<std::size_t>(d)] = D.axis.contains(d, R) ? s[static_cast<std::size_t>(d)] : 1;
+    return a;
+  }
+}
+
+}  // namespace detail
+
+/// The base of a Quant module with a weight (NVIDIA's QuantMixin): the float module Float (its
+/// weight, bias, state and forward), an input and a weight TensorQuantizer. forward(x) =
+/// Float's forward of input_quantizer(x) with the weight weight_quantizer(weight); a weight
+/// quantizer without amax takes it from the weight on every call (max |w| per kept axis), as
+/// NVIDIA's does until load_calib_amax.
+template <class Derived, class Float, QuantDescriptor InputDesc, QuantDescriptor WeightDesc>
+class QuantWeightMixin : public Float {
+  static_assert(detail::check_input_desc<InputDesc>());
+  static_assert(detail::check_weight_desc<WeightDesc, decltype(Float::weight)::rank>());
+
+ public:
+  using float_module = Float;
+  using input_quantizer_type = TensorQuantizer<InputDesc>;
+  using weight_quantizer_type = TensorQuantizer<WeightDesc>;
+  static constexpr QuantDescriptor quant_desc_input = InputDesc, quant_desc_weight = WeightDesc;
+
+  /// The Quant module holding f's weights (moved), with fresh quantizers.
+  static Derived from_float(Float&& f) {
+    Derived d;
+    static_cast<Float&>(d) = std::move(f);
+    return d;
+  }
+
+  using ctq::detail::rejects_quantized::operator();
+  template <int R>
+  auto operator()(const Tensor<float, R>& x) {
+    const Tensor<float, R> qx = input_quantizer_(x);
+    auto qw = weight_quantizer_(this->weight);
+    const detail::swap_for_scope<decltype(qw)> use_quantized_weight(this->weight, qw);
+    return Float::operator()(qx);
+  }
+
+  input_quantizer_type& input_quantizer() { return input_quantizer_; }
+  const input_quantizer_type& input_quantizer() const { return input_quantizer_; }
+  weight_quantizer_type& weight_quantizer() { return weight_quantizer_; }
+  const weight_quantizer_type& weight_quantizer() const { return weight_quantizer_; }
+
+  /// f(name, quantizer) for "_input_quantizer" and "_weight_quantizer" (NVIDIA's attribute names).
+  template <class F>
+  void visit_quantizers(F&& f) {
+    f(std::string_view{"_input_quantizer"}, input_quantizer_);
+    f(std::string_view{"_weight_quantizer"}, weight_quantizer_);
+  }
+
+  /// Float's state, then "_input_quantizer._amax" and "_weight_quantizer._amax" (see visit_amax).
+  template <class F>
+  void visit_state(F&& f) {
+    Float::visit_state(f);
+    detail::visit_amax("_input_quantizer._amax", Derived::name, input_quantizer_, Shape<0>{}, f);
+    detail::visit_amax("_weight_quantizer._amax", Derived::name, weight_quantizer_,
+                       detail::amax_state_shape<WeightDesc>(this->weight.shape()), f);
+  }
+
+ private:
+  input_quantizer_type input_quantizer_;
+  weight_quantizer_type weight_quantizer_;
+};
+
+/// The base of a Quant module that quantizes only its input (NVIDIA's QuantInputMixin): forward(x)
+/// = Float's forward of input_quantizer(x). Derived declares `static constexpr std::string_view
+/// name` (as each Quant module here; errors name it); Float needs a default constructor.
+template <class Derived, class Float, QuantDescriptor InputDesc>
+class QuantInputMixin : public Float {
+  static_assert(detail::check_input_desc<InputDesc>());
+
+ public:
+  using float_module = Float;
+  using input_quantizer_type = TensorQuantizer<InputDesc>;
+  static constexpr QuantDescriptor quant_desc_input = InputDesc;
+
+  static Derived from_float(Float&& f) {
+    Derived d;
+    static_cast<Float&>(d) = std::move(f);
+    return d;
+  }
+
+  using ctq::detail::rejects_quantized::operator();
+  template <int R>
+  auto operator()(const Tensor<float, R>& x) {
+    return Float::operator()(input_quantizer_(x));
+  }
+
+  input_quantizer_type& input_quantizer() { return input_quantizer_; }
+  const input_quantizer_type& input_quantizer() const { return input_quantizer_; }
+
+  template <class F>
+  void visit_quantizers(F&& f) {
+    f(std::string_view{"_input_quantizer"}, input_quantizer_);
+  }
+  /// Float's state if it has any, then "_input_quantizer._amax".
+  template <class F>
+  void visit_state(F&& f) {
+    if constexpr (requires { Float::visit_state(f); }) Float::visit_state(f);
+    detail::visit_amax("_input_quantizer._amax", Derived::name, input_quantizer_, Shape<0>{}, f);
+  }
+
+ private:
+  input_quantizer_type input_quantizer_;
+};
+
+/// NVIDIA's QuantLinear: y = linear(input_quantizer(x), weight_quantizer(W), b); the weight
+/// quantizer keeps axis 0 of W [Out][In] (one amax per output feature) by default.
+template <index_t In, index_t Out, bool Bias = true, QuantDescriptor InputDesc = QUANT_DESC_8BIT_PER_TENSOR,
+          QuantDescriptor WeightDesc = QUANT_DESC_8BIT_LINEAR_WEIGHT_PER_ROW>
+class QuantLinear : public QuantWeightMixin<QuantLinear<In, Out, Bias, InputDesc, WeightDesc>,
+                                            nn::Linear<In, Out, Bias>, InputDesc, WeightDesc> {
+ public:
+  static constexpr std::string_view name = "QuantLinear";
+};
+
+/// NVIDIA's QuantConv1d/2d/3d on ctq's channels-last convolution (ConvNd's parameters, then the
+/// descriptors). The weight keeps PyTorch's [Out][In / G][k...] layout, so NVIDIA's per-channel
+/// axis 0 is the output channel here too.
+template <int R, index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1,
+          bool Bias = true, QuantDescriptor InputDesc = QUANT_DESC_8BIT_PER_TENSOR,
+          QuantDescriptor WeightDesc = detail::conv_weight_desc<R>()>
+class QuantConvNd : public QuantWeightMixin<QuantConvNd<R, In, Out, K, S, P, D, G, Bias, InputDesc, WeightDesc>,
+                                            nn::ConvNd<R, In, Out, K, S, P, D, G, Bias>, InputDesc, WeightDesc> {
+ public:
+  static constexpr std::string_view name = R == 1 ? "QuantConv1d" : R == 2 ? "QuantConv2d" : "QuantConv3d";
+};
+
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1,
+          bool Bias = true, QuantDescriptor InputDesc = QUANT_DESC_8BIT_PER_TENSOR,
+          QuantDescriptor WeightDesc = QUANT_DESC_8BIT_CONV1D_WEIGHT_PER_CHANNEL>
+using QuantConv1d = QuantConvNd<1, In, Out, K, S, P, D, G, Bias, InputDesc, WeightDesc>;
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1,
+          bool Bias = true, QuantDescriptor InputDesc = QUANT_DESC_8BIT_PER_TENSOR,
+          QuantDescriptor WeightDesc = QUANT_DESC_8BIT_CONV2D_WEIGHT_PER_CHANNEL>
+using QuantConv2d = QuantConvNd<2, In, Out, K, S, P, D, G, Bias, InputDesc, WeightDesc>;
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1,
+          bool Bias = true, QuantDescriptor InputDesc = QUANT_DESC_8BIT_PER_TENSOR,
+          QuantDescriptor WeightDesc = QUANT_DESC_8BIT_CONV3D_WEIGHT_PER_CHANNEL>
+using QuantConv3d = QuantConvNd<3, In, Out, K, S, P, D, G, Bias, InputDesc, WeightDesc>;
+
+/// NVIDIA's QuantConvTranspose1d/2d/3d (ConvTransposeNd's parameters in PyTorch's order, then the
+/// descriptors); the weight quantizer keeps axis 0 of [In][Out / G][k...], as NVIDIA's.
+template <int R, index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t OP = 0, index_t G = 1,
+          bool Bias = true, index_t D = 1, QuantDescriptor InputDesc = QUANT_DESC_8BIT_PER_TENSOR,
+          QuantDescriptor WeightDesc = detail::conv_transpose_weight_desc<R>()>
+class QuantConvTransposeNd
+    : public QuantWeightMixin<QuantConvTransposeNd<R, In, Out, K, S, P, OP, G, Bias, D, InputDesc, WeightDesc>,
+                              nn::ConvTransposeNd<R, In, Out, K, S, P, OP, G, Bias, D>, InputDesc, WeightDesc> {
+ public:
+  static constexpr std::string_view name = R == 1   ? "QuantConvTranspose1d"
+                                           : R == 2 ? "QuantConvTranspose2d"
+                                                    : "QuantConvTranspose3d";
+};
+
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t OP = 0, index_t G = 1,
+          bool Bias = true, index_t D = 1, QuantDescriptor InputDesc = QUANT_DESC_8BIT_PER_TENSOR,
+          QuantDescriptor WeightDesc = QUANT_DESC_8BIT_CONVTRANSPOSE1D_WEIGHT_PER_CHANNEL>
+using QuantConvTranspose1d = QuantConvTransposeNd<1, In, Out, K, S, P, OP, G, Bias, D, InputDesc, WeightDesc>;
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t OP = 0, index_t G = 1,
+          bool Bias = true, index_t D = 1, QuantDescriptor InputDesc = QUANT_DESC_8BIT_PER_TENSOR,
+          QuantDescriptor WeightDesc = QUANT_DESC_8BIT_CONVTRANSPOSE2D_WEIGHT_PER_CHANNEL>
+using QuantConvTranspose2d = QuantConvTransposeNd<2, In, Out, K, S, P, OP, G, Bias, D, InputDesc, WeightDesc>;
+template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t OP = 0, index_t G = 1,
+          bool Bias = true, index_t D = 1, QuantDescriptor InputDesc = QUANT_DESC_8BIT_PER_TENSOR,
+          QuantDescriptor WeightDesc = QUANT_DESC_8BIT_CONVTRANSPOSE3D_WEIGHT_PER_CHANNEL>
+using QuantConvTranspose3d = QuantConvTransposeNd<3, In, Out, K, S, P, OP, G, Bias, D, InputDesc, WeightDesc>;
+
+/// NVIDIA's quant pooling: the float pooling of input_quantizer(x).
+template <index_t K, index_t S = 0, index_t P = 0, index_t D = 1, bool CeilMode = false,
+          QuantDescriptor InputDesc = QUANT_DESC_8BIT_PER_TENSOR>
+struct QuantMaxPool1d
+    : QuantInputMixin<QuantMaxPool1d<K, S, P, D, CeilMode, InputDesc>, nn::MaxPool1d<K, S, P, D, CeilMode>, InputDesc> {
+  static constexpr std::string_view name = "QuantMaxPool1d";
+};
+template <index_t K, index_t S = 0, index_t P = 0, index_t D = 1, bool CeilMode = false,
+          QuantDescriptor InputDesc = QUANT_DESC_8BIT_PER_TENSOR>
+struct QuantMaxPool2d
+    : QuantInputMixin<QuantMaxPool2d<K, S, P, D, CeilMode, InputDesc>, nn::MaxPool2d<K, S, P, D, CeilMode>, InputDesc> {
+  static constexpr std::string_view name = "QuantMaxPool2d";
+};
+template <index_t K, index_t S = 0, index_t P = 0, bool CeilMode = false, bool CountIncludePad = true,
+          QuantDescriptor InputDesc = QUANT_DESC_8BIT_PER_TENSOR>
+struct QuantAvgPool1d : QuantInputMixin<QuantAvgPool1d<K, S, P, CeilMode, CountIncludePad, InputDesc>,
+                                        nn::AvgPool1d<K, S, P, CeilMode, CountIncludePad>, InputDesc> {
+  static constexpr std::string_view name = "QuantAvgPool1d";
+};
+template <index_t K, index_t S = 0, index_t P = 0, bool CeilMode = false, bool CountIncludePad = true,
+          QuantDescriptor InputDesc = QUANT_DESC_8BIT_PER_TENSOR>
+struct QuantAvgPool2d : QuantInputMixin<QuantAvgPool2d<K, S, P, CeilMode, CountIncludePad, InputDesc>,
+                                        nn::AvgPool2d<K, S, P, CeilMode, CountIncludePad>, InputDesc> {
+  static constexpr std::string_view name = "QuantAvgPool2d";
+};
+template <index_t O, QuantDescriptor InputDesc = QUANT_DESC_8BIT_PER_TENSOR>
+struct QuantAdaptiveAvgPool1d
+    : QuantInputMixin<QuantAdaptiveAvgPool1d<O, InputDesc>, nn::AdaptiveAvgPool1d<O>, InputDesc> {
+  static constexpr std::string_view name = "QuantAdaptiveAvgPool1d";
+};
+template <index_t OH, index_t OW = OH, QuantDescriptor InputDesc = QUANT_DESC_8BIT_PER_TENSOR>
+struct QuantAdaptiveAvgPool2d
+    : QuantInputMixin<QuantAdaptiveAvgPool2d<OH, OW, InputDesc>, nn::AdaptiveAvgPool2d<OH, OW>, InputDesc> {
+  static constexpr std::string_view name = "QuantAdaptiveAvgPool2d";
+};
+
+// --- the module mapping (NVIDIA's _DEFAULT_QUANT_MAP) ---------------------------------------------
+
+/// The descriptors replace_with_quant_modules gives the modules it creates (NVIDIA's per-class
+/// default_quant_desc_input / default_quant_desc_weight).
+struct QuantModulesConfig {
+  QuantDescriptor input = QUANT_DESC_8BIT_PER_TENSOR;
+  QuantDescriptor weight_linear = QUANT_DESC_8BIT_LINEAR_WEIGHT_PER_ROW;
+  QuantDescriptor weight_conv = QUANT_DESC_8BIT_CONV2D_WEIGHT_PER_CHANNEL;
+  QuantDescriptor weight_conv_transpose = QUANT_DESC_8BIT_CONVTRANSPOSE2D_WEIGHT_PER_CHANNEL;
+  friend constexpr bool operator==(const QuantModulesConfig&, const QuantModulesConfig&) = default;
+};
+
+/// The Quant module replace_with_quant_modules puts in place of a float module F:
+///   template <QuantModulesConfig C> using type = ...;   // the Quant module under config C
+///   type<C>::from_float(F&&) builds it from the float module (its weights moved).
+/// The primary template maps nothing (the module stays). Specialise it for a custom module, or
+/// to quantize a float module ctq leaves alone (MaxPool, as NVIDIA's default map does).
+template <class F>
+struct quant_module {
+  static constexpr bool unmapped = true;
+};
+
+template <class F>
+inline constexpr bool has_quant_module = !requires {
+  quant_module<F>::unmapped;
+};
+
+namespace detail {
+template <class F, QuantModulesConfig C>
+struct quant_module_of {
+  using type = F;
+};
+template <class F, QuantModulesConfig C>
+requires has_quant_module<F>
+struct quant_module_of<F, C> {
+  using type = typename quant_module<F>::template type<C>;
+};
+}  // namespace detail
+
+/// The module replace_with_quant_modules<C> makes of F (F itself when F has no mapping).
+template <class F, QuantModulesConfig C = QuantModulesConfig{}>
+using quant_module_t = typename detail::quant_module_of<F, C>::type;
+
+template <index_t In, index_t Out, bool Bias>
+struct quant_module<nn::Linear<In, Out, Bias>> {
+  template <QuantModulesConfig C>
+  using type = QuantLinear<In, Out, Bias, C.input, C.weight_linear>;
+};
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool Bias>
+struct quant_module<nn::ConvNd<R, In, Out, K, S, P, D, G, Bias>> {
+  template <QuantModulesConfig C>
+  using type = QuantConvNd<R, In, Out, K, S, P, D, G, Bias, C.input, C.weight_conv>;
+};
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t OP, index_t G, bool Bias, index_t D>
+struct quant_module<nn::ConvTransposeNd<R, In, Out, K, S, P, OP, G, Bias, D>> {
+  template <QuantModulesConfig C>
+  using type = QuantConvTransposeNd<R, In, Out, K, S, P, OP, G, Bias, D, C.input, C.weight_conv_transpose>;
+};
+template <index_t K, index_t S, index_t P, bool Ceil, bool Pad>
+struct quant_module<nn::AvgPool1d<K, S, P, Ceil, Pad>> {
+  template <QuantModulesConfig C>
+  using type = QuantAvgPool1d<K, S, P, Ceil, Pad, C.input>;
+};
+template <index_t K, index_t S, index_t P, bool Ceil, bool Pad>
+struct quant_module<nn::AvgPool2d<K, S, P, Ceil, Pad>> {
+  template <QuantModulesConfig C>
+  using type = QuantAvgPool2d<K, S, P, Ceil, Pad, C.input>;
+};
+template <index_t O>
+struct quant_module<nn::AdaptiveAvgPool1d<O>> {
+  template <QuantModulesConfig C>
+  using type = QuantAdaptiveAvgPool1d<O, C.input>;
+};
+template <index_t OH, index_t OW>
+struct quant_module<nn::AdaptiveAvgPool2d<OH, OW>> {
+  template <QuantModulesConfig C>
+  using type = QuantAdaptiveAvgPool2d<OH, OW, C.input>;
+};
+
+}  // namespace quant_nn
+
+namespace detail {
+
+template <quant_nn::QuantModulesConfig C>
+struct replace_quant_pass {
+  template <fixed_string Path, class M>
+  auto leaf(M& m) {
+    if constexpr (quant_nn::has_quant_module<M>) {
+      using Q = quant_nn::quant_module_t<M, C>;
+      if constexpr (requires(M & f) {
+                      { Q::from_float(std::move(f)) } -> std::same_as<Q>;
+                    }) {
+        return Q::from_float(std::move(m));
+      } else {
+        static_assert(always_false<Q>,
+                      "ctq: replace_with_quant_modules: the module's quant_module<F>::type<C> needs a static "
+                      "from_float(F&&) returning it (the float and Quant types are in the 'replace_quant_pass' lines "
+                      "above)");
+        return std::move(m);
+      }
+    } else {
+      return std::move(m);
+    }
+  }
+};
+
+}  // namespace detail
+
+/// NVIDIA's quant_modules.initialize() as a type rewrite: every leaf with a quant_module mapping
+/// (Linear, ConvNd, ConvTransposeNd, AvgPool1d/2d, AdaptiveAvgPool1d/2d, and user mappings)
+/// becomes its Quant module with these descriptors, its weights moved; the rest is moved across.
+/// MaxPool stays float, as in NVIDIA's default map.
+template <QuantDescriptor InputDesc = QUANT_DESC_8BIT_PER_TENSOR,
+          QuantDescriptor WeightDescLinear = QUANT_DESC_8BIT_LINEAR_WEIGHT_PER_ROW,
+          QuantDescriptor WeightDescConv = QUANT_DESC_8BIT_CONV2D_WEIGHT_PER_CHANNEL,
+          QuantDescriptor WeightDescConvTranspose = QUANT_DESC_8BIT_CONVTRANSPOSE2D_WEIGHT_PER_CHANNEL, class Model>
+auto replace_with_quant_modules(Model model) {
+  detail::replace_quant_pass<quant_nn::QuantModulesConfig{.input = InputDesc,
+                                                          .weight_linear = WeightDescLinear,
+                                                          .weight_conv = WeightDescConv,
+                                                          .weight_conv_transpose = WeightDescConvTranspose}>
+      pass;
+  return detail::rewrite(model, pass);
+}
+
+/// f(path, quantizer) for every quantizer of the model, in module order, with NVIDIA's dotted
+/// names ("0._input_quantizer", "fc._weight_quantizer"). A module takes part by providing
+/// visit_quantizers(g), calling g(name, quantizer) for each of its quantizers.
+template <class Model, class F>
+void for_each_quantizer(Model& model, F&& f) {
+  nn::for_each_module(model, [&]<fixed_string Path>(auto& mod) {
+    if constexpr (requires { mod.visit_quantizers([](std::string_view, auto&) {}); }) {
+      mod.visit_quantizers([&](std::string_view name, auto& q) {
+        std::string path(Path.view());
+        if (!path.empty()) path += '.';
+        path += name;
+        f(std::as_const(path), q);
+      });
+    }
+  });
+}
+
+/// NVIDIA's calibration switch-on: every quantizer with a calibrator stops quantizing and starts
+/// collecting (disable_quant, enable_calib); one without a calibrator is disabled.
+template <class Model>
+void enable_calibration(Model& model) {
+  for_each_quantizer(model, [](const std::string&, auto& q) {
+    if constexpr (requires { q.calibrator(); }) {
+      q.disable_quant();
+      q.enable_calib();
+    } else {
+      q.disable();
+    }
+  });
+}
+
+/// Back to quantizing: enable_quant and disable_calib (enable for quantizers without a calibrator).
+template <class Model>
+void disable_calibration(Model& model) {
+  for_each_quantizer(model, [](const std::string&, auto& q) {
+    if constexpr (requires { q.calibrator(); }) {
+      q.enable_quant();
+      q.disable_calib();
+    } else {
+      q.enable();
+    }
+  });
+}
+
+/// NVIDIA's compute_amax loop: each enabled quantizer loads its calibrated amax. A max calibrator
+/// (the weight quantizers' default) always uses "max"; a histogram calibrator uses `method`
+/// ("entropy", "percentile" with `percentile`, or "mse"). Disabled quantizers are skipped. Raises
+/// ctq::error naming the quantizer if it collected nothing or `method` does not apply to it.
+template <class Model>
+void load_calib_amax(Model& model, std::string_view method = "max", double percentile = 99.99) {
+  for_each_quantizer(model, [&](const std::string& path, auto& q) {
+    if constexpr (requires { q.calibrator(); }) {
+      if (!q.is_enabled()) return;
+      using Calibrator = typename std::remove_cvref_t<decltype(q)>::calibrator_type;
+      if constexpr (std::is_same_v<Calibrator, MaxCalibrator>) {
+        if (q.calibrator().compute_amax().empty()) {
+          raise(ctq::detail::message() << "ctq: load_calib_amax: quantizer '" << path
+                                       << "' saw no calibration data (run batches after enable_calibration)");
+        }
+        q.load_calib_amax("max");
+      } else {
+        if (q.calibrator().histogram().empty()) {
+          raise(ctq::detail::message() << "ctq: load_calib_amax: quantizer '" << path
+                                       << "' saw no calibration data (run batches after enable_calibration)");
+        }
+        if (method != "entropy" && method != "percentile" && method != "mse") {
+          raise(ctq::detail::message() << "ctq: load_calib_amax: quantizer '" << path
+                                       << "' has a histogram calibrator: method must be \"entropy\", \"percentile\" "
+                                          "or \"mse\", not \""
+                                       << method << "\"");
+        }
+        q.load_calib_amax(method, percentile);
+      }
+    }
+  });
+}
+
+}  // namespace ctq
+// ----- end ctq/tensor_quant/quant_modules.hpp -----
 // ----- end ctq/tensor_quant.hpp -----
 // ----- end ctq/ctq.hpp -----
