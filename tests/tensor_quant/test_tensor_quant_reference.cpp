@@ -6,6 +6,7 @@
 // are the bin edges / centres the reference picks (one documented near-tie accepts either).
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <ctq/tensor_quant.hpp>
 #include <map>
 #include <string>
@@ -173,6 +174,59 @@ TEST_CASE("TensorQuantizer<Descriptor> matches the reference") {
   }
   MESSAGE("tensor_quantizer cases with a list amax in the descriptor (not expressible): " << skipped);
   CHECK(counts["tensor_quantizer"] == 7);
+}
+
+// learn_amax: the quantizer starts from the descriptor's amax (clip range [-amax, amax]); the
+// reference runs NVIDIA's Clip + fake_tensor_quant with autograd. Outputs and the input gradient
+// are exact (a clamp, a mask); the clip bounds' gradients are sums of the output gradient over the
+// clipped inputs, which torch adds in float32 and ctq in double (then rounds once): within (n + 1) * 2^-24 * sum |g|.
+template <QuantDescriptor D>
+void run_learn_amax(const json& c) {
+  TensorQuantizer<D> q;
+  CHECK(q.learned_amax() == D.amax);
+  const float lo = ctq_test::to_float(c.at("clip_min")), hi = ctq_test::to_float(c.at("clip_max"));
+  q.set_clip_range(lo, hi);
+  const Tensor<float, 2> x = ctq_test::make_tensor<2>(c.at("shape"), ctq_test::floats_b64(c.at("x")));
+  const Tensor<float, 2> y = q(x);
+  check_values(ctq_test::floats_b64(c.at("y")), y.data(), static_cast<std::size_t>(y.size()), "y");
+  const Tensor<float, 2> g = ctq_test::make_tensor<2>(c.at("shape"), ctq_test::floats_b64(c.at("grad_output")));
+  const auto grads = q.backward(g);
+  check_values(ctq_test::floats_b64(c.at("grad_input")), grads.input.data(),
+               static_cast<std::size_t>(grads.input.size()), "grad_input");
+  double magnitude = 0.0;
+  for (index_t i = 0; i < g.size(); ++i) magnitude += std::abs(g[i]);
+  const double bound = static_cast<double>(g.size() + 1) * std::ldexp(1.0, -24) * magnitude;
+  CHECK(std::abs(grads.clip_min - ctq_test::to_float(c.at("grad_clip_min"))) <= bound);
+  CHECK(std::abs(grads.clip_max - ctq_test::to_float(c.at("grad_clip_max"))) <= bound);
+  // With the clip stage off, the range is not learned: the same output, no bound gradients.
+  q.disable_clip();
+  const Tensor<float, 2> y2 = q(x);
+  check_values(ctq_test::floats_b64(c.at("y")), y2.data(), static_cast<std::size_t>(y2.size()), "y, clip off");
+  const auto frozen = q.backward(g);
+  CHECK(frozen.clip_min == 0.0f);
+  CHECK(frozen.clip_max == 0.0f);
+  ++counts["learn_amax"];
+}
+
+TEST_CASE("learn_amax: the clip stage and its gradients match NVIDIA's Clip on the reference") {
+  for (const auto& c : cases()) {
+    if (c.at("op") != "learn_amax") continue;
+    const std::string name = c.at("name");
+    CAPTURE(name);
+    if (c.at("narrow_range").get<bool>()) {
+      run_learn_amax<QuantDescriptor{.amax = 1.5f, .learn_amax = true, .narrow_range = true}>(c);
+    } else {
+      run_learn_amax<QuantDescriptor{.amax = 1.5f, .learn_amax = true}>(c);
+    }
+  }
+  CHECK(counts["learn_amax"] == 3);
+  // init_learn_amax: the range from a loaded per-channel amax starts at its largest value.
+  TensorQuantizer<QuantDescriptor{.amax = 1.0f, .learn_amax = true}> q;
+  q.set_amax({{3}, {0.5f, 2.5f, 1.0f}});
+  q.init_learn_amax();
+  CHECK(q.clip_min() == -2.5f);
+  CHECK(q.clip_max() == 2.5f);
+  CHECK_THROWS_AS(q.set_clip_range(1.0f, -1.0f), ctq::error);
 }
 
 TEST_CASE("MaxCalibrator matches the reference; merge equals one calibrator over all batches") {

@@ -635,6 +635,64 @@ add_quantizer("given_amax_per_channel", xx, amax=np.array([0.5, 1.0, 2.0], dtype
 add_quantizer("unsigned_4bit_axis0_real", torch.relu(xx), num_bits=4, unsigned=True, axis=0, fake_quant=False)
 
 
+
+# --- learn_amax: the clip stage ---------------------------------------------------------------------
+class ClipRef(torch.autograd.Function):
+    """nn/functional.py ClipFunction: min(max(x, lo), hi) forward; backward (PACT's rule) passes the
+    gradient where lo < x < hi, and gives lo / hi the sums of the gradient where x <= lo / x >= hi."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x, lo, hi)
+        return torch.max(torch.min(x, hi), lo)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, lo, hi = ctx.saved_tensors
+        min_mask = (x > lo).to(g.dtype)
+        max_mask = (x < hi).to(g.dtype)
+        return g * min_mask * max_mask, (g * (1. - min_mask)).sum(), (g * (1. - max_mask)).sum()
+
+
+class FakeQuantSTE(torch.autograd.Function):
+    """tensor_quant.py FakeTensorQuantFunction: the CPU forward, the straight-through backward."""
+
+    @staticmethod
+    def forward(ctx, x, amax, narrow_range):
+        ctx.save_for_backward(x, amax)
+        return fake_tensor_quant_ref(x, amax, 8, False, narrow_range)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, amax = ctx.saved_tensors
+        return g * ste_mask(x, amax).to(g.dtype), None, None
+
+
+def add_learn_amax(name, x, lo, hi, narrow_range=False):
+    """nn/modules/tensor_quantizer.py TensorQuantizer with learn_amax: the clip stage (Clip with
+    learnable min/max, enabled by learn_amax), then _quant_forward's learn path: the input clipped
+    again, amax = max(-clip_min, clip_max) (detached), fake_tensor_quant."""
+    xt = torch.tensor(x, requires_grad=True)
+    lo_t = torch.tensor(np.float32(lo), requires_grad=True)
+    hi_t = torch.tensor(np.float32(hi), requires_grad=True)
+    _ = ClipRef.apply(xt, lo_t, hi_t)  # forward()'s clip stage: its output is replaced below
+    c = ClipRef.apply(xt, lo_t, hi_t)
+    amax = torch.max(-lo_t, hi_t).detach()
+    y = FakeQuantSTE.apply(c, amax, narrow_range)
+    g = t32(learn_rng.standard_normal(x.shape))
+    y.backward(g)
+    cases.append({"op": "learn_amax", "name": name, "shape": list(x.shape), "x": b64(torch.tensor(x)),
+                  "clip_min": f32(lo), "clip_max": f32(hi), "narrow_range": narrow_range, "y": b64(y.detach()),
+                  "grad_output": b64(g), "grad_input": b64(xt.grad), "grad_clip_min": f32(lo_t.grad.item()),
+                  "grad_clip_max": f32(hi_t.grad.item())})
+
+
+learn_rng = np.random.default_rng(20261202)  # its own stream: the other cases' inputs stay as they were
+xl = np.asarray(t32(learn_rng.standard_normal((4, 33)) * 1.5), dtype=np.float32)
+add_learn_amax("symmetric_initial_range", xl, -1.5, 1.5)
+add_learn_amax("asymmetric_learned_range", xl, -0.75, 2.0)
+add_learn_amax("narrow_range", xl, -1.25, 1.25, narrow_range=True)
+
 # --- MaxCalibrator ---------------------------------------------------------------------------------
 def add_max(name, batches, axis, unsigned=False):
     cal = MaxCalibratorRef(8, axis, unsigned, track_amax=True)

@@ -210,7 +210,17 @@ std::string quantize(Graph& g, const Q& q, const std::string& x, std::size_t ran
   } else if constexpr (!D.fake_quant) {
     fail(path, "a real (not fake) quantizer outputs integers in float, which a QDQ pair does not express");
   } else {
-    const AmaxData& amax = q.amax();
+    AmaxData amax = q.amax();
+    std::string in = x;
+    if constexpr (D.learn_amax) {
+      // The learned range (as the quantizer runs it): x clipped to [clip_min, clip_max], then
+      // quantized with amax = max(-clip_min, clip_max) (no scale_amax on this path, as NVIDIA's).
+      const float lo = q.clip_min(), hi = q.clip_max();
+      const std::string mn = g.add_floats(path + ".clip_min", {}, std::span<const float>(&lo, 1));
+      const std::string mx = g.add_floats(path + ".clip_max", {}, std::span<const float>(&hi, 1));
+      in = g.add_node("Clip", path, {x, mn, mx});
+      amax = AmaxData{{}, {q.learned_amax()}};
+    }
     if (amax.empty()) {
       fail(path,
            "the quantizer has no amax (it takes amax from each tensor, which a constant QuantizeLinear scale cannot "
@@ -220,7 +230,7 @@ std::string quantize(Graph& g, const Q& q, const std::string& x, std::size_t ran
     const elem_type zp_type = D.is_unsigned ? UINT8 : INT8;
     std::vector<float> scales;
     for (float a : amax.values) {
-      if (D.scale_amax != 1.0f) a *= D.scale_amax;
+      if (D.scale_amax != 1.0f && !D.learn_amax) a *= D.scale_amax;
       if (!(a > 0.0f) || !std::isfinite(a)) {
         fail(path, "an amax of 0 (or not finite) gives a QuantizeLinear scale ONNX cannot divide by");
       }
@@ -245,7 +255,7 @@ std::string quantize(Graph& g, const Q& q, const std::string& x, std::size_t ran
     const std::vector<std::int32_t> zero(scales.size(), 0);
     const std::string scale = g.add_floats(path + ".scale", dims, scales);
     const std::string zero_point = g.add_ints(path + ".zero_point", dims, zp_type, zero);
-    const std::string qx = g.add_node("QuantizeLinear", path, {x, scale, zero_point}, attributes);
+    const std::string qx = g.add_node("QuantizeLinear", path, {in, scale, zero_point}, attributes);
     return g.add_node("DequantizeLinear", path, {qx, scale, zero_point}, attributes);
   }
 }
