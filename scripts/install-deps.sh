@@ -7,6 +7,7 @@ packages=(
   doctest-dev nlohmann-json3-dev                # tests (nlohmann-json reads tests/data/*.json)
   libbenchmark-dev                              # benchmarks
   python3-onnx python3-numpy                    # the ONNX export test checks the model with onnx
+  dataset-fashion-mnist zlib1g-dev              # the Fashion-MNIST calibration example (gzipped IDX files)
 )
 # Node.js runs the exported model in ONNX Runtime (npm's onnxruntime-node); Debian's nodejs/npm
 # only when the machine has no npm (another Node.js conflicts with Debian's npm).
