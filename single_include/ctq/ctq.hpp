@@ -16997,9 +16997,11 @@ class Writer {
 // from the descriptor, from calibration (load_calib_amax) or from the data itself, then fake or
 // real quantization, or PyTorch-compatible fake quantization (use_fb_fake_quant).
 
+#include <algorithm>
 #include <cmath>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 
 namespace ctq {
@@ -17041,7 +17043,9 @@ Tensor<float, R> fb_fake_quant(const Tensor<float, R>& x, const Amax<R>& amax, i
 template <QuantDescriptor D = QUANT_DESC_8BIT_PER_TENSOR>
 class TensorQuantizer {
   static_assert(detail::check_quant_descriptor<D>::ok);
-  static_assert(!D.learn_amax, "ctq: TensorQuantizer: learn_amax (training amax by gradient) is not implemented yet");
+  static_assert(!D.learn_amax || D.axis.empty(),
+                "ctq: TensorQuantizer: learn_amax learns one per-tensor amax (NVIDIA's Clip range is a scalar); "
+                "the descriptor's axis must be empty");
   static_assert(
       D.calib_method == calib_method::max || D.axis.empty(),
       "ctq: TensorQuantizer: histogram calibration is per tensor (NVIDIA's HistogramCalibrator takes no axis)");
@@ -17059,17 +17063,76 @@ class TensorQuantizer {
   Tensor<float, R> operator()(const Tensor<float, R>& x) {
     if (disabled_) return x;
     if (calib_) calibrator_.collect(x);
-    if (!quant_) return x;
-    const Amax<R> amax = get_amax(x);
-    if (fb_fake_quant_) return detail::fb_fake_quant(x, amax, D.num_bits, D.is_unsigned);
-    if constexpr (D.fake_quant) {
-      return fake_tensor_quant(x, amax, D.num_bits, D.is_unsigned, D.narrow_range);
+    if constexpr (D.learn_amax) {
+      // NVIDIA's learned range: x clipped to [clip_min, clip_max] (the clip stage), then
+      // quantized with amax = max(-clip_min, clip_max); the input is kept for backward.
+      if (!clip_ && !quant_) return x;
+      learn_input_.assign(x.values().begin(), x.values().end());
+      Tensor<float, R> c(x.shape());
+      for (index_t i = 0; i < x.size(); ++i) c[i] = std::max(std::min(x[i], clip_max_), clip_min_);
+      if (!quant_) return c;
+      return quantize(c, Amax<R>::per_tensor(learned_amax()));
     } else {
-      auto r = tensor_quant(x, amax, D.num_bits, D.is_unsigned);
-      scale_ = std::move(r.scale);
-      return std::move(r.outputs);
+      if (!quant_) return x;
+      return quantize(x, get_amax(x));
     }
   }
+
+  /// learn_amax: gradients of the last forward (NVIDIA's ClipFunction, PACT's rule; the fake
+  /// quantization passes the gradient straight through inside the range): dL/dx where
+  /// clip_min < x < clip_max, and the sums of dL/dy over the inputs at or beyond each bound,
+  /// which are clip_min's and clip_max's gradients while the clip stage is enabled (zero
+  /// otherwise: NVIDIA then stops learning them).
+  template <int R>
+  struct LearnAmaxGradients {
+    Tensor<float, R> input;
+    float clip_min = 0.0f, clip_max = 0.0f;
+  };
+  template <int R>
+  LearnAmaxGradients<R> backward(const Tensor<float, R>& grad_output) const requires(D.learn_amax) {
+    if (static_cast<index_t>(learn_input_.size()) != grad_output.size()) {
+      raise(ctq::detail::message() << "ctq: TensorQuantizer: backward of " << grad_output.size()
+                                   << " gradients after a forward of " << learn_input_.size() << " values");
+    }
+    LearnAmaxGradients<R> g{Tensor<float, R>(grad_output.shape())};
+    double below = 0.0, above = 0.0;
+    for (index_t i = 0; i < grad_output.size(); ++i) {
+      const float x = learn_input_[static_cast<std::size_t>(i)];
+      const bool inside = x > clip_min_ && x < clip_max_;
+      g.input[i] = inside ? grad_output[i] : 0.0f;
+      if (x <= clip_min_) below += grad_output[i];
+      if (x >= clip_max_) above += grad_output[i];
+    }
+    if (clip_) {
+      g.clip_min = static_cast<float>(below);
+      g.clip_max = static_cast<float>(above);
+    }
+    return g;
+  }
+
+  /// learn_amax: the learned range (initially [-amax, amax] of the descriptor).
+  float clip_min() const requires(D.learn_amax) { return clip_min_; }
+  float clip_max() const requires(D.learn_amax) { return clip_max_; }
+  void set_clip_range(float lo, float hi) requires(D.learn_amax) {
+    if (!(lo <= hi) || !std::isfinite(lo) || !std::isfinite(hi)) {
+      raise(ctq::detail::message() << "ctq: TensorQuantizer: the clip range [" << lo << ", " << hi
+                                   << "] must be finite with min <= max");
+    }
+    clip_min_ = lo;
+    clip_max_ = hi;
+  }
+  /// The amax quantization uses under learn_amax: max(-clip_min, clip_max).
+  float learned_amax() const requires(D.learn_amax) { return std::max(-clip_min_, clip_max_); }
+  /// NVIDIA's init_learn_amax: the clip range from the loaded (e.g. calibrated) amax; a
+  /// per-channel amax starts the range at its largest value.
+  void init_learn_amax() requires(D.learn_amax) {
+    if (amax_.empty()) raise("ctq: TensorQuantizer: init_learn_amax needs an amax (load_calib_amax or set_amax)");
+    const float a = *std::max_element(amax_.values.begin(), amax_.values.end());
+    set_clip_range(-a, a);
+  }
+  void enable_clip() requires(D.learn_amax) { clip_ = true; }
+  void disable_clip() requires(D.learn_amax) { clip_ = false; }
+  bool is_clipping() const { return clip_; }
 
   /// The amax that quantization uses: [-amax, amax] keeps its gradient (tensor_quant_backward).
   template <int R>
@@ -17122,6 +17185,18 @@ class TensorQuantizer {
   bool is_quantizing() const { return quant_; }
 
  private:
+  template <int R>
+  Tensor<float, R> quantize(const Tensor<float, R>& x, const Amax<R>& amax) {
+    if (fb_fake_quant_) return detail::fb_fake_quant(x, amax, D.num_bits, D.is_unsigned);
+    if constexpr (D.fake_quant) {
+      return fake_tensor_quant(x, amax, D.num_bits, D.is_unsigned, D.narrow_range);
+    } else {
+      auto r = tensor_quant(x, amax, D.num_bits, D.is_unsigned);
+      scale_ = std::move(r.scale);
+      return std::move(r.outputs);
+    }
+  }
+
   static calibrator_type make_calibrator() {
     if constexpr (D.calib_method == calib_method::max) {
       return MaxCalibrator(D.axis, D.num_bits, D.is_unsigned);
@@ -17134,6 +17209,9 @@ class TensorQuantizer {
   AmaxData amax_;
   std::vector<float> scale_;
   bool disabled_ = false, calib_ = false, quant_ = true, fb_fake_quant_ = false;
+  bool clip_ = D.learn_amax;  // NVIDIA enables the clip stage with learn_amax
+  float clip_min_ = -D.amax, clip_max_ = D.amax;
+  std::vector<float> learn_input_;
 };
 
 }  // namespace ctq
@@ -17304,7 +17382,17 @@ std::string quantize(Graph& g, const Q& q, const std::string& x, std::size_t ran
   } else if constexpr (!D.fake_quant) {
     fail(path, "a real (not fake) quantizer outputs integers in float, which a QDQ pair does not express");
   } else {
-    const AmaxData& amax = q.amax();
+    AmaxData amax = q.amax();
+    std::string in = x;
+    if constexpr (D.learn_amax) {
+      // The learned range (as the quantizer runs it): x clipped to [clip_min, clip_max], then
+      // quantized with amax = max(-clip_min, clip_max) (no scale_amax on this path, as NVIDIA's).
+      const float lo = q.clip_min(), hi = q.clip_max();
+      const std::string mn = g.add_floats(path + ".clip_min", {}, std::span<const float>(&lo, 1));
+      const std::string mx = g.add_floats(path + ".clip_max", {}, std::span<const float>(&hi, 1));
+      in = g.add_node("Clip", path, {x, mn, mx});
+      amax = AmaxData{{}, {q.learned_amax()}};
+    }
     if (amax.empty()) {
       fail(path,
            "the quantizer has no amax (it takes amax from each tensor, which a constant QuantizeLinear scale cannot "
@@ -17314,7 +17402,7 @@ std::string quantize(Graph& g, const Q& q, const std::string& x, std::size_t ran
     const elem_type zp_type = D.is_unsigned ? UINT8 : INT8;
     std::vector<float> scales;
     for (float a : amax.values) {
-      if (D.scale_amax != 1.0f) a *= D.scale_amax;
+      if (D.scale_amax != 1.0f && !D.learn_amax) a *= D.scale_amax;
       if (!(a > 0.0f) || !std::isfinite(a)) {
         fail(path, "an amax of 0 (or not finite) gives a QuantizeLinear scale ONNX cannot divide by");
       }
@@ -17339,7 +17427,7 @@ std::string quantize(Graph& g, const Q& q, const std::string& x, std::size_t ran
     const std::vector<std::int32_t> zero(scales.size(), 0);
     const std::string scale = g.add_floats(path + ".scale", dims, scales);
     const std::string zero_point = g.add_ints(path + ".zero_point", dims, zp_type, zero);
-    const std::string qx = g.add_node("QuantizeLinear", path, {x, scale, zero_point}, attributes);
+    const std::string qx = g.add_node("QuantizeLinear", path, {in, scale, zero_point}, attributes);
     return g.add_node("DequantizeLinear", path, {qx, scale, zero_point}, attributes);
   }
 }
