@@ -7,6 +7,7 @@
 #include "kernels.hpp"
 #include "nn.hpp"
 #include "observers.hpp"
+#include "optim.hpp"
 #include "qconfig.hpp"
 #include "quantization.hpp"
 #include "tensor_quant.hpp"

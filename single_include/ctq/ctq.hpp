@@ -7467,8 +7467,136 @@ class Requantization {
 // Sigmoid, Tanh, ELU, LeakyReLU. Hyper-parameters are template arguments.
 
 #include <cmath>
+#include <cstdint>
+#include <random>
 #include <string_view>
 
+// ----- begin ctq/nn/grad.hpp -----
+// The training protocol's data: nn::DynTensor, a float tensor whose rank is known at run time. A
+// module in training mode keeps what its backward pass needs (its input, a mask, batch statistics)
+// as DynTensors, and gradients flow back through a model as DynTensors, so a container can run
+// its children's backward passes without knowing their input types.
+//
+// A trainable module M provides
+//   bool training;                           // set by nn::train / nn::eval (false: inference)
+//   DynTensor backward(const DynTensor& g);  // g: d loss / d output of the last forward in
+//                                            // training mode; returns d loss / d input and adds
+//                                            // the parameters' gradients to their .grad tensors
+//   void visit_parameters(F f);              // f(name, Tensor& value, Tensor& grad) per parameter
+// Gradients accumulate until nn::zero_grad, as PyTorch's .grad does.
+
+#include <algorithm>
+#include <array>
+#include <span>
+#include <vector>
+
+
+namespace ctq::nn {
+
+class DynTensor {
+ public:
+  static constexpr int max_rank = 6;
+
+  DynTensor() = default;
+  template <int R>
+  explicit DynTensor(const Tensor<float, R>& t) {
+    assign(t);
+  }
+  /// A zero-filled tensor of the given shape.
+  explicit DynTensor(std::span<const index_t> shape) { reset(shape); }
+
+  template <int R>
+  void assign(const Tensor<float, R>& t) {
+    static_assert(R <= max_rank, "ctq: nn::DynTensor: rank above 6");
+    set_shape(std::span<const index_t>(t.shape().data(), static_cast<std::size_t>(R)));
+    values_.assign(t.values().begin(), t.values().end());
+  }
+  void reset(std::span<const index_t> shape) {
+    set_shape(shape);
+    index_t n = 1;
+    for (index_t d : shape) n *= d;
+    values_.assign(static_cast<std::size_t>(n), 0.0f);
+  }
+
+  int rank() const { return rank_; }
+  index_t dim(int i) const { return shape_[static_cast<std::size_t>(i < 0 ? i + rank_ : i)]; }
+  std::span<const index_t> shape() const { return {shape_.data(), static_cast<std::size_t>(rank_)}; }
+  index_t size() const { return static_cast<index_t>(values_.size()); }
+  bool empty() const { return values_.empty() && rank_ == 0; }
+  float* data() { return values_.data(); }
+  const float* data() const { return values_.data(); }
+  std::span<float> values() { return values_; }
+  std::span<const float> values() const { return values_; }
+  auto array() { return Eigen::Map<Eigen::ArrayXf>(values_.data(), size()); }
+  auto array() const { return Eigen::Map<const Eigen::ArrayXf>(values_.data(), size()); }
+  void clear() {
+    values_.clear();
+    values_.shrink_to_fit();
+    rank_ = 0;
+  }
+
+  /// The shape as Shape<R>; raises when the rank differs.
+  template <int R>
+  Shape<R> shape_as(std::string_view who) const {
+    check_rank(R, who);
+    Shape<R> s{};
+    std::copy_n(shape_.begin(), R, s.begin());
+    return s;
+  }
+  /// A copy as Tensor<float, R>; raises when the rank differs.
+  template <int R>
+  Tensor<float, R> to(std::string_view who = "nn::DynTensor") const {
+    return Tensor<float, R>(shape_as<R>(who), std::span<const float>(values_));
+  }
+  bool same_shape(const DynTensor& o) const { return std::ranges::equal(shape(), o.shape()); }
+
+ private:
+  void set_shape(std::span<const index_t> shape) {
+    if (shape.size() > static_cast<std::size_t>(max_rank)) raise("ctq: nn::DynTensor: rank above 6");
+    rank_ = static_cast<int>(shape.size());
+    shape_.fill(0);
+    std::copy(shape.begin(), shape.end(), shape_.begin());
+  }
+  void check_rank(int r, std::string_view who) const {
+    if (r != rank_) {
+      raise(ctq::detail::message() << "ctq: " << who << ": a tensor of rank " << rank_ << " where rank " << r
+                                   << " is expected");
+    }
+  }
+
+  std::array<index_t, max_rank> shape_{};
+  int rank_ = 0;
+  std::vector<float> values_;
+};
+
+namespace detail {
+/// Raises unless a forward pass in training mode saved what backward needs.
+inline void check_saved(const DynTensor& saved, std::string_view module) {
+  if (saved.empty()) {
+    raise(ctq::detail::message() << "ctq: nn::" << module
+                                 << "::backward: no forward pass in training mode to go back through (call "
+                                    "nn::train(model) before the forward pass)");
+  }
+}
+/// Raises unless the gradient has the shape of the output the module produced.
+inline void check_grad_shape(const DynTensor& g, std::span<const index_t> expected, std::string_view module) {
+  if (!std::ranges::equal(g.shape(), expected)) {
+    raise(ctq::detail::message() << "ctq: nn::" << module
+                                 << "::backward: the gradient's shape differs from the forward output's");
+  }
+}
+/// Makes grad the shape of param (zeros) the first time; gradients then accumulate.
+template <int R>
+void ensure_grad(Tensor<float, R>& grad, const Tensor<float, R>& param) {
+  if (grad.shape() != param.shape()) {
+    grad = Tensor<float, R>(param.shape());
+    grad.array().setZero();
+  }
+}
+}  // namespace detail
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/grad.hpp -----
 // ----- begin ctq/nn/module.hpp -----
 // The module protocol shared by float modules, combinators and the quantization workflow:
 // compile-time names (fixed_string, named, names), containers whose template arguments are their
@@ -7800,7 +7928,8 @@ struct rejects_float {
 namespace ctq::nn {
 
 namespace detail {
-/// An elementwise float module: y = F(x) for every element.
+/// An elementwise float module: y = F(x) for every element. In training mode the input is kept
+/// and backward gives dx = F'(x) dy, with PyTorch's choice of derivative at each kink.
 template <class Derived>
 struct Elementwise : ctq::detail::rejects_quantized {
   using ctq::detail::rejects_quantized::operator();
@@ -7808,14 +7937,28 @@ struct Elementwise : ctq::detail::rejects_quantized {
   Tensor<float, R> operator()(const Tensor<float, R>& x) const {
     Tensor<float, R> y(x.shape());
     Derived::apply(x.array(), y.array());
+    if (training) saved_input_.assign(x);
     return y;
   }
+  DynTensor backward(const DynTensor& g) {
+    check_saved(saved_input_, Derived::name);
+    check_grad_shape(g, saved_input_.shape(), Derived::name);
+    DynTensor dx(saved_input_.shape());
+    Derived::derivative(saved_input_.array(), g.array(), dx.array());
+    return dx;
+  }
+
+  bool training = false;
+
+ private:
+  mutable DynTensor saved_input_;
 };
 }  // namespace detail
 
 struct ReLU : detail::Elementwise<ReLU> {
   static constexpr std::string_view name = "ReLU";
   static void apply(const auto& x, auto&& y) { y = x.max(0.0f); }
+  static void derivative(const auto& x, const auto& g, auto&& dx) { dx = (x > 0.0f).select(g, 0.0f); }
 };
 
 template <float MinVal = -1.0f, float MaxVal = 1.0f>
@@ -7824,31 +7967,47 @@ struct Hardtanh : detail::Elementwise<Hardtanh<MinVal, MaxVal>> {
   static constexpr std::string_view name = "Hardtanh";
   static constexpr float min_val = MinVal, max_val = MaxVal;
   static void apply(const auto& x, auto&& y) { y = x.max(MinVal).min(MaxVal); }
+  static void derivative(const auto& x, const auto& g, auto&& dx) { dx = (x > MinVal && x < MaxVal).select(g, 0.0f); }
 };
 
 struct ReLU6 : detail::Elementwise<ReLU6> {
   static constexpr std::string_view name = "ReLU6";
   static void apply(const auto& x, auto&& y) { y = x.max(0.0f).min(6.0f); }
+  static void derivative(const auto& x, const auto& g, auto&& dx) { dx = (x > 0.0f && x < 6.0f).select(g, 0.0f); }
 };
 
 struct Hardswish : detail::Elementwise<Hardswish> {
   static constexpr std::string_view name = "Hardswish";
   static void apply(const auto& x, auto&& y) { y = x * (x + 3.0f).max(0.0f).min(6.0f) / 6.0f; }
+  static void derivative(const auto& x, const auto& g, auto&& dx) {
+    dx = (x < -3.0f).select(0.0f, (x <= 3.0f).select(g * (x / 3.0f + 0.5f), g));
+  }
 };
 
 struct Hardsigmoid : detail::Elementwise<Hardsigmoid> {
   static constexpr std::string_view name = "Hardsigmoid";
   static void apply(const auto& x, auto&& y) { y = (x + 3.0f).max(0.0f).min(6.0f) / 6.0f; }
+  static void derivative(const auto& x, const auto& g, auto&& dx) {
+    dx = (x > -3.0f && x < 3.0f).select(g * (1.0f / 6.0f), 0.0f);  // PyTorch multiplies by float(1/6)
+  }
 };
 
 struct Sigmoid : detail::Elementwise<Sigmoid> {
   static constexpr std::string_view name = "Sigmoid";
   static void apply(const auto& x, auto&& y) { y = 1.0f / (1.0f + (-x).exp()); }
+  static void derivative(const auto& x, const auto& g, auto&& dx) {
+    const Eigen::ArrayXf y = 1.0f / (1.0f + (-x).exp());
+    dx = g * (1.0f - y) * y;
+  }
 };
 
 struct Tanh : detail::Elementwise<Tanh> {
   static constexpr std::string_view name = "Tanh";
   static void apply(const auto& x, auto&& y) { y = x.tanh(); }
+  static void derivative(const auto& x, const auto& g, auto&& dx) {
+    const Eigen::ArrayXf y = x.tanh();
+    dx = g * (1.0f - y * y);
+  }
 };
 
 template <float Alpha = 1.0f>
@@ -7856,6 +8015,7 @@ struct ELU : detail::Elementwise<ELU<Alpha>> {
   static constexpr std::string_view name = "ELU";
   static constexpr float alpha = Alpha;
   static void apply(const auto& x, auto&& y) { y = (x > 0.0f).select(x, Alpha * (x.exp() - 1.0f)); }
+  static void derivative(const auto& x, const auto& g, auto&& dx) { dx = (x > 0.0f).select(g, g * Alpha * x.exp()); }
 };
 
 template <float NegativeSlope = 0.01f>
@@ -7863,31 +8023,64 @@ struct LeakyReLU : detail::Elementwise<LeakyReLU<NegativeSlope>> {
   static constexpr std::string_view name = "LeakyReLU";
   static constexpr float negative_slope = NegativeSlope;
   static void apply(const auto& x, auto&& y) { y = (x > 0.0f).select(x, NegativeSlope * x); }
+  static void derivative(const auto& x, const auto& g, auto&& dx) { dx = (x > 0.0f).select(g, NegativeSlope * g); }
 };
 
-/// Dropout in evaluation: the identity (ctq's float modules run inference; QAT training is
-/// issue-tracked separately).
+/// Dropout: the identity in evaluation; in training mode each element is zeroed with probability
+/// P and the rest scaled by 1 / (1 - P), as PyTorch (its random numbers differ: ctq draws from
+/// `generator`, seeded with `seed`).
 template <float P = 0.5f>
 struct Dropout : ctq::detail::rejects_quantized {
   static_assert(P >= 0.0f && P <= 1.0f, "ctq: nn::Dropout: p must be in [0, 1]");
   static constexpr std::string_view name = "Dropout";
+  static constexpr float p = P;
   using ctq::detail::rejects_quantized::operator();
   template <int R>
-  const Tensor<float, R>& operator()(const Tensor<float, R>& x) const {
-    return x;
+  Tensor<float, R> operator()(const Tensor<float, R>& x) const {
+    if (!training || P == 0.0f) {
+      if (training) {
+        mask_.reset(std::span<const index_t>(x.shape().data(), R));
+        mask_.array().setOnes();
+      }
+      return x;
+    }
+    mask_.reset(std::span<const index_t>(x.shape().data(), R));
+    const float keep_scale = P == 1.0f ? 0.0f : 1.0f / (1.0f - P);
+    std::bernoulli_distribution keep(1.0 - static_cast<double>(P));
+    for (float& m : mask_.values()) m = keep(generator) ? keep_scale : 0.0f;
+    Tensor<float, R> y(x.shape());
+    y.array() = x.array() * mask_.array();
+    return y;
   }
+  DynTensor backward(const DynTensor& g) {
+    detail::check_saved(mask_, name);
+    detail::check_grad_shape(g, mask_.shape(), name);
+    DynTensor dx(g.shape());
+    dx.array() = g.array() * mask_.array();
+    return dx;
+  }
+
+  bool training = false;
+  mutable std::mt19937 generator{5489u};
+
+ private:
+  mutable DynTensor mask_;
 };
 
 }  // namespace ctq::nn
 // ----- end ctq/nn/activation.hpp -----
 // ----- begin ctq/nn/batchnorm.hpp -----
-// nn::BatchNorm1d / 2d / 3d in evaluation (running statistics), over the last (channel)
-// dimension of channels-last tensors: y = (x - running_mean) / sqrt(running_var + eps) * weight
-// + bias. PyTorch's state names: weight, bias, running_mean, running_var.
+// nn::BatchNorm1d / 2d / 3d over the last (channel) dimension of channels-last tensors. In
+// evaluation (the default): y = (x - running_mean) / sqrt(running_var + eps) * weight + bias. In
+// training (nn::train): the batch's statistics normalize, the running ones are updated as
+// PyTorch does, and backward gives the gradients. PyTorch's state names: weight, bias,
+// running_mean, running_var.
 
 #include <cmath>
 #include <random>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 
 namespace ctq::nn {
@@ -7906,6 +8099,63 @@ inline void batchnorm_forward(const float* x, index_t pixels, index_t c, const f
   Eigen::Map<RowMajor> ym(y, pixels, c);
   ym = (xm.rowwise() * alpha.transpose()).rowwise() + beta.transpose();
 }
+
+/// Training-mode batch norm of x [pixels, c]: per channel mean and biased variance var (double
+/// sums), x_hat = (x - mean) * inv_std with inv_std = 1 / sqrt(var + eps), y = x_hat * w + b.
+/// Running statistics as PyTorch: running = (1 - momentum) running + momentum stat, with the
+/// unbiased variance var * pixels / (pixels - 1) (pixels >= 2).
+inline void batchnorm_train_forward(const float* x, index_t pixels, index_t c, const float* w, const float* b,
+                                    float eps, double momentum, float* running_mean, float* running_var, float* x_hat,
+                                    float* inv_std, float* y) {
+  std::vector<double> mean(static_cast<std::size_t>(c), 0.0), sq(static_cast<std::size_t>(c), 0.0);
+  for (index_t p = 0; p < pixels; ++p)
+    for (index_t ch = 0; ch < c; ++ch) mean[static_cast<std::size_t>(ch)] += x[p * c + ch];
+  for (double& m : mean) m /= static_cast<double>(pixels);
+  for (index_t p = 0; p < pixels; ++p)
+    for (index_t ch = 0; ch < c; ++ch) {
+      const double d = x[p * c + ch] - mean[static_cast<std::size_t>(ch)];
+      sq[static_cast<std::size_t>(ch)] += d * d;
+    }
+  for (index_t ch = 0; ch < c; ++ch) {
+    const auto i = static_cast<std::size_t>(ch);
+    const double var = sq[i] / static_cast<double>(pixels), unbiased = sq[i] / static_cast<double>(pixels - 1);
+    inv_std[ch] = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(eps)));
+    running_mean[ch] = static_cast<float>((1.0 - momentum) * running_mean[ch] + momentum * mean[i]);
+    running_var[ch] = static_cast<float>((1.0 - momentum) * running_var[ch] + momentum * unbiased);
+  }
+  for (index_t p = 0; p < pixels; ++p)
+    for (index_t ch = 0; ch < c; ++ch) {
+      const index_t i = p * c + ch;
+      x_hat[i] = static_cast<float>((x[i] - mean[static_cast<std::size_t>(ch)]) * inv_std[ch]);
+      y[i] = x_hat[i] * w[ch] + b[ch];
+    }
+}
+
+/// The training-mode gradient: with n = pixels, sums over the batch per channel,
+/// gb += sum g, gw += sum g x_hat, gx = w inv_std (g - sum g / n - x_hat sum(g x_hat) / n).
+inline void batchnorm_backward(const float* g, const float* x_hat, const float* inv_std, const float* w, index_t pixels,
+                               index_t c, float* gx, float* gw, float* gb) {
+  std::vector<double> sg(static_cast<std::size_t>(c), 0.0), sgx(static_cast<std::size_t>(c), 0.0);
+  for (index_t p = 0; p < pixels; ++p)
+    for (index_t ch = 0; ch < c; ++ch) {
+      sg[static_cast<std::size_t>(ch)] += g[p * c + ch];
+      sgx[static_cast<std::size_t>(ch)] += static_cast<double>(g[p * c + ch]) * x_hat[p * c + ch];
+    }
+  std::vector<float> mean_g(static_cast<std::size_t>(c)), mean_gx(static_cast<std::size_t>(c));
+  for (index_t ch = 0; ch < c; ++ch) {
+    const auto i = static_cast<std::size_t>(ch);
+    gb[ch] += static_cast<float>(sg[i]);
+    gw[ch] += static_cast<float>(sgx[i]);
+    mean_g[i] = static_cast<float>(sg[i] / static_cast<double>(pixels));
+    mean_gx[i] = static_cast<float>(sgx[i] / static_cast<double>(pixels));
+  }
+  for (index_t p = 0; p < pixels; ++p)
+    for (index_t ch = 0; ch < c; ++ch) {
+      const index_t i = p * c + ch;
+      const auto j = static_cast<std::size_t>(ch);
+      gx[i] = w[ch] * inv_std[ch] * (g[i] - mean_g[j] - x_hat[i] * mean_gx[j]);
+    }
+}
 }  // namespace detail
 
 /// R: 1, 2 or 3 (BatchNorm1d takes [N, C] or [N, L, C]); C channels; Eps as in PyTorch.
@@ -7920,6 +8170,7 @@ class BatchNormNd : public ctq::detail::rejects_quantized {
   static constexpr int spatial_dims = R;
   static constexpr index_t num_features = C;
   static constexpr float eps = Eps;
+  static constexpr double momentum = 0.1;  ///< PyTorch's default: running = 0.9 running + 0.1 batch
 
   BatchNormNd() : weight({C}), bias({C}), running_mean({C}), running_var({C}) {
     weight.array().setOnes();
@@ -7927,18 +8178,58 @@ class BatchNormNd : public ctq::detail::rejects_quantized {
   }
 
   using ctq::detail::rejects_quantized::operator();
+  /// Evaluation: normalizes with the running statistics. A const module cannot train (training
+  /// updates running_mean and running_var), so training mode raises here.
   template <int XR>
   Tensor<float, XR> operator()(const Tensor<float, XR>& x) const {
-    static_assert(XR == R + 2 || (R == 1 && XR == 2),
-                  "ctq: nn::BatchNorm: BatchNorm1d takes [N, C] or [N, L, C], 2d [N, H, W, C], 3d [N, D, H, W, C]");
-    if (x.dim(XR - 1) != C) {
-      raise(ctq::detail::message() << "ctq: nn::" << name << ": the input has " << x.dim(XR - 1)
-                                   << " channels (last dimension), the layer has " << C);
+    check_input(x);
+    if (training) {
+      raise(ctq::detail::message() << "ctq: nn::" << name
+                                   << ": a const module in training mode (training updates the running statistics)");
     }
     Tensor<float, XR> y(x.shape());
     detail::batchnorm_forward(x.data(), x.size() / C, C, weight.data(), bias.data(), running_mean.data(),
                               running_var.data(), Eps, y.data());
     return y;
+  }
+  /// Training mode: normalizes with the batch's statistics, updates the running ones and keeps
+  /// what backward needs; evaluation mode as the const overload.
+  template <int XR>
+  Tensor<float, XR> operator()(const Tensor<float, XR>& x) {
+    if (!training) return std::as_const(*this)(x);
+    check_input(x);
+    const index_t pixels = x.size() / C;
+    if (pixels < 2) {
+      raise(ctq::detail::message() << "ctq: nn::" << name
+                                   << ": expected more than 1 value per channel when training (the input has " << pixels
+                                   << ")");
+    }
+    Tensor<float, XR> y(x.shape());
+    x_hat_.reset(std::span<const index_t>(x.shape().data(), x.shape().size()));
+    const index_t channels[1] = {C};
+    inv_std_.reset(channels);
+    detail::batchnorm_train_forward(x.data(), pixels, C, weight.data(), bias.data(), Eps, momentum, running_mean.data(),
+                                    running_var.data(), x_hat_.data(), inv_std_.data(), y.data());
+    return y;
+  }
+
+  /// d loss / d x from g = d loss / d y of the last forward pass in training mode (the batch's
+  /// statistics depend on x too); adds to weight_grad and bias_grad.
+  DynTensor backward(const DynTensor& g) {
+    detail::check_saved(x_hat_, name);
+    detail::check_grad_shape(g, x_hat_.shape(), name);
+    detail::ensure_grad(weight_grad, weight);
+    detail::ensure_grad(bias_grad, bias);
+    DynTensor gx(x_hat_.shape());
+    detail::batchnorm_backward(g.data(), x_hat_.data(), inv_std_.data(), weight.data(), g.size() / C, C, gx.data(),
+                               weight_grad.data(), bias_grad.data());
+    return gx;
+  }
+
+  template <class F>
+  void visit_parameters(F&& f) {
+    f(std::string_view{"weight"}, weight, weight_grad);
+    f(std::string_view{"bias"}, bias, bias_grad);
   }
 
   template <class F>
@@ -7956,6 +8247,21 @@ class BatchNormNd : public ctq::detail::rejects_quantized {
   }
 
   Tensor<float, 1> weight, bias, running_mean, running_var;
+  Tensor<float, 1> weight_grad, bias_grad;  ///< accumulated by backward (empty until then)
+  bool training = false;                    ///< nn::train sets it
+
+ private:
+  template <int XR>
+  static void check_input(const Tensor<float, XR>& x) {
+    static_assert(XR == R + 2 || (R == 1 && XR == 2),
+                  "ctq: nn::BatchNorm: BatchNorm1d takes [N, C] or [N, L, C], 2d [N, H, W, C], 3d [N, D, H, W, C]");
+    if (x.dim(XR - 1) != C) {
+      raise(ctq::detail::message() << "ctq: nn::" << name << ": the input has " << x.dim(XR - 1)
+                                   << " channels (last dimension), the layer has " << C);
+    }
+  }
+
+  DynTensor x_hat_, inv_std_;  // saved by the last training-mode forward
 };
 
 template <index_t C, float Eps = 1e-5f>
@@ -8138,10 +8444,12 @@ using Concat = ConcatT<Branches..., named<"cat", FloatFunctional>>;
 // nn::Conv1d / Conv2d / Conv3d: PyTorch's torch.nn.ConvNd (zero padding) on channels-last
 // tensors ([N, L, C], [N, H, W, C], [N, D, H, W, C]); the weight keeps PyTorch's layout
 // [Out][In / Groups][k...] so state dicts load unchanged. Float math: im2col and an Eigen GEMM
-// per group and image.
+// per group and image; the backward pass (training) runs the transposed GEMMs and col2im.
 
+#include <algorithm>
 #include <array>
 #include <random>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -8265,6 +8573,61 @@ inline void conv_forward(const float* x, index_t batch, const ConvShape3& g, ind
   }
 }
 
+/// The adjoint of im2col: adds col[pixel][ci * taps + tap] back onto the image position it was
+/// read from (taps in the padding are dropped).
+inline void col2im(const float* col, index_t channels, index_t c0, index_t cg, const ConvShape3& g, float* image) {
+  const index_t taps = g.taps(), row = cg * taps;
+  index_t pixel = 0;
+  for (index_t od = 0; od < g.out[0]; ++od)
+    for (index_t oh = 0; oh < g.out[1]; ++oh)
+      for (index_t ow = 0; ow < g.out[2]; ++ow, ++pixel) {
+        const float* src = col + pixel * row;
+        index_t tap = 0;
+        for (index_t kd = 0; kd < g.k[0]; ++kd)
+          for (index_t kh = 0; kh < g.k[1]; ++kh)
+            for (index_t kw = 0; kw < g.k[2]; ++kw, ++tap) {
+              const index_t id = od * g.s[0] - g.p[0] + kd * g.d[0];
+              const index_t ih = oh * g.s[1] - g.p[1] + kh * g.d[1];
+              const index_t iw = ow * g.s[2] - g.p[2] + kw * g.d[2];
+              if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1] || iw < 0 || iw >= g.in[2]) continue;
+              float* dst = image + ((id * g.in[1] + ih) * g.in[2] + iw) * channels + c0;
+              for (index_t ci = 0; ci < cg; ++ci) dst[ci] += src[ci * taps + tap];
+            }
+      }
+}
+
+/// The convolution's backward pass for every layer type: from gy (d loss / d y, [N, out pixels,
+/// out]) it writes gx (d loss / d x, overwritten) and adds to gw (the weight's layout) and gb
+/// (nullptr: no bias). Per image and group, with col = im2col(x) and W the group's [og, rowlen]
+/// weight: gw += gy^T col, gcol = gy W, gx = col2im(gcol).
+inline void conv_backward(const float* x, index_t batch, const ConvShape3& g, index_t in, index_t out, index_t groups,
+                          const float* weight, const float* gy, float* gx, float* gw, float* gb) {
+  const index_t cg = in / groups, og = out / groups, rowlen = cg * g.taps();
+  const index_t pixels = g.out_pixels();
+  std::vector<float> col(static_cast<std::size_t>(pixels * rowlen));
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  std::fill_n(gx, batch * g.in_pixels() * in, 0.0f);
+  for (index_t n = 0; n < batch; ++n) {
+    const float* image = x + n * g.in_pixels() * in;
+    float* gimage = gx + n * g.in_pixels() * in;
+    const float* gimg_y = gy + n * pixels * out;
+    for (index_t grp = 0; grp < groups; ++grp) {
+      Eigen::Map<const RowMajor, 0, Eigen::OuterStride<>> gym(gimg_y + grp * og, pixels, og, Eigen::OuterStride<>(out));
+      Eigen::Map<const RowMajor> wm(weight + grp * og * rowlen, og, rowlen);
+      Eigen::Map<RowMajor> gwm(gw + grp * og * rowlen, og, rowlen);
+      Eigen::Map<RowMajor> cm(col.data(), pixels, rowlen);
+      im2col(image, in, grp * cg, cg, g, col.data());
+      gwm.noalias() += gym.transpose() * cm;
+      cm.noalias() = gym * wm;
+      col2im(col.data(), in, grp * cg, cg, g, gimage);
+    }
+    if (gb != nullptr) {
+      Eigen::Map<const RowMajor> gym(gimg_y, pixels, out);
+      Eigen::Map<Eigen::RowVectorXf>(gb, out) += gym.colwise().sum();
+    }
+  }
+}
+
 }  // namespace detail
 
 /// Convolution over R spatial dimensions with square (cubic) kernels: kernel K, stride S,
@@ -8314,7 +8677,29 @@ class ConvNd : public ctq::detail::rejects_quantized {
     const auto g = detail::conv_shape<R>(x.shape(), K, S, P, D, name);
     Tensor<float, XR> y(output_shape(x.shape()));
     detail::conv_forward(x.data(), x.dim(0), g, In, Out, G, weight.data(), Bias ? bias.data() : nullptr, y.data());
+    if (training) saved_input_.assign(x);
     return y;
+  }
+
+  /// d loss / d x from g = d loss / d y of the last forward pass in training mode; adds to
+  /// weight_grad and bias_grad.
+  DynTensor backward(const DynTensor& g) {
+    detail::check_saved(saved_input_, name);
+    const auto xs = saved_input_.shape_as<R + 2>(name);
+    const auto ys = output_shape(xs);
+    detail::check_grad_shape(g, std::span<const index_t>(ys.data(), ys.size()), name);
+    detail::ensure_grad(weight_grad, weight);
+    if constexpr (Bias) detail::ensure_grad(bias_grad, bias);
+    DynTensor gx(saved_input_.shape());
+    detail::conv_backward(saved_input_.data(), xs[0], detail::conv_shape<R>(xs, K, S, P, D, name), In, Out, G,
+                          weight.data(), g.data(), gx.data(), weight_grad.data(), Bias ? bias_grad.data() : nullptr);
+    return gx;
+  }
+
+  template <class F>
+  void visit_parameters(F&& f) {
+    f(std::string_view{"weight"}, weight, weight_grad);
+    if constexpr (Bias) f(std::string_view{"bias"}, bias, bias_grad);
   }
 
   template <class F>
@@ -8327,8 +8712,14 @@ class ConvNd : public ctq::detail::rejects_quantized {
     if constexpr (Bias) detail::fill_uniform_fan_in(bias, In / G * taps, g);
   }
 
-  Tensor<float, R + 2> weight;  ///< [Out][In / G][K]... (PyTorch's layout)
-  Tensor<float, 1> bias;        ///< empty when Bias is false
+  Tensor<float, R + 2> weight;       ///< [Out][In / G][K]... (PyTorch's layout)
+  Tensor<float, 1> bias;             ///< empty when Bias is false
+  Tensor<float, R + 2> weight_grad;  ///< d loss / d weight, accumulated by backward (empty until then)
+  Tensor<float, 1> bias_grad;        ///< d loss / d bias (empty without a bias)
+  bool training = false;             ///< nn::train sets it: forward keeps its input for backward
+
+ private:
+  mutable DynTensor saved_input_;
 };
 
 template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1,
@@ -8845,6 +9236,10 @@ struct Identity {
   const X& operator()(const X& x) const {
     return x;
   }
+  template <class G>
+  G backward(G g) const {
+    return g;
+  }
 };
 
 }  // namespace ctq::nn
@@ -8879,6 +9274,17 @@ inline void linear_forward(const float* x, index_t rows, index_t in, index_t out
   ym.noalias() = xm * wm.transpose();
   if (bias != nullptr) ym.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias, out);
 }
+
+/// The backward pass of y = x W^T + b for `rows` rows: grad_w += g^T x, grad_b += column sums of
+/// g (when grad_b is not null), and writes grad_x = g W.
+inline void linear_backward(const float* x, const float* g, index_t rows, index_t in, index_t out, const float* weight,
+                            float* grad_w, float* grad_b, float* grad_x) {
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::Map<const RowMajor> xm(x, rows, in), gm(g, rows, out), wm(weight, out, in);
+  Eigen::Map<RowMajor>(grad_w, out, in).noalias() += gm.transpose() * xm;
+  if (grad_b != nullptr) Eigen::Map<Eigen::RowVectorXf>(grad_b, out) += gm.colwise().sum();
+  Eigen::Map<RowMajor>(grad_x, rows, in).noalias() = gm * wm;
+}
 }  // namespace detail
 
 template <index_t In, index_t Out, bool Bias = true>
@@ -8905,7 +9311,28 @@ class Linear : public ctq::detail::rejects_quantized {
     shape[R - 1] = Out;
     Tensor<float, R> y(shape);
     detail::linear_forward(x.data(), x.size() / In, In, Out, weight.data(), Bias ? bias.data() : nullptr, y.data());
+    if (training) saved_input_.assign(x);
     return y;
+  }
+
+  /// g: the gradient of the last training-mode output; returns the input's gradient.
+  DynTensor backward(const DynTensor& g) {
+    detail::check_saved(saved_input_, name);
+    const index_t rows = saved_input_.size() / In;
+    if (g.rank() != saved_input_.rank() || g.dim(-1) != Out || g.size() != rows * Out) {
+      raise("ctq: nn::Linear::backward: the gradient's shape differs from the forward output's");
+    }
+    detail::ensure_grad(weight_grad, weight);
+    if constexpr (Bias) detail::ensure_grad(bias_grad, bias);
+    DynTensor grad_x(saved_input_.shape());
+    detail::linear_backward(saved_input_.data(), g.data(), rows, In, Out, weight.data(), weight_grad.data(),
+                            Bias ? bias_grad.data() : nullptr, grad_x.data());
+    return grad_x;
+  }
+  template <class F>
+  void visit_parameters(F&& f) {
+    f(std::string_view{"weight"}, weight, weight_grad);
+    if constexpr (Bias) f(std::string_view{"bias"}, bias, bias_grad);
   }
 
   template <class F>
@@ -8919,7 +9346,13 @@ class Linear : public ctq::detail::rejects_quantized {
   }
 
   Tensor<float, 2> weight;
-  Tensor<float, 1> bias;  ///< empty when Bias is false
+  Tensor<float, 1> bias;         ///< empty when Bias is false
+  Tensor<float, 2> weight_grad;  ///< empty until the first backward pass or nn::zero_grad
+  Tensor<float, 1> bias_grad;
+  bool training = false;
+
+ private:
+  mutable DynTensor saved_input_;
 };
 
 }  // namespace ctq::nn
@@ -8972,6 +9405,89 @@ inline constexpr bool is_with_relu<detail::WithReLU<M, N>> = true;
 
 }  // namespace ctq::nn::intrinsic
 // ----- end ctq/nn/intrinsic/fused.hpp -----
+// ----- begin ctq/nn/loss.hpp -----
+// nn::CrossEntropyLoss: PyTorch's torch.nn.CrossEntropyLoss (mean reduction, optional label
+// smoothing) on logits [N, C] and class indices, returning the loss and its gradient with respect
+// to the logits, ready for nn::backward.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+
+namespace ctq::nn {
+
+/// A scalar loss and d loss / d input.
+struct LossResult {
+  float value = 0.0f;
+  Tensor<float, 2> grad;
+};
+
+struct CrossEntropyLoss {
+  static constexpr std::string_view name = "CrossEntropyLoss";
+
+  /// mean over the batch of -sum_c q_c log softmax(x)_c, q = (1 - s) onehot(label) + s / C
+  /// (s: label_smoothing); the gradient is (softmax(x) - q) / N.
+  LossResult operator()(const Tensor<float, 2>& logits, std::span<const std::int64_t> labels) const {
+    const index_t n = logits.dim(0), c = logits.dim(1);
+    if (static_cast<index_t>(labels.size()) != n) {
+      raise(ctq::detail::message() << "ctq: nn::CrossEntropyLoss: " << labels.size() << " labels for a batch of " << n);
+    }
+    if (n == 0 || c == 0) raise("ctq: nn::CrossEntropyLoss: an empty batch or no classes");
+    if (!(label_smoothing >= 0.0f && label_smoothing <= 1.0f)) {
+      raise("ctq: nn::CrossEntropyLoss: label_smoothing must be in [0, 1]");
+    }
+    LossResult r{0.0f, Tensor<float, 2>({n, c})};
+    const float smooth = label_smoothing / static_cast<float>(c);
+    double total = 0.0;
+    for (index_t i = 0; i < n; ++i) {
+      const std::int64_t label = labels[static_cast<std::size_t>(i)];
+      if (label < 0 || label >= c) {
+        raise(ctq::detail::message() << "ctq: nn::CrossEntropyLoss: label " << label << " outside [0, " << c << ")");
+      }
+      const float* x = logits.data() + i * c;
+      float* g = r.grad.data() + i * c;
+      float max = x[0];
+      for (index_t j = 1; j < c; ++j) max = std::max(max, x[j]);
+      float sum = 0.0f;
+      for (index_t j = 0; j < c; ++j) sum += std::exp(x[j] - max);
+      const float log_sum = std::log(sum);
+      float row = 0.0f, row_smooth = 0.0f;
+      for (index_t j = 0; j < c; ++j) {
+        const float log_p = x[j] - max - log_sum;
+        const float q = (j == label ? 1.0f - label_smoothing : 0.0f) + smooth;
+        if (j == label) row -= log_p;
+        row_smooth -= log_p;
+        g[j] = (std::exp(log_p) - q) / static_cast<float>(n);
+      }
+      total +=
+          static_cast<double>((1.0f - label_smoothing) * row + label_smoothing * row_smooth / static_cast<float>(c));
+    }
+    r.value = static_cast<float>(total / static_cast<double>(n));
+    return r;
+  }
+
+  float label_smoothing = 0.0f;
+};
+
+/// The index of the largest logit per row (the predicted class).
+inline std::vector<std::int64_t> argmax_rows(const Tensor<float, 2>& logits) {
+  std::vector<std::int64_t> out(static_cast<std::size_t>(logits.dim(0)));
+  for (index_t i = 0; i < logits.dim(0); ++i) {
+    const float* x = logits.data() + i * logits.dim(1);
+    index_t best = 0;
+    for (index_t j = 1; j < logits.dim(1); ++j)
+      if (x[j] > x[best]) best = j;
+    out[static_cast<std::size_t>(i)] = best;
+  }
+  return out;
+}
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/loss.hpp -----
 // ----- begin ctq/nn/normalization.hpp -----
 // nn::LayerNorm, nn::GroupNorm and nn::InstanceNorm1d / 2d / 3d in evaluation, on ctq's
 // channels-last tensors (BatchNorm is in batchnorm.hpp). PyTorch's state names and layouts:
@@ -9293,10 +9809,16 @@ using InstanceNorm3d = InstanceNormNd<3, C, Eps, Affine, TrackRunningStats>;
 // Float pooling on channels-last tensors, [N, H, W, C] and [N, L, C]: MaxPool1d/2d, AvgPool1d/2d,
 // AdaptiveAvgPool1d/2d (PyTorch's torch.nn modules; stride 0 means "the kernel size", as
 // PyTorch's stride=None). The loops take the window at run time (one copy for every layer type).
+// In training mode (nn::train) each module keeps what its backward pass needs: the input's shape
+// and, for max pooling, the position of each window's maximum.
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <limits>
+#include <span>
 #include <string_view>
+#include <vector>
 
 
 namespace ctq::nn {
@@ -9323,23 +9845,45 @@ inline Shape<4> window_shape(const Shape<4>& x, const Window& w, std::string_vie
           window_out(x[2], w.kw, w.pw, w.sw, w.dw, w.ceil_mode, op), x[3]};
 }
 
-/// Max pooling of x [n, h, w, c] into y [n, oh, ow, c] (NaN propagates, as in PyTorch).
-inline void max_pool(const float* x, const Shape<4>& in, const Window& win, float* y, const Shape<4>& out) {
+/// Max pooling of x [n, h, w, c] into y [n, oh, ow, c] (NaN propagates, as in PyTorch). With
+/// argmax (one per output), also the flat index into x of each maximum: the first in scan order
+/// on ties, the window's first position inside the input when all it holds is -inf, as PyTorch.
+inline void max_pool(const float* x, const Shape<4>& in, const Window& win, float* y, const Shape<4>& out,
+                     index_t* argmax = nullptr) {
   const index_t h = in[1], w = in[2], c = in[3];
   for (index_t n = 0; n < out[0]; ++n)
     for (index_t oy = 0; oy < out[1]; ++oy)
       for (index_t ox = 0; ox < out[2]; ++ox, y += c) {
         std::fill_n(y, c, -std::numeric_limits<float>::infinity());
+        if (argmax != nullptr) std::fill_n(argmax, c, index_t{-1});
         for (index_t ky = 0; ky < win.kh; ++ky)
           for (index_t kx = 0; kx < win.kw; ++kx) {
             const index_t iy = oy * win.sh - win.ph + ky * win.dh, ix = ox * win.sw - win.pw + kx * win.dw;
             if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-            const float* src = x + ((n * h + iy) * w + ix) * c;
-            for (index_t ch = 0; ch < c; ++ch) {
-              if (src[ch] > y[ch] || std::isnan(src[ch])) y[ch] = src[ch];
+            const index_t base = ((n * h + iy) * w + ix) * c;
+            const float* src = x + base;
+            if (argmax == nullptr) {
+              for (index_t ch = 0; ch < c; ++ch) {
+                if (src[ch] > y[ch] || std::isnan(src[ch])) y[ch] = src[ch];
+              }
+            } else {
+              for (index_t ch = 0; ch < c; ++ch) {
+                if (src[ch] > y[ch] || std::isnan(src[ch]) || argmax[ch] < 0) {
+                  y[ch] = src[ch];
+                  argmax[ch] = base + ch;
+                }
+              }
             }
           }
+        if (argmax != nullptr) argmax += c;
       }
+}
+
+/// Max pooling's backward: each output's gradient goes to the input that was its maximum.
+inline void max_pool_backward(std::span<const index_t> argmax, const float* g, float* gx) {
+  for (std::size_t i = 0; i < argmax.size(); ++i) {
+    if (argmax[i] >= 0) gx[argmax[i]] += g[i];
+  }
 }
 
 /// Average pooling; with count_include_pad the divisor is the window clipped to the padded input.
@@ -9364,6 +9908,28 @@ inline void avg_pool(const float* x, const Shape<4>& in, const Window& win, floa
       }
 }
 
+/// Average pooling's backward: g / divisor to every input in the window (the forward's divisor).
+inline void avg_pool_backward(const float* g, const Shape<4>& in, const Window& win, float* gx, const Shape<4>& out) {
+  const index_t h = in[1], w = in[2], c = in[3];
+  std::vector<float> share(static_cast<std::size_t>(c));
+  for (index_t n = 0; n < out[0]; ++n)
+    for (index_t oy = 0; oy < out[1]; ++oy)
+      for (index_t ox = 0; ox < out[2]; ++ox, g += c) {
+        index_t y0 = oy * win.sh - win.ph, x0 = ox * win.sw - win.pw;
+        index_t y1 = std::min(y0 + win.kh, h + win.ph), x1 = std::min(x0 + win.kw, w + win.pw);
+        const index_t padded = (y1 - y0) * (x1 - x0);
+        y0 = std::max<index_t>(y0, 0), x0 = std::max<index_t>(x0, 0);
+        y1 = std::min(y1, h), x1 = std::min(x1, w);
+        const index_t divisor = win.count_include_pad ? padded : (y1 - y0) * (x1 - x0);
+        for (index_t ch = 0; ch < c; ++ch) share[static_cast<std::size_t>(ch)] = g[ch] / static_cast<float>(divisor);
+        for (index_t iy = y0; iy < y1; ++iy)
+          for (index_t ix = x0; ix < x1; ++ix) {
+            float* dst = gx + ((n * h + iy) * w + ix) * c;
+            for (index_t ch = 0; ch < c; ++ch) dst[ch] += share[static_cast<std::size_t>(ch)];
+          }
+      }
+}
+
 /// Adaptive average pooling to out[1] x out[2] bins (PyTorch's bin edges).
 inline void adaptive_avg_pool(const float* x, const Shape<4>& in, float* y, const Shape<4>& out) {
   const index_t h = in[1], w = in[2], c = in[3];
@@ -9383,8 +9949,65 @@ inline void adaptive_avg_pool(const float* x, const Shape<4>& in, float* y, cons
       }
 }
 
+/// Adaptive average pooling's backward: g / bin size to every input in the bin.
+inline void adaptive_avg_pool_backward(const float* g, const Shape<4>& in, float* gx, const Shape<4>& out) {
+  const index_t h = in[1], w = in[2], c = in[3];
+  std::vector<float> share(static_cast<std::size_t>(c));
+  for (index_t n = 0; n < out[0]; ++n)
+    for (index_t oy = 0; oy < out[1]; ++oy)
+      for (index_t ox = 0; ox < out[2]; ++ox, g += c) {
+        const index_t y0 = ctq::detail::adaptive_start(oy, out[1], h), y1 = ctq::detail::adaptive_end(oy, out[1], h);
+        const index_t x0 = ctq::detail::adaptive_start(ox, out[2], w), x1 = ctq::detail::adaptive_end(ox, out[2], w);
+        const auto count = static_cast<float>((y1 - y0) * (x1 - x0));
+        for (index_t ch = 0; ch < c; ++ch) share[static_cast<std::size_t>(ch)] = g[ch] / count;
+        for (index_t iy = y0; iy < y1; ++iy)
+          for (index_t ix = x0; ix < x1; ++ix) {
+            float* dst = gx + ((n * h + iy) * w + ix) * c;
+            for (index_t ch = 0; ch < c; ++ch) dst[ch] += share[static_cast<std::size_t>(ch)];
+          }
+      }
+}
+
 inline Shape<4> as_image(const Shape<3>& s) { return {s[0], 1, s[1], s[2]}; }
 inline Shape<3> as_sequence(const Shape<4>& s) { return {s[0], s[2], s[3]}; }
+inline Shape<4> as_image(const Shape<4>& s) { return s; }
+
+/// What a pooling module's training-mode forward keeps for backward: the input's shape and, for
+/// max pooling, the argmax of each output (flat index into the input; -1: none).
+struct PoolSaved {
+  std::array<index_t, 4> shape{};
+  int rank = 0;  // 0: nothing saved
+  std::vector<index_t> argmax;
+
+  template <std::size_t R>
+  void keep(const std::array<index_t, R>& in) {
+    std::copy_n(in.begin(), R, shape.begin());
+    rank = static_cast<int>(R);
+  }
+  /// Keeps the input shape and returns the argmax buffer for `outputs` values.
+  template <std::size_t R>
+  index_t* keep_argmax(const std::array<index_t, R>& in, index_t outputs) {
+    keep(in);
+    argmax.assign(static_cast<std::size_t>(outputs), -1);
+    return argmax.data();
+  }
+  /// The saved input shape; raises when no training-mode forward saved one.
+  template <int R>
+  Shape<R> input(std::string_view module) const {
+    if (rank != R) check_saved(DynTensor{}, module);
+    Shape<R> s{};
+    std::copy_n(shape.begin(), R, s.begin());
+    return s;
+  }
+};
+
+/// The checks every pooling backward makes; returns the zero gradient of the saved input's shape.
+template <std::size_t R>
+DynTensor pool_grad_input(const std::array<index_t, R>& in, const std::array<index_t, R>& out, const DynTensor& g,
+                          std::string_view module) {
+  check_grad_shape(g, std::span<const index_t>(out.data(), out.size()), module);
+  return DynTensor(std::span<const index_t>(in.data(), in.size()));
+}
 
 }  // namespace detail
 
@@ -9402,9 +10025,22 @@ struct MaxPool2d : ctq::detail::rejects_quantized {
   using ctq::detail::rejects_quantized::operator();
   Tensor<float, 4> operator()(const Tensor<float, 4>& x) const {
     Tensor<float, 4> y(output_shape(x.shape()));
-    detail::max_pool(x.data(), x.shape(), window, y.data(), y.shape());
+    index_t* argmax = training ? saved_.keep_argmax(x.shape(), y.size()) : nullptr;
+    detail::max_pool(x.data(), x.shape(), window, y.data(), y.shape(), argmax);
     return y;
   }
+  /// d loss / d x: each output's gradient to its window's maximum of the last training forward.
+  DynTensor backward(const DynTensor& g) const {
+    const auto in = saved_.input<4>(name);
+    DynTensor gx = detail::pool_grad_input(in, output_shape(in), g, name);
+    detail::max_pool_backward(saved_.argmax, g.data(), gx.data());
+    return gx;
+  }
+
+  bool training = false;  ///< nn::train sets it: forward keeps the maxima's positions
+
+ private:
+  mutable detail::PoolSaved saved_;
 };
 
 template <index_t K, index_t S = 0, index_t P = 0, bool CeilMode = false, bool CountIncludePad = true>
@@ -9421,8 +10057,22 @@ struct AvgPool2d : ctq::detail::rejects_quantized {
   Tensor<float, 4> operator()(const Tensor<float, 4>& x) const {
     Tensor<float, 4> y(output_shape(x.shape()));
     detail::avg_pool(x.data(), x.shape(), window, y.data(), y.shape());
+    if (training) saved_.keep(x.shape());
     return y;
   }
+  /// d loss / d x: each output's gradient shared over its window (the forward's divisor).
+  DynTensor backward(const DynTensor& g) const {
+    const auto in = saved_.input<4>(name);
+    const auto out = output_shape(in);
+    DynTensor gx = detail::pool_grad_input(in, out, g, name);
+    detail::avg_pool_backward(g.data(), in, window, gx.data(), out);
+    return gx;
+  }
+
+  bool training = false;  ///< nn::train sets it: forward keeps the input's shape
+
+ private:
+  mutable detail::PoolSaved saved_;
 };
 
 template <index_t OH, index_t OW = OH>
@@ -9440,8 +10090,22 @@ struct AdaptiveAvgPool2d : ctq::detail::rejects_quantized {
   Tensor<float, 4> operator()(const Tensor<float, 4>& x) const {
     Tensor<float, 4> y(output_shape(x.shape()));
     detail::adaptive_avg_pool(x.data(), x.shape(), y.data(), y.shape());
+    if (training) saved_.keep(x.shape());
     return y;
   }
+  /// d loss / d x: each output's gradient shared over its bin.
+  DynTensor backward(const DynTensor& g) const {
+    const auto in = saved_.input<4>(name);
+    const auto out = output_shape(in);
+    DynTensor gx = detail::pool_grad_input(in, out, g, name);
+    detail::adaptive_avg_pool_backward(g.data(), in, gx.data(), out);
+    return gx;
+  }
+
+  bool training = false;  ///< nn::train sets it: forward keeps the input's shape
+
+ private:
+  mutable detail::PoolSaved saved_;
 };
 
 /// 1-d pooling over L of [N, L, C] (PyTorch's MaxPool1d on [N, C, L]).
@@ -9461,9 +10125,22 @@ struct MaxPool1d : ctq::detail::rejects_quantized {
   using ctq::detail::rejects_quantized::operator();
   Tensor<float, 3> operator()(const Tensor<float, 3>& x) const {
     Tensor<float, 3> y(output_shape(x.shape()));
-    detail::max_pool(x.data(), detail::as_image(x.shape()), window, y.data(), detail::as_image(y.shape()));
+    index_t* argmax = training ? saved_.keep_argmax(x.shape(), y.size()) : nullptr;
+    detail::max_pool(x.data(), detail::as_image(x.shape()), window, y.data(), detail::as_image(y.shape()), argmax);
     return y;
   }
+  /// d loss / d x: each output's gradient to its window's maximum of the last training forward.
+  DynTensor backward(const DynTensor& g) const {
+    const auto in = saved_.input<3>(name);
+    DynTensor gx = detail::pool_grad_input(in, output_shape(in), g, name);
+    detail::max_pool_backward(saved_.argmax, g.data(), gx.data());
+    return gx;
+  }
+
+  bool training = false;  ///< nn::train sets it: forward keeps the maxima's positions
+
+ private:
+  mutable detail::PoolSaved saved_;
 };
 
 template <index_t K, index_t S = 0, index_t P = 0, bool CeilMode = false, bool CountIncludePad = true>
@@ -9482,8 +10159,22 @@ struct AvgPool1d : ctq::detail::rejects_quantized {
   Tensor<float, 3> operator()(const Tensor<float, 3>& x) const {
     Tensor<float, 3> y(output_shape(x.shape()));
     detail::avg_pool(x.data(), detail::as_image(x.shape()), window, y.data(), detail::as_image(y.shape()));
+    if (training) saved_.keep(x.shape());
     return y;
   }
+  /// d loss / d x: each output's gradient shared over its window (the forward's divisor).
+  DynTensor backward(const DynTensor& g) const {
+    const auto in = saved_.input<3>(name);
+    const auto out = output_shape(in);
+    DynTensor gx = detail::pool_grad_input(in, out, g, name);
+    detail::avg_pool_backward(g.data(), detail::as_image(in), window, gx.data(), detail::as_image(out));
+    return gx;
+  }
+
+  bool training = false;  ///< nn::train sets it: forward keeps the input's shape
+
+ private:
+  mutable detail::PoolSaved saved_;
 };
 
 template <index_t O>
@@ -9500,8 +10191,22 @@ struct AdaptiveAvgPool1d : ctq::detail::rejects_quantized {
   Tensor<float, 3> operator()(const Tensor<float, 3>& x) const {
     Tensor<float, 3> y(output_shape(x.shape()));
     detail::adaptive_avg_pool(x.data(), detail::as_image(x.shape()), y.data(), detail::as_image(y.shape()));
+    if (training) saved_.keep(x.shape());
     return y;
   }
+  /// d loss / d x: each output's gradient shared over its bin.
+  DynTensor backward(const DynTensor& g) const {
+    const auto in = saved_.input<3>(name);
+    const auto out = output_shape(in);
+    DynTensor gx = detail::pool_grad_input(in, out, g, name);
+    detail::adaptive_avg_pool_backward(g.data(), detail::as_image(in), gx.data(), detail::as_image(out));
+    return gx;
+  }
+
+  bool training = false;  ///< nn::train sets it: forward keeps the input's shape
+
+ private:
+  mutable detail::PoolSaved saved_;
 };
 
 namespace detail {
@@ -9514,6 +10219,17 @@ void flatten_channels_first(const T* x, index_t batch, index_t pixels, index_t c
     T* dst = y + n * pixels * channels;
     for (index_t p = 0; p < pixels; ++p)
       for (index_t c = 0; c < channels; ++c) dst[c * pixels + p] = src[p * channels + c];
+  }
+}
+/// The inverse of flatten_channels_first: element (n, c * pixels + pixel) of y goes to
+/// (n, pixel, c) of x.
+template <class T>
+void unflatten_channels_first(const T* y, index_t batch, index_t pixels, index_t channels, T* x) {
+  for (index_t n = 0; n < batch; ++n) {
+    const T* src = y + n * pixels * channels;
+    T* dst = x + n * pixels * channels;
+    for (index_t p = 0; p < pixels; ++p)
+      for (index_t c = 0; c < channels; ++c) dst[p * channels + c] = src[c * pixels + p];
   }
 }
 }  // namespace detail
@@ -9530,8 +10246,36 @@ struct Flatten : ctq::detail::rejects_quantized {
     const index_t features = batch == 0 ? 0 : x.size() / batch;
     Tensor<float, 2> y({batch, features});
     if (channels > 0) detail::flatten_channels_first(x.data(), batch, features / channels, channels, y.data());
+    if constexpr (R <= DynTensor::max_rank) {
+      if (training) {
+        std::copy_n(x.shape().begin(), R, in_shape_.begin());
+        in_rank_ = R;
+      }
+    } else if (training) {
+      raise("ctq: nn::Flatten: training supports inputs of rank 6 at most");
+    }
     return y;
   }
+  /// d loss / d x: the gradient [N, C * spatial] back in the last training input's shape and
+  /// channels-last order.
+  DynTensor backward(const DynTensor& g) const {
+    if (in_rank_ == 0) detail::check_saved(DynTensor{}, name);
+    const std::span<const index_t> in(in_shape_.data(), static_cast<std::size_t>(in_rank_));
+    const index_t batch = in[0], channels = in.back();
+    index_t features = batch == 0 ? 0 : 1;
+    for (std::size_t i = 1; i < in.size(); ++i) features *= in[i];
+    const index_t out[2] = {batch, features};
+    detail::check_grad_shape(g, out, name);
+    DynTensor gx(in);
+    if (channels > 0) detail::unflatten_channels_first(g.data(), batch, features / channels, channels, gx.data());
+    return gx;
+  }
+
+  bool training = false;  ///< nn::train sets it: forward keeps the input's shape
+
+ private:
+  mutable std::array<index_t, DynTensor::max_rank> in_shape_{};
+  mutable int in_rank_ = 0;
 };
 
 }  // namespace ctq::nn
@@ -9673,17 +10417,13 @@ class Linear : public ctq::detail::rejects_quantized {
                                    << "] and the gradient [rows, " << Out << "]; got [" << x.dim(0) << ", " << x.dim(1)
                                    << "] and [" << grad_output.dim(0) << ", " << grad_output.dim(1) << "]");
     }
-    using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     const index_t rows = x.dim(0);
-    Eigen::Map<const RowMajor> xm(x.data(), rows, In), gy(grad_output.data(), rows, Out);
-    Eigen::Map<const RowMajor> wq(weight_fq_.data(), Out, In);
     LinearGradients g{Tensor<float, 2>({rows, In}), Tensor<float, 2>({Out, In}),
                       Tensor<float, 1>(Bias ? Shape<1>{Out} : Shape<1>{0})};
-    Eigen::Map<RowMajor>(g.input.data(), rows, In).noalias() = gy * wq;
     Tensor<float, 2> grad_wq({Out, In});
-    Eigen::Map<RowMajor>(grad_wq.data(), Out, In).noalias() = gy.transpose() * xm;
+    nn::detail::linear_backward(x.data(), grad_output.data(), rows, In, Out, weight_fq_.data(), grad_wq.data(),
+                                Bias ? g.bias.data() : nullptr, g.input.data());
     g.weight = weight_fake_quant.backward(grad_wq);
-    if constexpr (Bias) Eigen::Map<Eigen::RowVectorXf>(g.bias.data(), Out) = gy.colwise().sum();
     return g;
   }
 
@@ -13721,7 +14461,28 @@ class Sequential {
     return run<0>(std::forward<X>(x));
   }
 
+  /// The children's backward passes, last to first.
+  DynTensor backward(const DynTensor& g) {
+    if constexpr (sizeof...(Items) == 0) {
+      return g;
+    } else {
+      return back<sizeof...(Items) - 1>(g);
+    }
+  }
+
  private:
+  template <std::size_t I>
+  DynTensor back(const DynTensor& g) {
+    auto& c = std::get<I>(items_);
+    static_assert(
+        requires { c.backward(g); }, "ctq: nn::Sequential::backward: a child has no backward pass");
+    if constexpr (I == 0) {
+      return c.backward(g);
+    } else {
+      return back<I - 1>(c.backward(g));
+    }
+  }
+
   template <std::size_t I, class X>
   auto run(X&& x) {
     if constexpr (I == sizeof...(Items)) {
@@ -13748,6 +14509,14 @@ class Residual {
   auto operator()(const X& x) {
     auto y = forward_child<"body">(body, x);
     return skip_add.add(x, y);
+  }
+
+  /// The sum passes the gradient to both operands: dx = g + body's backward of g.
+  DynTensor backward(const DynTensor& g) {
+    DynTensor dx = body.backward(g);
+    if (!dx.same_shape(g)) raise("ctq: nn::Residual::backward: the body's input gradient differs in shape from g");
+    dx.array() += g.array();
+    return dx;
   }
 
   Body body;
@@ -13780,6 +14549,77 @@ std::size_t parameter_bytes(M& m) {
 
 }  // namespace ctq::nn
 // ----- end ctq/nn/size.hpp -----
+// ----- begin ctq/nn/train.hpp -----
+// Training over a whole model: nn::train / nn::eval (the mode switch), nn::for_each_parameter,
+// nn::zero_grad and nn::backward. The per-module protocol is in grad.hpp.
+//
+// ctq's modules start in evaluation mode (PyTorch's start in training mode): a model built for
+// inference, calibration or conversion never updates batch statistics by accident.
+
+#include <string>
+#include <string_view>
+
+
+namespace ctq::nn {
+
+/// Sets training mode (true) or evaluation mode (false) on m and every module below it.
+template <class M>
+void train(M& m, bool mode = true) {
+  for_each_module(m, [&]<fixed_string>(auto& mod) {
+    if constexpr (requires { mod.training = true; }) mod.training = mode;
+  });
+}
+/// Evaluation mode for m and every module below it: nn::train(m, false).
+template <class M>
+void eval(M& m) {
+  train(m, false);
+}
+
+/// Calls f(dotted_name, value, grad) for every trainable parameter of m, in module order (the
+/// order PyTorch's model.parameters() gives for the same architecture).
+template <class M, class F>
+void for_each_parameter(M& m, F&& f) {
+  for_each_module(m, [&]<fixed_string Path>(auto& mod) {
+    if constexpr (requires { mod.visit_parameters([](std::string_view, auto&, auto&) {}); }) {
+      mod.visit_parameters([&](std::string_view leaf, auto& value, auto& grad) {
+        std::string key(Path.view());
+        if (!key.empty()) key += '.';
+        key += leaf;
+        f(key, value, grad);
+      });
+    }
+  });
+}
+
+/// Sets every parameter's gradient to zero (allocating it the first time).
+template <class M>
+void zero_grad(M& m) {
+  for_each_parameter(m, [](const std::string&, auto& value, auto& grad) {
+    detail::ensure_grad(grad, value);
+    grad.array().setZero();
+  });
+}
+
+/// Runs m's backward pass from grad_y, the loss's gradient with respect to m's last output in
+/// training mode; parameters' gradients accumulate. Returns the gradient with respect to m's input.
+template <class M, int R>
+DynTensor backward(M& m, const Tensor<float, R>& grad_y) {
+  static_assert(
+      requires(const DynTensor& g) { m.backward(g); },
+      "ctq: nn::backward: the model has no backward pass (a module without one is inside it)");
+  return m.backward(DynTensor(grad_y));
+}
+
+/// The number of trainable parameter values in m.
+template <class M>
+index_t parameter_count(M& m) {
+  index_t n = 0;
+  for_each_parameter(m, [&](const std::string&, auto& value, auto&) { n += value.size(); });
+  return n;
+}
+
+}  // namespace ctq::nn
+// ----- end ctq/nn/train.hpp -----
 // ----- end ctq/nn.hpp -----
 // ----- begin ctq/observers.hpp -----
 // Every observer of ctq (PyTorch's torch.ao.quantization.observer).
@@ -14328,6 +15168,143 @@ class RecordingObserver {
 }  // namespace ctq
 // ----- end ctq/observers/recording_observer.hpp -----
 // ----- end ctq/observers.hpp -----
+// ----- begin ctq/optim.hpp -----
+// Optimizers and learning-rate schedules for training ctq models.
+
+// ----- begin ctq/optim/lr_scheduler.hpp -----
+// optim::CosineAnnealingLR: PyTorch's torch.optim.lr_scheduler.CosineAnnealingLR with its
+// recursive update (each step scales the previous rate's distance to eta_min), in double as
+// Python computes it, so the rates match PyTorch's step for step.
+
+#include <cmath>
+#include <numbers>
+
+
+namespace ctq::optim {
+
+/// Opt: any optimizer with a `double lr` member (optim::SGD).
+template <class Opt>
+class CosineAnnealingLR {
+ public:
+  CosineAnnealingLR(Opt& opt, int t_max, double eta_min = 0.0)
+      : opt_(&opt), t_max_(t_max), eta_min_(eta_min), base_lr_(opt.lr) {
+    if (t_max < 1) raise("ctq: optim::CosineAnnealingLR: T_max must be at least 1");
+  }
+
+  /// Advances one epoch (call after the epoch's optimizer steps, as in PyTorch) and sets the
+  /// optimizer's learning rate.
+  void step() {
+    ++last_epoch_;
+    const double pi = std::numbers::pi, t = t_max_, e = last_epoch_;
+    double lr = opt_->lr;
+    if (floor_mod(last_epoch_ - 1 - t_max_, 2 * t_max_) == 0) {
+      lr = lr + (base_lr_ - eta_min_) * (1.0 - std::cos(pi / t)) / 2.0;
+    } else {
+      lr = (1.0 + std::cos(pi * e / t)) / (1.0 + std::cos(pi * (e - 1.0) / t)) * (lr - eta_min_) + eta_min_;
+    }
+    opt_->lr = lr;
+  }
+  int last_epoch() const { return last_epoch_; }
+  double lr() const { return opt_->lr; }
+
+ private:
+  static int floor_mod(int a, int b) { return ((a % b) + b) % b; }
+
+  Opt* opt_;
+  int t_max_;
+  double eta_min_, base_lr_;
+  int last_epoch_ = 0;
+};
+
+}  // namespace ctq::optim
+// ----- end ctq/optim/lr_scheduler.hpp -----
+// ----- begin ctq/optim/sgd.hpp -----
+// optim::SGD: PyTorch's torch.optim.SGD (momentum, dampening, weight decay, Nesterov) over a ctq
+// model's parameters (nn::for_each_parameter order). Each update is written as PyTorch's float
+// kernels compute it: every "a + alpha * b" is one fused multiply-add, as PyTorch's vectorized
+// CPU add does.
+
+#include <cmath>
+#include <span>
+#include <string>
+#include <vector>
+
+
+namespace ctq::optim {
+
+struct SGDOptions {
+  double lr = 0.01;
+  double momentum = 0.0;
+  double dampening = 0.0;
+  double weight_decay = 0.0;
+  bool nesterov = false;
+};
+
+class SGD {
+ public:
+  explicit SGD(SGDOptions o) : options_(o), lr(o.lr) {
+    if (!(o.lr >= 0.0)) raise("ctq: optim::SGD: the learning rate must not be negative");
+    if (!(o.momentum >= 0.0)) raise("ctq: optim::SGD: momentum must not be negative");
+    if (!(o.weight_decay >= 0.0)) raise("ctq: optim::SGD: weight_decay must not be negative");
+    if (o.nesterov && (o.momentum <= 0.0 || o.dampening != 0.0)) {
+      raise("ctq: optim::SGD: Nesterov momentum needs a positive momentum and zero dampening");
+    }
+  }
+
+  /// One update of every parameter of `model` that has a gradient (parameters whose gradient was
+  /// never allocated are skipped, as PyTorch skips grad None). The model's parameter list must
+  /// stay the same from step to step.
+  template <class M>
+  void step(M& model) {
+    std::size_t i = 0;
+    nn::for_each_parameter(model, [&](const std::string& key, auto& p, auto& g) {
+      if (g.shape() != p.shape()) return;  // no gradient yet
+      if (i == buffers_.size()) {
+        buffers_.emplace_back();
+        keys_.push_back(key);
+      } else if (keys_[i] != key) {
+        raise(ctq::detail::message() << "ctq: optim::SGD: parameter " << i << " was '" << keys_[i] << "' and is now '"
+                                     << key << "': one optimizer per model");
+      }
+      update(p.values(), g.values(), buffers_[i]);
+      ++i;
+    });
+  }
+
+  /// Forgets the momentum buffers.
+  void reset() {
+    buffers_.clear();
+    keys_.clear();
+  }
+  const SGDOptions& options() const { return options_; }
+
+ private:
+  void update(std::span<float> p, std::span<const float> g, std::vector<float>& buf) const {
+    const float wd = static_cast<float>(options_.weight_decay), mom = static_cast<float>(options_.momentum);
+    const float keep = static_cast<float>(1.0 - options_.dampening), step = static_cast<float>(-lr);
+    const bool first = buf.empty();
+    if (options_.momentum != 0.0 && first) buf.resize(p.size());
+    for (std::size_t k = 0; k < p.size(); ++k) {
+      float d = options_.weight_decay != 0.0 ? std::fma(wd, p[k], g[k]) : g[k];
+      if (options_.momentum != 0.0) {
+        buf[k] = first ? d : std::fma(keep, d, buf[k] * mom);
+        d = options_.nesterov ? std::fma(mom, buf[k], d) : buf[k];
+      }
+      p[k] = std::fma(step, d, p[k]);
+    }
+  }
+
+  SGDOptions options_;
+  std::vector<std::vector<float>> buffers_;
+  std::vector<std::string> keys_;
+
+ public:
+  double lr;  ///< the current learning rate (a scheduler sets it)
+};
+
+}  // namespace ctq::optim
+// ----- end ctq/optim/sgd.hpp -----
+// ----- end ctq/optim.hpp -----
 // ----- begin ctq/qconfig.hpp -----
 // QConfig, QConfigDynamic, backend rules and PyTorch's named default qconfigs.
 
@@ -14731,6 +15708,8 @@ struct QuantStub : detail::rejects_quantized {
   const Tensor<float, R>& operator()(const Tensor<float, R>& x) const {
     return x;
   }
+  /// In float training the stub is the identity, so is its gradient.
+  nn::DynTensor backward(nn::DynTensor g) const { return g; }
 };
 
 struct DeQuantStub : detail::rejects_quantized {
@@ -14740,6 +15719,8 @@ struct DeQuantStub : detail::rejects_quantized {
   const Tensor<float, R>& operator()(const Tensor<float, R>& x) const {
     return x;
   }
+  /// In float training the stub is the identity, so is its gradient.
+  nn::DynTensor backward(nn::DynTensor g) const { return g; }
 };
 
 /// PyTorch's QuantWrapper: quant -> module -> dequant, with the module as child "module".

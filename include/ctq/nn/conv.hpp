@@ -1,16 +1,19 @@
 // nn::Conv1d / Conv2d / Conv3d: PyTorch's torch.nn.ConvNd (zero padding) on channels-last
 // tensors ([N, L, C], [N, H, W, C], [N, D, H, W, C]); the weight keeps PyTorch's layout
 // [Out][In / Groups][k...] so state dicts load unchanged. Float math: im2col and an Eigen GEMM
-// per group and image.
+// per group and image; the backward pass (training) runs the transposed GEMMs and col2im.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <random>
+#include <span>
 #include <string_view>
 #include <vector>
 
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
+#include "grad.hpp"
 #include "init.hpp"
 #include "module.hpp"
 
@@ -99,6 +102,61 @@ inline void conv_forward(const float* x, index_t batch, const ConvShape3& g, ind
   }
 }
 
+/// The adjoint of im2col: adds col[pixel][ci * taps + tap] back onto the image position it was
+/// read from (taps in the padding are dropped).
+inline void col2im(const float* col, index_t channels, index_t c0, index_t cg, const ConvShape3& g, float* image) {
+  const index_t taps = g.taps(), row = cg * taps;
+  index_t pixel = 0;
+  for (index_t od = 0; od < g.out[0]; ++od)
+    for (index_t oh = 0; oh < g.out[1]; ++oh)
+      for (index_t ow = 0; ow < g.out[2]; ++ow, ++pixel) {
+        const float* src = col + pixel * row;
+        index_t tap = 0;
+        for (index_t kd = 0; kd < g.k[0]; ++kd)
+          for (index_t kh = 0; kh < g.k[1]; ++kh)
+            for (index_t kw = 0; kw < g.k[2]; ++kw, ++tap) {
+              const index_t id = od * g.s[0] - g.p[0] + kd * g.d[0];
+              const index_t ih = oh * g.s[1] - g.p[1] + kh * g.d[1];
+              const index_t iw = ow * g.s[2] - g.p[2] + kw * g.d[2];
+              if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1] || iw < 0 || iw >= g.in[2]) continue;
+              float* dst = image + ((id * g.in[1] + ih) * g.in[2] + iw) * channels + c0;
+              for (index_t ci = 0; ci < cg; ++ci) dst[ci] += src[ci * taps + tap];
+            }
+      }
+}
+
+/// The convolution's backward pass for every layer type: from gy (d loss / d y, [N, out pixels,
+/// out]) it writes gx (d loss / d x, overwritten) and adds to gw (the weight's layout) and gb
+/// (nullptr: no bias). Per image and group, with col = im2col(x) and W the group's [og, rowlen]
+/// weight: gw += gy^T col, gcol = gy W, gx = col2im(gcol).
+inline void conv_backward(const float* x, index_t batch, const ConvShape3& g, index_t in, index_t out, index_t groups,
+                          const float* weight, const float* gy, float* gx, float* gw, float* gb) {
+  const index_t cg = in / groups, og = out / groups, rowlen = cg * g.taps();
+  const index_t pixels = g.out_pixels();
+  std::vector<float> col(static_cast<std::size_t>(pixels * rowlen));
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  std::fill_n(gx, batch * g.in_pixels() * in, 0.0f);
+  for (index_t n = 0; n < batch; ++n) {
+    const float* image = x + n * g.in_pixels() * in;
+    float* gimage = gx + n * g.in_pixels() * in;
+    const float* gimg_y = gy + n * pixels * out;
+    for (index_t grp = 0; grp < groups; ++grp) {
+      Eigen::Map<const RowMajor, 0, Eigen::OuterStride<>> gym(gimg_y + grp * og, pixels, og, Eigen::OuterStride<>(out));
+      Eigen::Map<const RowMajor> wm(weight + grp * og * rowlen, og, rowlen);
+      Eigen::Map<RowMajor> gwm(gw + grp * og * rowlen, og, rowlen);
+      Eigen::Map<RowMajor> cm(col.data(), pixels, rowlen);
+      im2col(image, in, grp * cg, cg, g, col.data());
+      gwm.noalias() += gym.transpose() * cm;
+      cm.noalias() = gym * wm;
+      col2im(col.data(), in, grp * cg, cg, g, gimage);
+    }
+    if (gb != nullptr) {
+      Eigen::Map<const RowMajor> gym(gimg_y, pixels, out);
+      Eigen::Map<Eigen::RowVectorXf>(gb, out) += gym.colwise().sum();
+    }
+  }
+}
+
 }  // namespace detail
 
 /// Convolution over R spatial dimensions with square (cubic) kernels: kernel K, stride S,
@@ -148,7 +206,29 @@ class ConvNd : public ctq::detail::rejects_quantized {
     const auto g = detail::conv_shape<R>(x.shape(), K, S, P, D, name);
     Tensor<float, XR> y(output_shape(x.shape()));
     detail::conv_forward(x.data(), x.dim(0), g, In, Out, G, weight.data(), Bias ? bias.data() : nullptr, y.data());
+    if (training) saved_input_.assign(x);
     return y;
+  }
+
+  /// d loss / d x from g = d loss / d y of the last forward pass in training mode; adds to
+  /// weight_grad and bias_grad.
+  DynTensor backward(const DynTensor& g) {
+    detail::check_saved(saved_input_, name);
+    const auto xs = saved_input_.shape_as<R + 2>(name);
+    const auto ys = output_shape(xs);
+    detail::check_grad_shape(g, std::span<const index_t>(ys.data(), ys.size()), name);
+    detail::ensure_grad(weight_grad, weight);
+    if constexpr (Bias) detail::ensure_grad(bias_grad, bias);
+    DynTensor gx(saved_input_.shape());
+    detail::conv_backward(saved_input_.data(), xs[0], detail::conv_shape<R>(xs, K, S, P, D, name), In, Out, G,
+                          weight.data(), g.data(), gx.data(), weight_grad.data(), Bias ? bias_grad.data() : nullptr);
+    return gx;
+  }
+
+  template <class F>
+  void visit_parameters(F&& f) {
+    f(std::string_view{"weight"}, weight, weight_grad);
+    if constexpr (Bias) f(std::string_view{"bias"}, bias, bias_grad);
   }
 
   template <class F>
@@ -161,8 +241,14 @@ class ConvNd : public ctq::detail::rejects_quantized {
     if constexpr (Bias) detail::fill_uniform_fan_in(bias, In / G * taps, g);
   }
 
-  Tensor<float, R + 2> weight;  ///< [Out][In / G][K]... (PyTorch's layout)
-  Tensor<float, 1> bias;        ///< empty when Bias is false
+  Tensor<float, R + 2> weight;       ///< [Out][In / G][K]... (PyTorch's layout)
+  Tensor<float, 1> bias;             ///< empty when Bias is false
+  Tensor<float, R + 2> weight_grad;  ///< d loss / d weight, accumulated by backward (empty until then)
+  Tensor<float, 1> bias_grad;        ///< d loss / d bias (empty without a bias)
+  bool training = false;             ///< nn::train sets it: forward keeps its input for backward
+
+ private:
+  mutable DynTensor saved_input_;
 };
 
 template <index_t In, index_t Out, index_t K, index_t S = 1, index_t P = 0, index_t D = 1, index_t G = 1,

@@ -13,6 +13,10 @@ struct Identity {
   const X& operator()(const X& x) const {
     return x;
   }
+  template <class G>
+  G backward(G g) const {
+    return g;
+  }
 };
 
 }  // namespace ctq::nn

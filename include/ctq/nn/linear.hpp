@@ -7,6 +7,7 @@
 
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
+#include "grad.hpp"
 #include "init.hpp"
 #include "module.hpp"
 
@@ -22,6 +23,17 @@ inline void linear_forward(const float* x, index_t rows, index_t in, index_t out
   Eigen::Map<RowMajor> ym(y, rows, out);
   ym.noalias() = xm * wm.transpose();
   if (bias != nullptr) ym.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias, out);
+}
+
+/// The backward pass of y = x W^T + b for `rows` rows: grad_w += g^T x, grad_b += column sums of
+/// g (when grad_b is not null), and writes grad_x = g W.
+inline void linear_backward(const float* x, const float* g, index_t rows, index_t in, index_t out, const float* weight,
+                            float* grad_w, float* grad_b, float* grad_x) {
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::Map<const RowMajor> xm(x, rows, in), gm(g, rows, out), wm(weight, out, in);
+  Eigen::Map<RowMajor>(grad_w, out, in).noalias() += gm.transpose() * xm;
+  if (grad_b != nullptr) Eigen::Map<Eigen::RowVectorXf>(grad_b, out) += gm.colwise().sum();
+  Eigen::Map<RowMajor>(grad_x, rows, in).noalias() = gm * wm;
 }
 }  // namespace detail
 
@@ -49,7 +61,28 @@ class Linear : public ctq::detail::rejects_quantized {
     shape[R - 1] = Out;
     Tensor<float, R> y(shape);
     detail::linear_forward(x.data(), x.size() / In, In, Out, weight.data(), Bias ? bias.data() : nullptr, y.data());
+    if (training) saved_input_.assign(x);
     return y;
+  }
+
+  /// g: the gradient of the last training-mode output; returns the input's gradient.
+  DynTensor backward(const DynTensor& g) {
+    detail::check_saved(saved_input_, name);
+    const index_t rows = saved_input_.size() / In;
+    if (g.rank() != saved_input_.rank() || g.dim(-1) != Out || g.size() != rows * Out) {
+      raise("ctq: nn::Linear::backward: the gradient's shape differs from the forward output's");
+    }
+    detail::ensure_grad(weight_grad, weight);
+    if constexpr (Bias) detail::ensure_grad(bias_grad, bias);
+    DynTensor grad_x(saved_input_.shape());
+    detail::linear_backward(saved_input_.data(), g.data(), rows, In, Out, weight.data(), weight_grad.data(),
+                            Bias ? bias_grad.data() : nullptr, grad_x.data());
+    return grad_x;
+  }
+  template <class F>
+  void visit_parameters(F&& f) {
+    f(std::string_view{"weight"}, weight, weight_grad);
+    if constexpr (Bias) f(std::string_view{"bias"}, bias, bias_grad);
   }
 
   template <class F>
@@ -63,7 +96,13 @@ class Linear : public ctq::detail::rejects_quantized {
   }
 
   Tensor<float, 2> weight;
-  Tensor<float, 1> bias;  ///< empty when Bias is false
+  Tensor<float, 1> bias;         ///< empty when Bias is false
+  Tensor<float, 2> weight_grad;  ///< empty until the first backward pass or nn::zero_grad
+  Tensor<float, 1> bias_grad;
+  bool training = false;
+
+ private:
+  mutable DynTensor saved_input_;
 };
 
 }  // namespace ctq::nn

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "functional.hpp"
+#include "grad.hpp"
 #include "module.hpp"
 
 namespace ctq::nn {
@@ -26,7 +27,28 @@ class Sequential {
     return run<0>(std::forward<X>(x));
   }
 
+  /// The children's backward passes, last to first.
+  DynTensor backward(const DynTensor& g) {
+    if constexpr (sizeof...(Items) == 0) {
+      return g;
+    } else {
+      return back<sizeof...(Items) - 1>(g);
+    }
+  }
+
  private:
+  template <std::size_t I>
+  DynTensor back(const DynTensor& g) {
+    auto& c = std::get<I>(items_);
+    static_assert(
+        requires { c.backward(g); }, "ctq: nn::Sequential::backward: a child has no backward pass");
+    if constexpr (I == 0) {
+      return c.backward(g);
+    } else {
+      return back<I - 1>(c.backward(g));
+    }
+  }
+
   template <std::size_t I, class X>
   auto run(X&& x) {
     if constexpr (I == sizeof...(Items)) {
@@ -53,6 +75,14 @@ class Residual {
   auto operator()(const X& x) {
     auto y = forward_child<"body">(body, x);
     return skip_add.add(x, y);
+  }
+
+  /// The sum passes the gradient to both operands: dx = g + body's backward of g.
+  DynTensor backward(const DynTensor& g) {
+    DynTensor dx = body.backward(g);
+    if (!dx.same_shape(g)) raise("ctq: nn::Residual::backward: the body's input gradient differs in shape from g");
+    dx.array() += g.array();
+    return dx;
   }
 
   Body body;

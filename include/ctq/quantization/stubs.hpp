@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "../core/tensor.hpp"
+#include "../nn/grad.hpp"
 #include "../nn/module.hpp"
 #include "../nn/sequential.hpp"
 
@@ -18,6 +19,8 @@ struct QuantStub : detail::rejects_quantized {
   const Tensor<float, R>& operator()(const Tensor<float, R>& x) const {
     return x;
   }
+  /// In float training the stub is the identity, so is its gradient.
+  nn::DynTensor backward(nn::DynTensor g) const { return g; }
 };
 
 struct DeQuantStub : detail::rejects_quantized {
@@ -27,6 +30,8 @@ struct DeQuantStub : detail::rejects_quantized {
   const Tensor<float, R>& operator()(const Tensor<float, R>& x) const {
     return x;
   }
+  /// In float training the stub is the identity, so is its gradient.
+  nn::DynTensor backward(nn::DynTensor g) const { return g; }
 };
 
 /// PyTorch's QuantWrapper: quant -> module -> dequant, with the module as child "module".

@@ -107,17 +107,13 @@ class Linear : public ctq::detail::rejects_quantized {
                                    << "] and the gradient [rows, " << Out << "]; got [" << x.dim(0) << ", " << x.dim(1)
                                    << "] and [" << grad_output.dim(0) << ", " << grad_output.dim(1) << "]");
     }
-    using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     const index_t rows = x.dim(0);
-    Eigen::Map<const RowMajor> xm(x.data(), rows, In), gy(grad_output.data(), rows, Out);
-    Eigen::Map<const RowMajor> wq(weight_fq_.data(), Out, In);
     LinearGradients g{Tensor<float, 2>({rows, In}), Tensor<float, 2>({Out, In}),
                       Tensor<float, 1>(Bias ? Shape<1>{Out} : Shape<1>{0})};
-    Eigen::Map<RowMajor>(g.input.data(), rows, In).noalias() = gy * wq;
     Tensor<float, 2> grad_wq({Out, In});
-    Eigen::Map<RowMajor>(grad_wq.data(), Out, In).noalias() = gy.transpose() * xm;
+    nn::detail::linear_backward(x.data(), grad_output.data(), rows, In, Out, weight_fq_.data(), grad_wq.data(),
+                                Bias ? g.bias.data() : nullptr, g.input.data());
     g.weight = weight_fake_quant.backward(grad_wq);
-    if constexpr (Bias) Eigen::Map<Eigen::RowVectorXf>(g.bias.data(), Out) = gy.colwise().sum();
     return g;
   }
 
