@@ -10,8 +10,6 @@
 // test images (default all 10,000), --calib sets the calibration images (default 1024). Exits 1 if
 // the float accuracy is below 85%, the predicted classes differ from PyTorch's on more than 1 in
 // 1000 images (at least 1), or max, percentile or mse calibration loses more than 2 points.
-#include <zlib.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -22,6 +20,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "support/fashion_mnist.hpp"
 
 using namespace ctq;
 
@@ -46,69 +46,7 @@ using Net = nn::Sequential<
     nn::named<"fc",      nn::Linear<64, 10>>>;
 // clang-format on
 
-// Fashion-MNIST images as the network was trained on them: pixels / 255, [N, 28, 28, 1].
-struct Dataset {
-  Tensor<float, 4> images;
-  std::vector<int> labels;
-};
-
-// An IDX file, gzipped: a big-endian magic (0x0000 0x08 = unsigned bytes, then the rank), the
-// rank's big-endian uint32 sizes, then the bytes. Reads the first `limit` items (along dimension
-// 0); `sizes` gets the file's sizes with dimension 0 cut to the items read.
-std::vector<std::uint8_t> read_idx(const std::string& path, int rank, std::size_t limit,
-                                   std::vector<std::uint32_t>& sizes) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    throw std::runtime_error("cannot open " + path +
-                             " (install Debian's Fashion-MNIST: apt-get install dataset-fashion-mnist, or pass "
-                             "--data DIR)");
-  }
-  auto read = [&](void* out, std::size_t n) {
-    if (gzread(f, out, static_cast<unsigned>(n)) != static_cast<int>(n)) {
-      gzclose(f);
-      throw std::runtime_error(path + ": truncated or not gzip");
-    }
-  };
-  std::uint8_t b[4];
-  read(b, 4);
-  if (b[0] != 0 || b[1] != 0 || b[2] != 0x08 || b[3] != rank) {
-    gzclose(f);
-    throw std::runtime_error(path + ": not an IDX file of unsigned bytes and rank " + std::to_string(rank));
-  }
-  sizes.assign(static_cast<std::size_t>(rank), 0);
-  for (auto& s : sizes) {
-    read(b, 4);
-    s = std::uint32_t{b[0]} << 24 | std::uint32_t{b[1]} << 16 | std::uint32_t{b[2]} << 8 | b[3];
-  }
-  sizes[0] = static_cast<std::uint32_t>(std::min<std::size_t>(sizes[0], limit));
-  std::size_t count = 1;
-  for (auto s : sizes) count *= s;
-  std::vector<std::uint8_t> data(count);
-  read(data.data(), count);
-  gzclose(f);
-  return data;
-}
-
-// The first `limit` images of a split ("train" or "t10k").
-Dataset load_fashion_mnist(const std::string& dir, const std::string& split, std::size_t limit) {
-  std::vector<std::uint32_t> image_sizes, label_sizes;
-  const auto pixels = read_idx(dir + "/" + split + "-images-idx3-ubyte.gz", 3, limit, image_sizes);
-  const auto labels = read_idx(dir + "/" + split + "-labels-idx1-ubyte.gz", 1, limit, label_sizes);
-  if (image_sizes[1] != 28 || image_sizes[2] != 28 || image_sizes[0] != label_sizes[0]) {
-    throw std::runtime_error(dir + ": " + split + " images are not 28x28 or do not match the labels");
-  }
-  const auto n = static_cast<index_t>(image_sizes[0]);
-  Dataset d{Tensor<float, 4>({n, 28, 28, 1}), std::vector<int>(labels.begin(), labels.end())};
-  for (index_t i = 0; i < d.images.size(); ++i) d.images[i] = pixels[static_cast<std::size_t>(i)] / 255.0f;
-  return d;
-}
-
-// Images [begin, end) as one batch.
-Tensor<float, 4> batch(const Tensor<float, 4>& images, index_t begin, index_t end) {
-  Tensor<float, 4> b({end - begin, 28, 28, 1});
-  std::copy(images.values().begin() + begin * 784, images.values().begin() + end * 784, b.values().begin());
-  return b;
-}
+using fashion_mnist::batch;
 
 // The predicted class of every image, in batches of 250.
 template <class Model>
@@ -136,8 +74,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }
 
 int main(int argc, char** argv) try {
-  std::string data_dir = "/usr/share/datasets/fashion-mnist",
-              weights = CTQ_EXAMPLE_DATA_DIR "/fashion_mnist_cnn.safetensors";
+  std::string data_dir = fashion_mnist::default_dir, weights = CTQ_EXAMPLE_DATA_DIR "/fashion_mnist_cnn.safetensors";
   std::size_t test_images = 10000, calib_images = 1024;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -157,8 +94,8 @@ int main(int argc, char** argv) try {
     throw std::runtime_error("usage: tensor_quant_calibration [--data DIR] [--weights FILE] [--test N] [--calib N]");
   }
 
-  const Dataset test = load_fashion_mnist(data_dir, "t10k", test_images);
-  const Dataset calib = load_fashion_mnist(data_dir, "train", calib_images);
+  const fashion_mnist::Dataset test = fashion_mnist::load(data_dir, "t10k", test_images);
+  const fashion_mnist::Dataset calib = fashion_mnist::load(data_dir, "train", calib_images);
   std::printf("Fashion-MNIST: %ld test images, %ld calibration images (the first of the training set)\n",
               static_cast<long>(test.images.dim(0)), static_cast<long>(calib.images.dim(0)));
 

@@ -179,6 +179,61 @@ TEST_CASE("conv backward: finite differences") {
     auto m = initialized<nn::Conv3d<2, 3, 2, 2, 1>>(rng);
     check_gradients(m, random_tensor<5>({2, 3, 4, 3, 2}, rng), rng);
   }
+  SUBCASE("Conv3d depthwise, padding 1 (the direct depthwise path in 3-d)") {
+    auto m = initialized<nn::Conv3d<3, 3, 3, 1, 1, 1, 3>>(rng);
+    check_gradients(m, random_tensor<5>({2, 3, 4, 3, 3}, rng), rng);
+  }
+  SUBCASE("Conv2d 1x1 (one GEMM over the batch's pixels)") {
+    auto m = initialized<nn::Conv2d<5, 4, 1>>(rng);
+    check_gradients(m, random_tensor<4>({2, 3, 4, 5}, rng), rng);
+  }
+  SUBCASE("Conv2d 1x1, stride 2 (im2col)") {
+    auto m = initialized<nn::Conv2d<5, 4, 1, 2>>(rng);
+    check_gradients(m, random_tensor<4>({2, 5, 4, 5}, rng), rng);
+  }
+}
+
+TEST_CASE("the 1x1 and depthwise paths compute the convolution") {
+  // Against the definition, summed in double: y[n, o, co] = b[co] + sum_{tap, ci} x[n, i(o, tap), ci] w[co][ci][tap].
+  // Inputs are standard normal (|x| < 6 here), weights below 1/sqrt(fan_in): float sums of at most
+  // 9 such products stay below about 20, where 1e-5 is a few ulp of the partial sums; a wrong tap,
+  // channel or transposition is off by O(1).
+  std::mt19937 rng(11);
+  auto reference = [](const auto& m, const Tensor<float, 4>& x, index_t k, index_t s, index_t p, index_t groups) {
+    const auto ys = m.output_shape(x.shape());
+    const index_t in = x.dim(3), out = ys[3], cg = in / groups, og = out / groups;
+    std::vector<double> y(static_cast<std::size_t>(ys[0] * ys[1] * ys[2] * ys[3]));
+    for (index_t n = 0; n < ys[0]; ++n)
+      for (index_t oh = 0; oh < ys[1]; ++oh)
+        for (index_t ow = 0; ow < ys[2]; ++ow)
+          for (index_t co = 0; co < out; ++co) {
+            double acc = m.has_bias ? m.bias[co] : 0.0;
+            const index_t grp = co / og;
+            for (index_t ci = 0; ci < cg; ++ci)
+              for (index_t kh = 0; kh < k; ++kh)
+                for (index_t kw = 0; kw < k; ++kw) {
+                  const index_t ih = oh * s - p + kh, iw = ow * s - p + kw;
+                  if (ih < 0 || ih >= x.dim(1) || iw < 0 || iw >= x.dim(2)) continue;
+                  acc += static_cast<double>(x(n, ih, iw, grp * cg + ci)) * m.weight(co, ci, kh, kw);
+                }
+            y[static_cast<std::size_t>(((n * ys[1] + oh) * ys[2] + ow) * out + co)] = acc;
+          }
+    return y;
+  };
+  auto check = [&](const auto& m, const Tensor<float, 4>& x, index_t k, index_t s, index_t p, index_t groups) {
+    const auto y = m(x);
+    const auto want = reference(m, x, k, s, p, groups);
+    REQUIRE(static_cast<std::size_t>(y.size()) == want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) CHECK(std::abs(y[static_cast<index_t>(i)] - want[i]) <= 1e-5);
+  };
+  SUBCASE("1x1") {
+    auto m = initialized<nn::Conv2d<6, 5, 1>>(rng);
+    check(m, random_tensor<4>({2, 4, 3, 6}, rng), 1, 1, 0, 1);
+  }
+  SUBCASE("depthwise 3x3, stride 2, padding 1, no bias") {
+    auto m = initialized<nn::Conv2d<7, 7, 3, 2, 1, 1, 7, false>>(rng);
+    check(m, random_tensor<4>({2, 5, 6, 7}, rng), 3, 2, 1, 7);
+  }
 }
 
 TEST_CASE("batch norm backward: finite differences") {

@@ -15,6 +15,7 @@
 #include "../core/tensor.hpp"
 #include "grad.hpp"
 #include "init.hpp"
+#include "linear.hpp"
 #include "module.hpp"
 
 namespace ctq::nn {
@@ -54,15 +55,15 @@ ConvShape3 conv_shape(const Shape<R + 2>& x, index_t k, index_t s, index_t p, in
   return g;
 }
 
-/// Columns of one image for one group: col[pixel][ci * taps + tap] (PyTorch's weight order), 0
-/// where a tap falls in the padding.
-inline void im2col(const float* image, index_t channels, index_t c0, index_t cg, const ConvShape3& g, float* col) {
-  const index_t taps = g.taps(), row = cg * taps;
+/// Calls f(out_pixel, tap, in_pixel) for every tap of every output pixel that falls inside the
+/// input (pixel indices flat over the spatial dimensions): the one loop of im2col, col2im and the
+/// depthwise paths.
+template <class F>
+void for_each_tap(const ConvShape3& g, F&& f) {
   index_t pixel = 0;
   for (index_t od = 0; od < g.out[0]; ++od)
     for (index_t oh = 0; oh < g.out[1]; ++oh)
       for (index_t ow = 0; ow < g.out[2]; ++ow, ++pixel) {
-        float* dst = col + pixel * row;
         index_t tap = 0;
         for (index_t kd = 0; kd < g.k[0]; ++kd)
           for (index_t kh = 0; kh < g.k[1]; ++kh)
@@ -70,17 +71,98 @@ inline void im2col(const float* image, index_t channels, index_t c0, index_t cg,
               const index_t id = od * g.s[0] - g.p[0] + kd * g.d[0];
               const index_t ih = oh * g.s[1] - g.p[1] + kh * g.d[1];
               const index_t iw = ow * g.s[2] - g.p[2] + kw * g.d[2];
-              const bool inside = id >= 0 && id < g.in[0] && ih >= 0 && ih < g.in[1] && iw >= 0 && iw < g.in[2];
-              const float* src = image + ((id * g.in[1] + ih) * g.in[2] + iw) * channels + c0;
-              for (index_t ci = 0; ci < cg; ++ci) dst[ci * taps + tap] = inside ? src[ci] : 0.0f;
+              if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1] || iw < 0 || iw >= g.in[2]) continue;
+              f(pixel, tap, (id * g.in[1] + ih) * g.in[2] + iw);
             }
       }
+}
+
+/// A 1x1 convolution with unit stride, no padding and one group is a Linear layer over every pixel
+/// of the batch (channels last): one GEMM, no im2col.
+inline bool pointwise(const ConvShape3& g, index_t groups) {
+  return groups == 1 && g.taps() == 1 && g.s == std::array<index_t, 3>{1, 1, 1} &&
+         g.p == std::array<index_t, 3>{0, 0, 0};
+}
+
+/// Columns of one image for one group: col[pixel][ci * taps + tap] (PyTorch's weight order), 0
+/// where a tap falls in the padding.
+inline void im2col(const float* image, index_t channels, index_t c0, index_t cg, const ConvShape3& g, float* col) {
+  const index_t taps = g.taps(), row = cg * taps;
+  std::fill_n(col, g.out_pixels() * row, 0.0f);
+  for_each_tap(g, [&](index_t p, index_t t, index_t i) {
+    const float* src = image + i * channels + c0;
+    float* dst = col + p * row;
+    for (index_t ci = 0; ci < cg; ++ci) dst[ci * taps + t] = src[ci];
+  });
+}
+
+/// A depthwise convolution with one output per channel (groups == in == out), direct: per output
+/// pixel and tap, one multiply-add across the contiguous channels. im2col would make one tiny
+/// GEMM per channel and image. weight: [c][taps]; wt: the same transposed to [taps][c].
+inline void depthwise_forward(const float* x, index_t batch, const ConvShape3& g, index_t c, const float* weight,
+                              const float* bias, float* y) {
+  const index_t taps = g.taps(), pixels = g.out_pixels();
+  std::vector<float> wt(static_cast<std::size_t>(taps * c));
+  for (index_t ch = 0; ch < c; ++ch)
+    for (index_t t = 0; t < taps; ++t) wt[static_cast<std::size_t>(t * c + ch)] = weight[ch * taps + t];
+  for (index_t n = 0; n < batch; ++n) {
+    const float* image = x + n * g.in_pixels() * c;
+    float* dst = y + n * pixels * c;
+    for (index_t p = 0; p < pixels; ++p) {
+      if (bias != nullptr) {
+        std::copy_n(bias, c, dst + p * c);
+      } else {
+        std::fill_n(dst + p * c, c, 0.0f);
+      }
+    }
+    for_each_tap(g, [&](index_t p, index_t t, index_t i) {
+      float* yp = dst + p * c;
+      const float* xp = image + i * c;
+      const float* wp = wt.data() + t * c;
+      for (index_t ch = 0; ch < c; ++ch) yp[ch] += xp[ch] * wp[ch];
+    });
+  }
+}
+
+/// depthwise_forward's backward pass: gx (overwritten), gw [c][taps] and gb (nullptr: no bias)
+/// accumulate.
+inline void depthwise_backward(const float* x, index_t batch, const ConvShape3& g, index_t c, const float* weight,
+                               const float* gy, float* gx, float* gw, float* gb) {
+  const index_t taps = g.taps(), pixels = g.out_pixels();
+  std::vector<float> wt(static_cast<std::size_t>(taps * c)), gwt(static_cast<std::size_t>(taps * c), 0.0f);
+  for (index_t ch = 0; ch < c; ++ch)
+    for (index_t t = 0; t < taps; ++t) wt[static_cast<std::size_t>(t * c + ch)] = weight[ch * taps + t];
+  std::fill_n(gx, batch * g.in_pixels() * c, 0.0f);
+  for (index_t n = 0; n < batch; ++n) {
+    const float* image = x + n * g.in_pixels() * c;
+    float* gimage = gx + n * g.in_pixels() * c;
+    const float* gyn = gy + n * pixels * c;
+    for_each_tap(g, [&](index_t p, index_t t, index_t i) {
+      const float* gp = gyn + p * c;
+      const float* xp = image + i * c;
+      const float* wp = wt.data() + t * c;
+      float* gxp = gimage + i * c;
+      float* gwp = gwt.data() + t * c;
+      for (index_t ch = 0; ch < c; ++ch) {
+        gxp[ch] += gp[ch] * wp[ch];
+        gwp[ch] += gp[ch] * xp[ch];
+      }
+    });
+    if (gb != nullptr) {
+      for (index_t p = 0; p < pixels; ++p)
+        for (index_t ch = 0; ch < c; ++ch) gb[ch] += gyn[p * c + ch];
+    }
+  }
+  for (index_t ch = 0; ch < c; ++ch)
+    for (index_t t = 0; t < taps; ++t) gw[ch * taps + t] += gwt[static_cast<std::size_t>(t * c + ch)];
 }
 
 /// The float convolution of a batch of channels-last images (one function for every layer type,
 /// so a network of many conv types compiles this code once).
 inline void conv_forward(const float* x, index_t batch, const ConvShape3& g, index_t in, index_t out, index_t groups,
                          const float* weight, const float* bias, float* y) {
+  if (pointwise(g, groups)) return linear_forward(x, batch * g.in_pixels(), in, out, weight, bias, y);
+  if (groups == in && in == out) return depthwise_forward(x, batch, g, in, weight, bias, y);
   const index_t cg = in / groups, og = out / groups, rowlen = cg * g.taps();
   const index_t pixels = g.out_pixels();
   std::vector<float> col(static_cast<std::size_t>(pixels * rowlen));
@@ -106,23 +188,11 @@ inline void conv_forward(const float* x, index_t batch, const ConvShape3& g, ind
 /// read from (taps in the padding are dropped).
 inline void col2im(const float* col, index_t channels, index_t c0, index_t cg, const ConvShape3& g, float* image) {
   const index_t taps = g.taps(), row = cg * taps;
-  index_t pixel = 0;
-  for (index_t od = 0; od < g.out[0]; ++od)
-    for (index_t oh = 0; oh < g.out[1]; ++oh)
-      for (index_t ow = 0; ow < g.out[2]; ++ow, ++pixel) {
-        const float* src = col + pixel * row;
-        index_t tap = 0;
-        for (index_t kd = 0; kd < g.k[0]; ++kd)
-          for (index_t kh = 0; kh < g.k[1]; ++kh)
-            for (index_t kw = 0; kw < g.k[2]; ++kw, ++tap) {
-              const index_t id = od * g.s[0] - g.p[0] + kd * g.d[0];
-              const index_t ih = oh * g.s[1] - g.p[1] + kh * g.d[1];
-              const index_t iw = ow * g.s[2] - g.p[2] + kw * g.d[2];
-              if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1] || iw < 0 || iw >= g.in[2]) continue;
-              float* dst = image + ((id * g.in[1] + ih) * g.in[2] + iw) * channels + c0;
-              for (index_t ci = 0; ci < cg; ++ci) dst[ci] += src[ci * taps + tap];
-            }
-      }
+  for_each_tap(g, [&](index_t p, index_t t, index_t i) {
+    float* dst = image + i * channels + c0;
+    const float* src = col + p * row;
+    for (index_t ci = 0; ci < cg; ++ci) dst[ci] += src[ci * taps + t];
+  });
 }
 
 /// The convolution's backward pass for every layer type: from gy (d loss / d y, [N, out pixels,
@@ -131,6 +201,8 @@ inline void col2im(const float* col, index_t channels, index_t c0, index_t cg, c
 /// weight: gw += gy^T col, gcol = gy W, gx = col2im(gcol).
 inline void conv_backward(const float* x, index_t batch, const ConvShape3& g, index_t in, index_t out, index_t groups,
                           const float* weight, const float* gy, float* gx, float* gw, float* gb) {
+  if (pointwise(g, groups)) return linear_backward(x, gy, batch * g.in_pixels(), in, out, weight, gw, gb, gx);
+  if (groups == in && in == out) return depthwise_backward(x, batch, g, in, weight, gy, gx, gw, gb);
   const index_t cg = in / groups, og = out / groups, rowlen = cg * g.taps();
   const index_t pixels = g.out_pixels();
   std::vector<float> col(static_cast<std::size_t>(pixels * rowlen));
