@@ -54,9 +54,10 @@ Tensor<float, 4> gather(const Tensor<float, 4>& images, std::span<const std::siz
   return b;
 }
 
-// Top-1 accuracy of `model` on the dataset, in batches of 250.
+// Top-1 accuracy of `model` on the dataset, in batches of 250; each image's predicted class is
+// appended to `classes` when given.
 template <class Model>
-double accuracy(Model& model, const fashion_mnist::Dataset& d) {
+double accuracy(Model& model, const fashion_mnist::Dataset& d, std::vector<std::int64_t>* classes = nullptr) {
   std::size_t correct = 0;
   for (index_t begin = 0; begin < d.images.dim(0); begin += 250) {
     const index_t end = std::min(begin + 250, d.images.dim(0));
@@ -65,6 +66,7 @@ double accuracy(Model& model, const fashion_mnist::Dataset& d) {
     for (index_t i = 0; i < end - begin; ++i) {
       correct += predicted[static_cast<std::size_t>(i)] == d.labels[static_cast<std::size_t>(begin + i)];
     }
+    if (classes != nullptr) classes->insert(classes->end(), predicted.begin(), predicted.end());
   }
   return static_cast<double>(correct) / static_cast<double>(d.labels.size());
 }
@@ -221,6 +223,7 @@ struct Row {
   double accuracy;
   std::size_t weight_bytes;
   double latency_us;
+  std::vector<std::int64_t> predictions;  // per test image, for the side-by-side with PyTorch
 };
 
 }  // namespace
@@ -283,7 +286,9 @@ int main(int argc, char** argv) try {
   std::vector<Row> rows;
   auto add_row = [&](const std::string& method, auto& model) {
     const auto start = std::chrono::steady_clock::now();
-    Row r{method, accuracy(model, test_set), nn::parameter_bytes(model), latency_us(model, singles, repeats)};
+    Row r{method, 0.0, nn::parameter_bytes(model), 0.0, {}};
+    r.accuracy = accuracy(model, test_set, &r.predictions);
+    r.latency_us = latency_us(model, singles, repeats);
     std::printf("  %-40s done in %.1f s\n", method.c_str(), seconds_since(start));
     std::fflush(stdout);
     rows.push_back(r);
@@ -305,7 +310,8 @@ int main(int argc, char** argv) try {
                 float_latency / r.latency_us);
   }
 
-  // 4. The same as JSON and CSV, for the docs.
+  // 4. The same as JSON (with each row's predicted class per test image, which
+  //    tools/reference/mobilenet_fashion_mnist_ptq.py compares with PyTorch's) and CSV.
   nlohmann::json report;
   report["dataset"] = {{"train_images", train_set.labels.size()}, {"test_images", test_set.labels.size()}};
   report["training"] = nlohmann::json::array();
@@ -332,7 +338,8 @@ int main(int argc, char** argv) try {
                               {"weight_bytes", r.weight_bytes},
                               {"size_ratio", ratio},
                               {"latency_us", r.latency_us},
-                              {"speedup", speedup}});
+                              {"speedup", speedup},
+                              {"predictions", r.predictions}});
     csv << '"' << r.method << "\"," << r.accuracy << ',' << r.weight_bytes << ',' << ratio << ',' << r.latency_us << ','
         << speedup << '\n';
   }
