@@ -114,7 +114,7 @@ struct LeakyReLU : detail::Elementwise<LeakyReLU<NegativeSlope>> {
 
 /// Dropout: the identity in evaluation; in training mode each element is zeroed with probability
 /// P and the rest scaled by 1 / (1 - P), as PyTorch (its random numbers differ: ctq draws from
-/// `generator`, seeded with `seed`).
+/// the `generator` member, a std::mt19937 with its default seed unless the user reseeds it).
 template <float P = 0.5f>
 struct Dropout : ctq::detail::rejects_quantized {
   static_assert(P >= 0.0f && P <= 1.0f, "ctq: nn::Dropout: p must be in [0, 1]");
