@@ -18,6 +18,7 @@
 #include "nn/normalization.hpp"
 #include "nn/pooling.hpp"
 #include "nn/qat/dynamic/linear.hpp"
+#include "nn/qat/modules.hpp"
 #include "nn/quantized/activation.hpp"
 #include "nn/quantized/activation_lut.hpp"
 #include "nn/quantized/cat.hpp"

@@ -1693,8 +1693,10 @@ auto to_float16(const X& x) {
 // Walking a model: visit_modules calls a function on a module and, recursively, on every child
 // it declares, with PyTorch-style dotted names ("features.3.conv.0").
 
+#include <cstddef>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 namespace ctq {
@@ -1706,14 +1708,28 @@ concept HasChildren = requires(M& m) {
   m.for_each_child([](std::string_view, auto&) {});
 };
 
-/// Calls f(path, module) on `m` (path "" for the root) and on every descendant, parents first.
+/// A container of ctq::nn (Sequential, Residual, a user's named container): a tuple of its
+/// children from children() and their names in child_names.
+template <class M>
+concept HasNamedChildren = requires(M& m) {
+  typename M::child_names;
+  m.children();
+};
+
+/// Calls f(path, module) on `m` (path "" for the root) and on every descendant, parents first:
+/// the children a module declares with for_each_child and the children of containers.
 template <class M, class F>
 void visit_modules(M& m, F&& f, const std::string& path = {}) {
   f(std::string_view(path), m);
+  auto join = [&](std::string_view name) { return path.empty() ? std::string(name) : path + "." + std::string(name); };
   if constexpr (HasChildren<M>) {
-    m.for_each_child([&](std::string_view name, auto& child) {
-      visit_modules(child, f, path.empty() ? std::string(name) : path + "." + std::string(name));
-    });
+    m.for_each_child([&](std::string_view name, auto& child) { visit_modules(child, f, join(name)); });
+  } else if constexpr (HasNamedChildren<M>) {
+    auto kids = m.children();
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (visit_modules(std::get<I>(kids), f, join(M::child_names::template at<I>.view())), ...);
+    }
+    (std::make_index_sequence<std::tuple_size_v<decltype(kids)>>{});
   }
 }
 
@@ -1728,6 +1744,7 @@ void visit_modules(M& m, F&& f, const std::string& path = {}) {
 // enable_fake_quant / disable_fake_quant / enable_observer / disable_observer.
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <type_traits>
 #include <vector>
@@ -2007,17 +2024,19 @@ struct CachedMask {
   std::vector<std::uint8_t> mask;  // empty: everything passes (fake quant was off)
   index_t size = -1;               // -1: no forward yet
 
+  /// grad *= mask, in place (the gradient of any tensor type, as a flat span).
+  void apply(std::span<float> grad, std::string_view who) const {
+    if (size < 0) raise(message() << "ctq: " << who << ": backward before forward");
+    if (static_cast<index_t>(grad.size()) != size) {
+      raise(message() << "ctq: " << who << ": gradient of " << grad.size() << " elements for a forward of " << size);
+    }
+    if (mask.empty()) return;
+    for (std::size_t i = 0; i < grad.size(); ++i) grad[i] *= static_cast<float>(mask[i]);
+  }
   template <int R>
   Tensor<float, R> backward(const Tensor<float, R>& grad_output, std::string_view who) const {
-    if (size < 0) raise(message() << "ctq: " << who << ": backward before forward");
-    if (grad_output.size() != size) {
-      raise(message() << "ctq: " << who << ": gradient of " << grad_output.size() << " elements for a forward of "
-                      << size);
-    }
-    if (mask.empty()) return grad_output;
-    Tensor<float, R> g(grad_output.shape());
-    for (index_t i = 0; i < g.size(); ++i)
-      g[i] = grad_output[i] * static_cast<float>(mask[static_cast<std::size_t>(i)]);
+    Tensor<float, R> g = grad_output;
+    apply(g.values(), who);
     return g;
   }
 };
@@ -2051,11 +2070,16 @@ class fake_quantizer_base {
     f(std::string_view("activation_post_process"), activation_post_process);
   }
 
+  /// The straight-through estimator in place: grad (of the last forward's output) times the
+  /// last forward's mask (1 inside the quantization range, 0 where it clamped).
+  void backward_in_place(std::span<float> grad) const { mask_.apply(grad, "fake-quantizer backward"); }
+
   Obs activation_post_process;
 
  protected:
   bool fake_quant_enabled_ = true;
   bool observer_enabled_ = true;
+  CachedMask mask_;  // set by the derived class's forward
 };
 
 }  // namespace detail
@@ -2076,6 +2100,7 @@ class FakeQuantize : public detail::fake_quantizer_base<Obs> {
       "RecordingObserver)");
   using base = detail::fake_quantizer_base<Obs>;
   using base::fake_quant_enabled_;
+  using base::mask_;
   using base::observer_enabled_;
 
  public:
@@ -2127,7 +2152,6 @@ class FakeQuantize : public detail::fake_quantizer_base<Obs> {
 
  private:
   qparams_type qparams_{};
-  detail::CachedMask mask_;
 };
 
 /// Anything with enable_fake_quant/enable_observer switches (FakeQuantize and its variants).
@@ -2690,6 +2714,7 @@ template <class Obs>
 class FusedMovingAvgObsFakeQuantize : public detail::fake_quantizer_base<Obs> {
   using base = detail::fake_quantizer_base<Obs>;
   using base::fake_quant_enabled_;
+  using base::mask_;
   using base::observer_enabled_;
 
   static_assert(detail::is_moving_average_observer<Obs>,
@@ -2770,7 +2795,6 @@ class FusedMovingAvgObsFakeQuantize : public detail::fake_quantizer_base<Obs> {
 
  private:
   qparams_type qparams_{};
-  detail::CachedMask mask_;
 };
 
 }  // namespace ctq
@@ -8310,6 +8334,10 @@ void check_same_shape(const Tensor<float, R>& a, const Tensor<float, R>& b, std:
 struct FloatFunctional {
   static constexpr std::string_view name = "FloatFunctional";
 
+  /// Training through add (nn::Residual): each operand's gradient is the result's, g. (The
+  /// other operations have no backward pass.)
+  DynTensor backward(const DynTensor& g) const { return g; }
+
   template <int R>
   Tensor<float, R> add(const Tensor<float, R>& a, const Tensor<float, R>& b) const {
     detail::check_same_shape(a, b, "FloatFunctional::add");
@@ -9469,6 +9497,84 @@ using LinearReLU = detail::WithReLU<Lin, detail::linear_relu_name>;
 template <class BN>
 using BNReLU = detail::WithReLU<BN, detail::bn_relu_name>;
 
+namespace detail {
+/// Conv, then BatchNorm, then (Relu) a ReLU, kept apart: what fuse_modules_qat makes of a group,
+/// so that prepare_qat can simulate the folding during training. State under "0." (the conv) and
+/// "1." (the BatchNorm), as PyTorch's Sequential-like nni.ConvBn2d. Trainable as the three
+/// modules in a row (training mode reaches the conv and the BatchNorm through this module).
+template <class Conv, class BN, bool Relu>
+struct ConvBnAct : ctq::detail::rejects_quantized {
+  static_assert(Conv::spatial_dims == BN::spatial_dims,
+                "ctq: nn::intrinsic::ConvBn: a Conv{1,2,3}d goes with the BatchNorm of the same dimension");
+  static_assert(Conv::out_channels == BN::num_features,
+                "ctq: nn::intrinsic::ConvBn: the BatchNorm's num_features differs from the conv's out_channels");
+  static constexpr std::string_view name = Relu ? "ConvBnReLU" : "ConvBn";
+  using conv_type = Conv;
+  using bn_type = BN;
+  static constexpr bool relu = Relu;
+
+  using ctq::detail::rejects_quantized::operator();
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) {
+    conv.training = bn.training = training;
+    auto y = bn(conv(x));
+    if constexpr (Relu) {
+      y.array() = y.array().max(0.0f);
+      if (training) out_.assign(y);
+    }
+    return y;
+  }
+  DynTensor backward(const DynTensor& g) {
+    if constexpr (Relu) {
+      ctq::nn::detail::check_saved(out_, name);
+      DynTensor gr = g;
+      for (index_t i = 0; i < gr.size(); ++i)
+        if (!(out_.data()[i] > 0.0f)) gr.data()[i] = 0.0f;
+      return conv.backward(bn.backward(gr));
+    } else {
+      return conv.backward(bn.backward(g));
+    }
+  }
+  template <class F>
+  void visit_parameters(F&& f) {
+    prefixed("0.", conv, f, [](auto& m, auto&& g) { m.visit_parameters(g); });
+    prefixed("1.", bn, f, [](auto& m, auto&& g) { m.visit_parameters(g); });
+  }
+  template <class F>
+  void visit_state(F&& f) {
+    prefixed("0.", conv, f, [](auto& m, auto&& g) { m.visit_state(g); });
+    prefixed("1.", bn, f, [](auto& m, auto&& g) { m.visit_state(g); });
+  }
+
+  Conv conv;
+  BN bn;
+  bool training = false;
+
+ private:
+  template <class M, class F, class Visit>
+  static void prefixed(std::string_view prefix, M& m, F& f, Visit visit) {
+    visit(m, [&](std::string_view leaf, auto&... t) {
+      std::string key(prefix);
+      key += leaf;
+      f(std::string_view{key}, t...);
+    });
+  }
+  DynTensor out_;  // the ReLU's output of the last training-mode forward
+};
+}  // namespace detail
+
+/// Conv + BatchNorm, unfolded (PyTorch's nni.ConvBn1d/2d/3d), for quantization-aware training.
+template <class Conv, class BN>
+using ConvBn = detail::ConvBnAct<Conv, BN, false>;
+/// Conv + BatchNorm + ReLU, unfolded (PyTorch's nni.ConvBnReLU1d/2d/3d).
+template <class Conv, class BN>
+using ConvBnReLU = detail::ConvBnAct<Conv, BN, true>;
+
+template <class T>
+inline constexpr bool is_conv_bn = false;
+template <class C, class B, bool R>
+inline constexpr bool is_conv_bn<detail::ConvBnAct<C, B, R>> = true;
+
 template <class T>
 inline constexpr bool is_with_relu = false;
 template <class M, std::string_view const& N>
@@ -10521,6 +10627,332 @@ class Linear : public ctq::detail::rejects_quantized {
 
 }  // namespace ctq::nn::qat::dynamic
 // ----- end ctq/nn/qat/dynamic/linear.hpp -----
+// ----- begin ctq/nn/qat/modules.hpp -----
+// Quantization-aware training modules: a conv or linear layer whose weight passes through the
+// qconfig's weight fake-quantizer on every forward, optionally followed by a BatchNorm whose
+// folding is simulated, and by a ReLU. One class template serves PyTorch's
+//   nn::qat::Conv / Linear                    (torch.ao.nn.qat.Conv1d/2d/3d, Linear)
+//   nn::intrinsic::qat::ConvReLU / LinearReLU (ConvReLU1d/2d/3d, LinearReLU)
+//   nn::intrinsic::qat::ConvBn / ConvBnReLU   (ConvBn1d/2d/3d, ConvBnReLU1d/2d/3d)
+// prepare_qat makes them from the float (fused) modules; convert turns them into the int8 ones.
+//
+// With a BatchNorm, the forward is PyTorch's _ConvBnNd (the approximate folding):
+//   running_std = sqrt(running_var + eps),  sf = bn.weight / running_std        (per channel)
+//   conv  = conv(x, weight_fake_quant(weight * sf))                            (no bias)
+//   y     = bn(conv / sf [+ bias])
+// The BatchNorm normalizes with the batch's statistics (and updates the running ones) while
+// training, unless freeze_bn_stats() froze it; then it uses the running statistics. The backward
+// pass differentiates all of it, bn.weight through sf as well, and the fake-quantizer by the
+// straight-through estimator (its mask).
+
+#include <cmath>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+
+namespace ctq::nn::qat {
+
+namespace detail {
+
+/// The float operation of a weighted layer with an explicit weight (the fake-quantized one).
+template <class L>
+struct layer_ops;
+
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B>
+struct layer_ops<nn::ConvNd<R, In, Out, K, S, P, D, G, B>> {
+  using layer = nn::ConvNd<R, In, Out, K, S, P, D, G, B>;
+  static constexpr bool is_conv = true;
+  static constexpr index_t out_features = Out;
+  static constexpr std::string_view name = R == 1 ? "Conv1d" : R == 2 ? "Conv2d" : "Conv3d";
+
+  template <int XR>
+  static Tensor<float, XR> forward(const Tensor<float, XR>& x, const float* w, const float* b) {
+    static_assert(XR == R + 2, "ctq: nn::qat::Conv: the input must have rank spatial dims + 2 ([N, spatial..., C])");
+    if (x.dim(R + 1) != In) {
+      raise(ctq::detail::message() << "ctq: nn::qat::" << name << ": the input has " << x.dim(R + 1)
+                                   << " channels (last dimension), the layer has in_channels " << In);
+    }
+    Tensor<float, XR> y(layer::output_shape(x.shape()));
+    nn::detail::conv_forward(x.data(), x.dim(0), nn::detail::conv_shape<R>(x.shape(), K, S, P, D, name), In, Out, G, w,
+                             b, y.data());
+    return y;
+  }
+  /// gx written, gw and gb (nullptr: none) accumulated.
+  static void backward(const DynTensor& x, const float* w, const float* gy, float* gx, float* gw, float* gb) {
+    const auto xs = x.shape_as<R + 2>(name);
+    nn::detail::conv_backward(x.data(), xs[0], nn::detail::conv_shape<R>(xs, K, S, P, D, name), In, Out, G, w, gy, gx,
+                              gw, gb);
+  }
+};
+
+template <index_t In, index_t Out, bool B>
+struct layer_ops<nn::Linear<In, Out, B>> {
+  static constexpr bool is_conv = false;
+  static constexpr index_t out_features = Out;
+  static constexpr std::string_view name = "Linear";
+
+  template <int XR>
+  static Tensor<float, XR> forward(const Tensor<float, XR>& x, const float* w, const float* b) {
+    if (x.dim(XR - 1) != In) {
+      raise(ctq::detail::message() << "ctq: nn::qat::Linear: the input's last dimension is " << x.dim(XR - 1)
+                                   << ", the layer has in_features " << In);
+    }
+    auto shape = x.shape();
+    shape[XR - 1] = Out;
+    Tensor<float, XR> y(shape);
+    nn::detail::linear_forward(x.data(), x.size() / In, In, Out, w, b, y.data());
+    return y;
+  }
+  static void backward(const DynTensor& x, const float* w, const float* gy, float* gx, float* gw, float* gb) {
+    nn::detail::linear_backward(x.data(), gy, x.size() / In, In, Out, w, gw, gb, gx);
+  }
+};
+
+struct no_bn {};
+
+template <class L, class BN, bool Relu>
+constexpr std::string_view layer_name() {
+  constexpr bool conv = layer_ops<L>::is_conv;
+  if constexpr (!std::is_void_v<BN>) return Relu ? "ConvBnReLU" : "ConvBn";
+  if constexpr (Relu) return conv ? "ConvReLU" : "LinearReLU";
+  return layer_ops<L>::name;
+}
+
+}  // namespace detail
+
+/// Layer L (nn::ConvNd or nn::Linear) with a fake-quantized weight, BatchNorm BN folded in
+/// simulation (void: none) and a ReLU when Relu; QC the qconfig it was prepared with. State and
+/// parameter names are PyTorch's: "weight", "bias", "bn.weight", "bn.running_mean", ...
+template <class L, class BN, bool Relu, class QC>
+class WeightedLayer : public ctq::detail::rejects_quantized {
+  static_assert(is_qconfig<QC>, "ctq: nn::qat: the last template argument must be a QConfig");
+  static_assert(
+      requires(const typename QC::weight& fq, std::span<float> g) { fq.backward_in_place(g); },
+      "ctq: nn::qat: quantization-aware training needs a qconfig whose weight is a fake-quantizer (FakeQuantize or "
+      "FusedMovingAvgObsFakeQuantize; use get_default_qat_qconfig<Backend>)");
+  using ops = detail::layer_ops<L>;
+  static constexpr index_t Out = ops::out_features;
+
+ public:
+  static constexpr bool has_bn = !std::is_void_v<BN>;
+  static constexpr bool relu = Relu;
+  static constexpr std::string_view name = detail::layer_name<L, BN, Relu>();
+  using float_type = L;
+  using bn_type = std::conditional_t<has_bn, BN, detail::no_bn>;
+  using qconfig = QC;
+  using weight_fake_quant_type = typename QC::weight;
+
+  WeightedLayer() = default;
+  explicit WeightedLayer(L l) : layer(std::move(l)) {}
+  WeightedLayer(L l, bn_type b) : layer(std::move(l)), bn(std::move(b)) {}
+
+  using ctq::detail::rejects_quantized::operator();
+  template <int XR>
+  Tensor<float, XR> operator()(const Tensor<float, XR>& x) {
+    const auto& w = layer.weight;
+    const index_t per = w.size() / Out;
+    Tensor<float, XR> y;
+    if constexpr (has_bn) {
+      running_std_.resize(static_cast<std::size_t>(Out));
+      factor_.resize(static_cast<std::size_t>(Out));
+      for (index_t c = 0; c < Out; ++c) {
+        const auto i = static_cast<std::size_t>(c);
+        running_std_[i] = std::sqrt(ctq::detail::no_contract(bn.running_var[c] + BN::eps));
+        factor_[i] = bn.weight[c] / running_std_[i];
+      }
+      auto scaled = w;
+      for (index_t c = 0; c < Out; ++c)
+        for (index_t k = 0; k < per; ++k) scaled[c * per + k] = w[c * per + k] * factor_[static_cast<std::size_t>(c)];
+      weight_fq_ = weight_fake_quant(scaled);
+      y = ops::forward(x, weight_fq_.data(), nullptr);
+      if (training) conv_.assign(y);
+      for (index_t i = 0; i < y.size(); ++i) {
+        const index_t c = i % Out;
+        y[i] = y[i] / factor_[static_cast<std::size_t>(c)];
+        if constexpr (L::has_bias) y[i] = y[i] + layer.bias[c];
+      }
+      bn_trained_ = bn.training = training && !freeze_bn;
+      if (training && !bn_trained_) bn_input_.assign(y);
+      y = bn(y);
+    } else {
+      weight_fq_ = weight_fake_quant(w);
+      y = ops::forward(x, weight_fq_.data(), L::has_bias ? layer.bias.data() : nullptr);
+    }
+    if constexpr (Relu) {
+      y.array() = y.array().max(0.0f);
+      if (training) out_.assign(y);
+    }
+    if (training) input_.assign(x);
+    return y;
+  }
+
+  /// d loss / d x from g = d loss / d y of the last training-mode forward; adds to weight_grad,
+  /// bias_grad and the BatchNorm's gradients.
+  DynTensor backward(const DynTensor& g_out) {
+    ctq::nn::detail::check_saved(input_, name);
+    DynTensor g = g_out;
+    if constexpr (Relu) {
+      ctq::nn::detail::check_grad_shape(g, out_.shape(), name);
+      for (index_t i = 0; i < g.size(); ++i)
+        if (!(out_.data()[i] > 0.0f)) g.data()[i] = 0.0f;
+    }
+    ctq::nn::detail::ensure_grad(layer.weight_grad, layer.weight);
+    if constexpr (L::has_bias) ctq::nn::detail::ensure_grad(layer.bias_grad, layer.bias);
+    auto gw = layer.weight;  // d loss / d (fake-quantized weight), accumulated from zero
+    gw.array().setZero();
+    DynTensor gx(input_.shape());
+    const index_t per = gw.size() / Out;
+    if constexpr (has_bn) {
+      DynTensor g_orig = bn_trained_ ? bn.backward(g) : frozen_bn_backward(g);
+      // conv_orig = conv / sf + bias: d/d conv = g_orig / sf; d/d sf = -g_orig conv / sf^2
+      std::vector<double> g_factor(static_cast<std::size_t>(Out), 0.0);
+      for (index_t i = 0; i < g_orig.size(); ++i) {
+        const auto c = static_cast<std::size_t>(i % Out);
+        if constexpr (L::has_bias) layer.bias_grad[static_cast<index_t>(c)] += g_orig.data()[i];
+        const float gc = g_orig.data()[i] / factor_[c];
+        g_factor[c] -= static_cast<double>(gc) * conv_.data()[i] / factor_[c];
+        g_orig.data()[i] = gc;
+      }
+      ops::backward(input_, weight_fq_.data(), g_orig.data(), gx.data(), gw.data(), nullptr);
+      weight_fake_quant.backward_in_place(gw.values());
+      // scaled weight = weight * sf: d/d weight = g sf; d/d sf = sum g weight; sf = bn.weight / running_std
+      for (index_t c = 0; c < Out; ++c) {
+        const auto ci = static_cast<std::size_t>(c);
+        double s = g_factor[ci];
+        for (index_t k = 0; k < per; ++k) {
+          s += static_cast<double>(gw[c * per + k]) * layer.weight[c * per + k];
+          layer.weight_grad[c * per + k] += gw[c * per + k] * factor_[ci];
+        }
+        bn.weight_grad[c] += static_cast<float>(s / running_std_[ci]);
+      }
+    } else {
+      ops::backward(input_, weight_fq_.data(), g.data(), gx.data(), gw.data(),
+                    L::has_bias ? layer.bias_grad.data() : nullptr);
+      weight_fake_quant.backward_in_place(gw.values());
+      layer.weight_grad.array() += gw.array();
+    }
+    return gx;
+  }
+
+  /// Freeze the BatchNorm: it normalizes with (and keeps) its running statistics from now on
+  /// (PyTorch's freeze_bn_stats). update_bn_stats undoes it.
+  void freeze_bn_stats() { freeze_bn = true; }
+  void update_bn_stats() { freeze_bn = false; }
+
+  template <class F>
+  void visit_parameters(F&& f) {
+    layer.visit_parameters(f);
+    if constexpr (has_bn) {
+      bn.visit_parameters(
+          [&](std::string_view leaf, auto& v, auto& g) { f(std::string_view{"bn." + std::string(leaf)}, v, g); });
+    }
+  }
+  template <class F>
+  void visit_state(F&& f) {
+    layer.visit_state(f);
+    if constexpr (has_bn) {
+      bn.visit_state([&](std::string_view leaf, auto& t) { f(std::string_view{"bn." + std::string(leaf)}, t); });
+    }
+  }
+  /// The weight's fake-quantizer is a child ("weight_fake_quant"), so enable_fake_quant /
+  /// disable_observer / get_observer_dict reach it.
+  template <class F>
+  void for_each_child(F&& f) {
+    f(std::string_view("weight_fake_quant"), weight_fake_quant);
+  }
+  template <class F>
+  void for_each_child(F&& f) const {
+    f(std::string_view("weight_fake_quant"), weight_fake_quant);
+  }
+
+  /// The fake-quantized (and, with a BatchNorm, scaled) weight of the last forward.
+  const auto& fake_quantized_weight() const { return weight_fq_; }
+
+  L layer;     ///< the float layer: weight, bias and their gradients ("weight", "bias")
+  bn_type bn;  ///< the BatchNorm ("bn."), when BN is not void
+  weight_fake_quant_type weight_fake_quant;
+  bool training = false;  ///< nn::train sets it
+  bool freeze_bn = false;
+
+ private:
+  // eval-mode BatchNorm: y = (x - mean) / running_std * w + b per channel
+  DynTensor frozen_bn_backward(const DynTensor& g) {
+    if constexpr (has_bn) {
+      ctq::nn::detail::ensure_grad(bn.weight_grad, bn.weight);
+      ctq::nn::detail::ensure_grad(bn.bias_grad, bn.bias);
+      std::vector<float> inv(static_cast<std::size_t>(Out));
+      for (index_t c = 0; c < Out; ++c)
+        inv[static_cast<std::size_t>(c)] = 1.0f / std::sqrt(ctq::detail::no_contract(bn.running_var[c] + BN::eps));
+      DynTensor gx(g.shape());
+      for (index_t i = 0; i < g.size(); ++i) {
+        const index_t c = i % Out;
+        const float r = inv[static_cast<std::size_t>(c)];
+        gx.data()[i] = g.data()[i] * bn.weight[c] * r;
+        bn.weight_grad[c] += g.data()[i] * (bn_input_.data()[i] - bn.running_mean[c]) * r;
+        bn.bias_grad[c] += g.data()[i];
+      }
+      return gx;
+    } else {
+      return g;
+    }
+  }
+
+  decltype(std::declval<L&>().weight) weight_fq_;
+  std::vector<float> running_std_, factor_;  // per channel, of the last forward (with a BatchNorm)
+  DynTensor input_, conv_, bn_input_, out_;
+  bool bn_trained_ = false;
+};
+
+/// A conv layer with a fake-quantized weight (PyTorch's torch.ao.nn.qat.Conv1d/2d/3d).
+template <class C, class QC>
+using Conv = WeightedLayer<C, void, false, QC>;
+/// A linear layer with a fake-quantized weight (PyTorch's torch.ao.nn.qat.Linear).
+template <class L, class QC>
+using Linear = WeightedLayer<L, void, false, QC>;
+
+template <class T>
+inline constexpr bool is_weighted_layer = false;
+template <class L, class BN, bool R, class QC>
+inline constexpr bool is_weighted_layer<WeightedLayer<L, BN, R, QC>> = true;
+
+}  // namespace ctq::nn::qat
+
+namespace ctq::nn::intrinsic::qat {
+
+/// Conv + ReLU with a fake-quantized weight (PyTorch's nniqat.ConvReLU1d/2d/3d).
+template <class Conv, class QC>
+using ConvReLU = nn::qat::WeightedLayer<Conv, void, true, QC>;
+/// Linear + ReLU with a fake-quantized weight (PyTorch's nniqat.LinearReLU).
+template <class Lin, class QC>
+using LinearReLU = nn::qat::WeightedLayer<Lin, void, true, QC>;
+/// Conv + BatchNorm with the folding simulated (PyTorch's nniqat.ConvBn1d/2d/3d).
+template <class Conv, class BN, class QC>
+using ConvBn = nn::qat::WeightedLayer<Conv, BN, false, QC>;
+/// Conv + BatchNorm + ReLU with the folding simulated (PyTorch's nniqat.ConvBnReLU1d/2d/3d).
+template <class Conv, class BN, class QC>
+using ConvBnReLU = nn::qat::WeightedLayer<Conv, BN, true, QC>;
+
+/// Freezes every simulated BatchNorm in model (PyTorch's model.apply(freeze_bn_stats)).
+template <class M>
+void freeze_bn_stats(M& model) {
+  visit_modules(model, [](std::string_view, auto& m) {
+    if constexpr (requires { m.freeze_bn_stats(); }) m.freeze_bn_stats();
+  });
+}
+/// Lets every simulated BatchNorm in model update its statistics again (update_bn_stats).
+template <class M>
+void update_bn_stats(M& model) {
+  visit_modules(model, [](std::string_view, auto& m) {
+    if constexpr (requires { m.update_bn_stats(); }) m.update_bn_stats();
+  });
+}
+
+}  // namespace ctq::nn::intrinsic::qat
+// ----- end ctq/nn/qat/modules.hpp -----
 // ----- begin ctq/nn/quantized/activation.hpp -----
 // Quantized activations and the modules that pass quantized tensors through: ReLU, ReLU6,
 // Hardswish, Dropout (PyTorch's nnq.ReLU6, nnq.Hardswish, nnq.Dropout; torch.relu on quantized
@@ -14582,11 +15014,16 @@ class Residual {
     return skip_add.add(x, y);
   }
 
-  /// The sum passes the gradient to both operands: dx = g + body's backward of g.
+  /// The sum passes its gradient gs to both operands: dx = gs + body's backward of gs, where gs
+  /// is g through skip_add's backward (g itself in float; masked by the sum's fake-quantizer in
+  /// quantization-aware training).
   DynTensor backward(const DynTensor& g) {
-    DynTensor dx = body.backward(g);
-    if (!dx.same_shape(g)) raise("ctq: nn::Residual::backward: the body's input gradient differs in shape from g");
-    dx.array() += g.array();
+    static_assert(
+        requires { skip_add.backward(g); }, "ctq: nn::Residual::backward: the skip_add module has no backward pass");
+    DynTensor gs = skip_add.backward(g);
+    DynTensor dx = body.backward(gs);
+    if (!dx.same_shape(gs)) raise("ctq: nn::Residual::backward: the body's input gradient differs in shape from g");
+    dx.array() += gs.array();
     return dx;
   }
 
@@ -14637,7 +15074,10 @@ namespace ctq::nn {
 template <class M>
 void train(M& m, bool mode = true) {
   for_each_module(m, [&]<fixed_string>(auto& mod) {
-    if constexpr (requires { mod.training = true; }) mod.training = mode;
+    if constexpr (requires { mod.set_training(mode); })
+      mod.set_training(mode);  // a wrapper (Observed) passes the mode to what it wraps
+    else if constexpr (requires { mod.training = true; })
+      mod.training = mode;
   });
 }
 /// Evaluation mode for m and every module below it: nn::train(m, false).
@@ -15857,13 +16297,24 @@ inline constexpr bool needs_qconfig = observes_output<M>::value || [] {
 
 namespace detail {
 
-/// The weight quantized as PyTorch's convert does it: the qconfig's weight observer run on the
-/// float weight, then quantize_per_tensor / quantize_per_channel to qint8.
+template <class O>
+struct observer_of {
+  using type = O;
+};
+template <class O>
+requires requires { typename O::observer_type; }
+struct observer_of<O> {
+  using type = typename O::observer_type;
+};
+
+/// The weight quantized with observer (or fake-quantizer) obs, which sees w first, then
+/// quantize_per_tensor / quantize_per_channel to qint8 with its parameters. A QAT layer's trained
+/// weight fake-quantizer goes on averaging here unless its observer was disabled (PyTorch's
+/// from_float runs weight_fake_quant on the weight).
 template <class WeightObserver, int R>
-nn::quantized::QuantizedWeight quantize_weight(const Tensor<float, R>& w) {
+nn::quantized::QuantizedWeight quantize_weight_with(WeightObserver& obs, const Tensor<float, R>& w) {
   static_assert(WeightObserver::dtype == dtype::qint8, "ctq: convert: ctq's int8 kernels take qint8 weights");
-  WeightObserver obs;
-  obs(w);
+  (void)obs(w);
   const auto qp = obs.calculate_qparams();
   const auto q = ctq::quantize<dtype::qint8, WeightObserver::qscheme>(w, qp);
   nn::quantized::QuantizedWeight r;
@@ -15872,12 +16323,21 @@ nn::quantized::QuantizedWeight quantize_weight(const Tensor<float, R>& w) {
     r.scales = {qp.scale};
     r.zero_points = {qp.zero_point};
   } else {
-    static_assert(WeightObserver::ch_axis == 0, "ctq: convert: per-channel weights must be observed along axis 0");
+    static_assert(observer_of<WeightObserver>::type::ch_axis == 0,
+                  "ctq: convert: per-channel weights must be observed along axis 0");
     r.scales = qp.scales;
     r.zero_points.assign(qp.zero_points.begin(), qp.zero_points.end());
     r.per_channel = true;
   }
   return r;
+}
+
+/// The weight quantized as PyTorch's convert does it: a fresh instance of the qconfig's weight
+/// observer sees the float weight, then quantize_weight_with.
+template <class WeightObserver, int R>
+nn::quantized::QuantizedWeight quantize_weight(const Tensor<float, R>& w) {
+  WeightObserver obs;
+  return quantize_weight_with(obs, w);
 }
 
 template <class Lin>
@@ -16562,14 +17022,293 @@ struct quantized_module<nn::InstanceNormNd<R, C, Eps, Affine, Track>> {
 
 }  // namespace ctq
 // ----- end ctq/quantization/mappings/normalization.hpp -----
-// ----- begin ctq/quantization/mappings/qat_dynamic.hpp -----
-// Dynamic quantization-aware training: prepare_qat_dynamic turns Linear leaves into
-// nn::qat::dynamic::Linear, and quantize_dynamic turns those into nn::quantized::dynamic::Linear
-// with the qconfig they were prepared with (PyTorch: prepare_qat with the mapping
-// {nn.Linear: nnqatd.Linear}, then convert with DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS, where
-// nnqd.Linear.from_float observes the trained weight with a fresh instance of the module's
-// qconfig.weight).
+// ----- begin ctq/quantization/mappings/qat.hpp -----
+// Static quantization-aware training: prepare_qat<QConfig>(model) swaps every float conv, linear
+// and fused (fuse_modules_qat) module under a qconfig for its QAT module (PyTorch's
+// DEFAULT_QAT_MODULE_MAPPINGS) and observes outputs with the qconfig's activation fake-quantizer,
+// as prepare does; after training, convert turns each QAT module into the int8 module, with the
+// BatchNorm folded by its running statistics and the weight quantized by the trained weight
+// fake-quantizer (PyTorch's from_float of the quantized modules).
 
+#include <type_traits>
+#include <utility>
+
+// ----- begin ctq/quantization/fuse_modules.hpp -----
+// fuse_modules<fuse<"conv1", "bn1", "relu1">, ...>(model): PyTorch's eager fuse_modules in
+// evaluation as a type rewrite. The first module of each group becomes the fused module, the
+// others nn::Identity. BatchNorm is folded into the conv / linear weights with PyTorch's formulas
+// (fuse_conv_bn_weights, fuse_linear_bn_weights), operation by operation in float. A group with
+// no fuser is a compile error; ctq::fuser<A, B[, C]> can be specialised for a custom fusion.
+
+#include <cmath>
+#include <cstddef>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+// ----- begin ctq/quantization/transform.hpp -----
+// The one mechanism behind fuse_modules, prepare and convert: rebuild a model type leaf by leaf.
+// rewrite(m, pass) walks m; every container is rebuilt with its rewritten children (its template
+// arguments rebound, names kept) and every leaf at dotted path P becomes pass.leaf<P>(leaf).
+// Leaves are moved from.
+
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+
+namespace ctq::detail {
+
+template <fixed_string Path = fixed_string{""}, class M, class Pass>
+auto rewrite(M& m, Pass& pass) {
+  if constexpr (nn::Container<M>) {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      // braced initialisation: the children are rewritten in order (errors name the first)
+      auto kids = std::tuple<decltype(rewrite<join_path<Path, nn::child_name<M, I>>()>(nn::child<I>(m), pass))...>{
+          rewrite<join_path<Path, nn::child_name<M, I>>()>(nn::child<I>(m), pass)...};
+      using New = nn::rebind_t<M, std::tuple_element_t<I, decltype(kids)>...>;
+      return nn::assemble<New>(std::move(kids));
+    }
+    (std::make_index_sequence<nn::child_count<M>>{});
+  } else {
+    return pass.template leaf<Path>(m);
+  }
+}
+
+}  // namespace ctq::detail
+// ----- end ctq/quantization/transform.hpp -----
+
+namespace ctq {
+
+/// A group of dotted paths to fuse, in forward order.
+template <fixed_string... Paths>
+struct fuse {
+  static_assert(sizeof...(Paths) >= 2, "ctq: fuse<...>: a group names at least two modules");
+};
+
+/// How a group of module types fuses: `type` and `static type apply(const Ms&...)`.
+/// Specialise for a custom fusion (PyTorch's fuser_func / fuse_custom_config).
+template <class... Ms>
+struct fuser {
+  static_assert(detail::always_false<fuser>,
+                "ctq: fuse_modules: these modules cannot be fused; ctq fuses conv+bn, conv+bn+relu, conv+relu, "
+                "linear+relu, linear+bn and bn+relu (the module types are in the 'fuser<...>' line above; "
+                "specialise ctq::fuser for a custom fusion)");
+};
+
+namespace detail {
+
+// PyTorch's fuse_conv_bn_weights / fuse_linear_bn_weights, one float operation at a time:
+//   rsqrt = 1 / sqrt(var + eps)
+//   conv:   w' = w * (bn_w * rsqrt)        b' = ((b - mean) * rsqrt) * bn_w + bn_b
+//   linear: w' = w * (bn_w * rsqrt)        b' = (b - mean) * (bn_w * rsqrt) + bn_b
+template <class Out, class In, class BN>
+Out fold_bn(const In& m, const BN& bn, bool linear) {
+  constexpr index_t C = BN::num_features;
+  Out r;
+  const index_t per = m.weight.size() / C;
+  for (index_t c = 0; c < C; ++c) {
+    const float rsqrt = no_contract(1.0f / std::sqrt(no_contract(bn.running_var[c] + BN::eps)));
+    const float factor = no_contract(bn.weight[c] * rsqrt);
+    for (index_t i = 0; i < per; ++i) r.weight[c * per + i] = no_contract(m.weight[c * per + i] * factor);
+    const float b = In::has_bias ? m.bias[c] : 0.0f;
+    const float centred = no_contract(b - bn.running_mean[c]);
+    r.bias[c] = linear ? no_contract(no_contract(centred * factor) + bn.bias[c])
+                       : no_contract(no_contract(no_contract(centred * rsqrt) * bn.weight[c]) + bn.bias[c]);
+  }
+  return r;
+}
+
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B, int BR,
+          index_t C, float Eps>
+constexpr void check_conv_bn() {
+  static_assert(R == BR, "ctq: fuse_modules: a Conv{1,2,3}d fuses with the BatchNorm of the same dimension");
+  static_assert(C == Out, "ctq: fuse_modules: the BatchNorm's num_features differs from the conv's out_channels");
+}
+
+}  // namespace detail
+
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B, int BR,
+          index_t C, float Eps>
+struct fuser<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::BatchNormNd<BR, C, Eps>> {
+  using conv = nn::ConvNd<R, In, Out, K, S, P, D, G, B>;
+  using type = nn::ConvNd<R, In, Out, K, S, P, D, G, true>;
+  static type apply(const conv& c, const nn::BatchNormNd<BR, C, Eps>& bn) {
+    detail::check_conv_bn<R, In, Out, K, S, P, D, G, B, BR, C, Eps>();
+    return detail::fold_bn<type>(c, bn, false);
+  }
+};
+
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B, int BR,
+          index_t C, float Eps>
+struct fuser<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::BatchNormNd<BR, C, Eps>, nn::ReLU> {
+  using folded = fuser<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::BatchNormNd<BR, C, Eps>>;
+  using type = nn::intrinsic::ConvReLU<typename folded::type>;
+  static type apply(const typename folded::conv& c, const nn::BatchNormNd<BR, C, Eps>& bn, const nn::ReLU&) {
+    type r;
+    r.inner = folded::apply(c, bn);
+    return r;
+  }
+};
+
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B>
+struct fuser<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::ReLU> {
+  using type = nn::intrinsic::ConvReLU<nn::ConvNd<R, In, Out, K, S, P, D, G, B>>;
+  static type apply(const nn::ConvNd<R, In, Out, K, S, P, D, G, B>& c, const nn::ReLU&) {
+    type r;
+    r.inner = c;
+    return r;
+  }
+};
+
+template <index_t In, index_t Out, bool B>
+struct fuser<nn::Linear<In, Out, B>, nn::ReLU> {
+  using type = nn::intrinsic::LinearReLU<nn::Linear<In, Out, B>>;
+  static type apply(const nn::Linear<In, Out, B>& l, const nn::ReLU&) {
+    type r;
+    r.inner = l;
+    return r;
+  }
+};
+
+template <index_t In, index_t Out, bool B, index_t C, float Eps>
+struct fuser<nn::Linear<In, Out, B>, nn::BatchNormNd<1, C, Eps>> {
+  using type = nn::Linear<In, Out, true>;
+  static type apply(const nn::Linear<In, Out, B>& l, const nn::BatchNormNd<1, C, Eps>& bn) {
+    static_assert(C == Out, "ctq: fuse_modules: the BatchNorm1d's num_features differs from the linear's out_features");
+    return detail::fold_bn<type>(l, bn, true);
+  }
+};
+
+template <int R, index_t C, float Eps>
+struct fuser<nn::BatchNormNd<R, C, Eps>, nn::ReLU> {
+  static_assert(R >= 2, "ctq: fuse_modules: bn+relu fuses BatchNorm2d and BatchNorm3d (as PyTorch)");
+  using type = nn::intrinsic::BNReLU<nn::BatchNormNd<R, C, Eps>>;
+  static type apply(const nn::BatchNormNd<R, C, Eps>& bn, const nn::ReLU&) {
+    type r;
+    r.inner = bn;
+    return r;
+  }
+};
+
+namespace detail {
+
+template <template <class...> class Fuser, class Group, class Model>
+struct fused_group;
+
+template <template <class...> class Fuser, fixed_string First, fixed_string... Rest, class Model>
+struct fused_group<Fuser, fuse<First, Rest...>, Model> {
+  using F = Fuser<nn::module_at_t<Model, First>, nn::module_at_t<Model, Rest>...>;
+  typename F::type fused;
+
+  explicit fused_group(Model& m) : fused(F::apply(nn::module_at<First>(m), nn::module_at<Rest>(m)...)) {}
+
+  template <fixed_string Path>
+  static constexpr bool is_first = Path.view() == First.view();
+  template <fixed_string Path>
+  static constexpr bool is_rest = ((Path.view() == Rest.view()) || ...);
+};
+
+template <class Group>
+struct group_paths;
+template <fixed_string... P>
+struct group_paths<fuse<P...>> {
+  template <fixed_string Path>
+  static constexpr int count = ((Path.view() == P.view() ? 1 : 0) + ...);
+};
+
+// Every group fused in one rewrite of the model: a leaf that starts a group becomes the fused
+// module, a leaf in the rest of a group nn::Identity.
+template <template <class...> class Fuser, class Model, class... Groups>
+struct fuse_pass {
+  std::tuple<fused_group<Fuser, Groups, Model>...> groups;
+
+  explicit fuse_pass(Model& m) : groups(fused_group<Fuser, Groups, Model>(m)...) {}
+
+  template <fixed_string Path, class M>
+  auto leaf(M& m) {
+    static_assert((group_paths<Groups>::template count<Path> + ...) <= 1,
+                  "ctq: fuse_modules: a module is named in more than one group (see 'Path' above)");
+    constexpr std::size_t first = index_of_first<Path>(std::index_sequence_for<Groups...>{});
+    if constexpr (first < sizeof...(Groups)) {
+      return std::move(std::get<first>(groups).fused);
+    } else if constexpr ((fused_group<Fuser, Groups, Model>::template is_rest<Path> || ...)) {
+      return nn::Identity{};
+    } else {
+      return std::move(m);
+    }
+  }
+
+  template <fixed_string Path, std::size_t... I>
+  static constexpr std::size_t index_of_first(std::index_sequence<I...>) {
+    std::size_t r = sizeof...(Groups);
+    ((fused_group<Fuser, Groups, Model>::template is_first<Path> ? (r = I, true) : false) || ...);
+    return r;
+  }
+};
+
+}  // namespace detail
+
+/// The model with each group fused (PyTorch's fuse_modules(model, [[...], ...]) in eval mode).
+template <class... Groups, class Model>
+auto fuse_modules(Model model) {
+  static_assert(sizeof...(Groups) >= 1, "ctq: fuse_modules: name at least one group, fuse<\"conv1\", \"bn1\">");
+  detail::fuse_pass<fuser, Model, Groups...> pass(model);
+  return detail::rewrite(model, pass);
+}
+
+/// How a group fuses for quantization-aware training: conv+bn and conv+bn+relu stay unfolded
+/// (nn::intrinsic::ConvBn / ConvBnReLU, which prepare_qat turns into modules that simulate the
+/// folding while training); every other group as fuser. Specialise for a custom fusion.
+template <class... Ms>
+struct qat_fuser : fuser<Ms...> {};
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B, int BR,
+          index_t C, float Eps>
+struct qat_fuser<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::BatchNormNd<BR, C, Eps>> {
+  using type = nn::intrinsic::ConvBn<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::BatchNormNd<BR, C, Eps>>;
+  static type apply(const typename type::conv_type& c, const typename type::bn_type& bn) {
+    detail::check_conv_bn<R, In, Out, K, S, P, D, G, B, BR, C, Eps>();
+    type r;
+    r.conv = c;
+    r.bn = bn;
+    return r;
+  }
+};
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B, int BR,
+          index_t C, float Eps>
+struct qat_fuser<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::BatchNormNd<BR, C, Eps>, nn::ReLU> {
+  using type = nn::intrinsic::ConvBnReLU<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::BatchNormNd<BR, C, Eps>>;
+  static type apply(const typename type::conv_type& c, const typename type::bn_type& bn, const nn::ReLU&) {
+    detail::check_conv_bn<R, In, Out, K, S, P, D, G, B, BR, C, Eps>();
+    type r;
+    r.conv = c;
+    r.bn = bn;
+    return r;
+  }
+};
+
+/// The model with each group fused for quantization-aware training (PyTorch's
+/// fuse_modules_qat): as fuse_modules, except that conv+bn(+relu) keep the BatchNorm apart.
+template <class... Groups, class Model>
+auto fuse_modules_qat(Model model) {
+  static_assert(sizeof...(Groups) >= 1, "ctq: fuse_modules_qat: name at least one group, fuse<\"conv1\", \"bn1\">");
+  detail::fuse_pass<qat_fuser, Model, Groups...> pass(model);
+  return detail::rewrite(model, pass);
+}
+
+}  // namespace ctq
+// ----- end ctq/quantization/fuse_modules.hpp -----
+// ----- begin ctq/quantization/prepare.hpp -----
+// prepare<QConfigOrMapping>(model): PyTorch's eager prepare as a type rewrite. Every leaf module
+// that has a qconfig and needs one (needs_qconfig, quantization/traits.hpp) becomes
+// Observed<M, QC>: the module and, if PyTorch observes its output (QuantStub, Conv, Linear, the
+// fused modules, FloatFunctional, ...), its qconfig's activation observer (PyTorch's
+// activation_post_process). Other modules are moved across unchanged.
+
+#include <cstddef>
+#include <functional>
+#include <span>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -16710,106 +17449,6 @@ struct global_qconfig<QConfigMapping<Global, Entries...>> {
 }  // namespace detail
 }  // namespace ctq
 // ----- end ctq/quantization/qconfig_mapping.hpp -----
-// ----- begin ctq/quantization/transform.hpp -----
-// The one mechanism behind fuse_modules, prepare and convert: rebuild a model type leaf by leaf.
-// rewrite(m, pass) walks m; every container is rebuilt with its rewritten children (its template
-// arguments rebound, names kept) and every leaf at dotted path P becomes pass.leaf<P>(leaf).
-// Leaves are moved from.
-
-#include <tuple>
-#include <type_traits>
-#include <utility>
-
-
-namespace ctq::detail {
-
-template <fixed_string Path = fixed_string{""}, class M, class Pass>
-auto rewrite(M& m, Pass& pass) {
-  if constexpr (nn::Container<M>) {
-    return [&]<std::size_t... I>(std::index_sequence<I...>) {
-      // braced initialisation: the children are rewritten in order (errors name the first)
-      auto kids = std::tuple<decltype(rewrite<join_path<Path, nn::child_name<M, I>>()>(nn::child<I>(m), pass))...>{
-          rewrite<join_path<Path, nn::child_name<M, I>>()>(nn::child<I>(m), pass)...};
-      using New = nn::rebind_t<M, std::tuple_element_t<I, decltype(kids)>...>;
-      return nn::assemble<New>(std::move(kids));
-    }
-    (std::make_index_sequence<nn::child_count<M>>{});
-  } else {
-    return pass.template leaf<Path>(m);
-  }
-}
-
-}  // namespace ctq::detail
-// ----- end ctq/quantization/transform.hpp -----
-
-namespace ctq {
-
-template <index_t In, index_t Out, bool B, class QC>
-struct dynamic_kind_of<nn::qat::dynamic::Linear<In, Out, B, QC>> {
-  using type = dynamic_kind::linear;
-};
-
-template <index_t In, index_t Out, bool B, class QC>
-struct dynamic_quantized_module<nn::qat::dynamic::Linear<In, Out, B, QC>> {
-  /// The spec's qconfig only selects the layer; the weight is quantized with the prepared one.
-  template <class>
-  static auto convert(const nn::qat::dynamic::Linear<In, Out, B, QC>& m, const DynamicConvertInfo& info) {
-    // A fresh observer of the fake-quantizer's kind sees the trained weight; the fake-quantizer's
-    // own qparams would be its observer's, so this is PyTorch's weight_observer(mod.weight).
-    using Observer = typename QC::weight::observer_type;
-    static_assert(Observer::dtype == dtype::qint8,
-                  "ctq: quantize_dynamic: a dynamic QAT Linear converts to qint8 weights (its weight fake-quantizer's "
-                  "dtype)");
-    return nn::quantized::dynamic::LinearT<In, Out, false>(detail::quantize_weight<Observer>(m.weight),
-                                                           detail::bias_of(m), info.engine, info.reduce_range);
-  }
-};
-
-namespace detail {
-template <class M>
-inline constexpr bool is_float_linear = false;
-template <index_t In, index_t Out, bool B>
-inline constexpr bool is_float_linear<nn::Linear<In, Out, B>> = true;
-
-template <class Spec>
-struct qat_dynamic_pass {
-  template <fixed_string Path, class M>
-  auto leaf(M& m) {
-    using QC = typename qconfig_at<Spec, Path, M>::type;
-    if constexpr (is_float_linear<M> && !std::is_same_v<QC, no_qconfig>) {
-      return nn::qat::dynamic::Linear<M::in_features, M::out_features, M::has_bias, QC>(std::move(m));
-    } else {
-      return std::move(m);
-    }
-  }
-};
-}  // namespace detail
-
-/// Every nn::Linear that Spec gives a qconfig becomes nn::qat::dynamic::Linear with it. Spec: a
-/// QConfig (default_dynamic_qat_qconfig) or a QConfigMapping. The qconfig's activation must be
-/// memoryless (checked at compile time), its weight a fake-quantizer.
-template <class Spec = default_dynamic_qat_qconfig, class Model>
-auto prepare_qat_dynamic(Model model) {
-  detail::qat_dynamic_pass<Spec> pass;
-  return detail::rewrite(model, pass);
-}
-
-}  // namespace ctq
-// ----- end ctq/quantization/mappings/qat_dynamic.hpp -----
-// ----- end ctq/quantization/mapping.hpp -----
-// ----- begin ctq/quantization/prepare.hpp -----
-// prepare<QConfigOrMapping>(model): PyTorch's eager prepare as a type rewrite. Every leaf module
-// that has a qconfig and needs one (needs_qconfig, quantization/traits.hpp) becomes
-// Observed<M, QC>: the module and, if PyTorch observes its output (QuantStub, Conv, Linear, the
-// fused modules, FloatFunctional, ...), its qconfig's activation observer (PyTorch's
-// activation_post_process). Other modules are moved across unchanged.
-
-#include <cstddef>
-#include <functional>
-#include <string_view>
-#include <type_traits>
-#include <utility>
-
 
 namespace ctq {
 
@@ -16863,13 +17502,56 @@ class Observed {
     if constexpr (requires { module.visit_state(f); }) module.visit_state(f);
   }
 
+  // Training (quantization-aware training after prepare_qat): the mode reaches the module, the
+  // parameters are the module's, and backward runs the output fake-quantizer's straight-through
+  // estimator, then the module's backward.
+  void set_training(bool mode) { nn::train(module, mode); }
+  template <class F>
+  void visit_parameters(F&& f) {
+    if constexpr (requires { module.visit_parameters(f); }) module.visit_parameters(f);
+  }
+  nn::DynTensor backward(const nn::DynTensor& g) requires requires(M& m, const nn::DynTensor& d) { m.backward(d); }
+  {
+    if constexpr (observing && requires(std::span<float> s) { activation_post_process.backward_in_place(s); }) {
+      nn::DynTensor gm = g;
+      activation_post_process.backward_in_place(gm.values());
+      return module.backward(gm);
+    } else {
+      return module.backward(g);
+    }
+  }
+  // Forwarded to a simulated conv+bn (freeze_bn_stats / update_bn_stats over a model).
+  void freeze_bn_stats() requires requires(M& m) { m.freeze_bn_stats(); }
+  { module.freeze_bn_stats(); }
+  void update_bn_stats() requires requires(M& m) { m.update_bn_stats(); }
+  { module.update_bn_stats(); }
+
+  /// For visit_modules: the module's own children (a QAT layer's weight_fake_quant), then the
+  /// output observer as "activation_post_process" (PyTorch's names).
+  template <class F>
+  void for_each_child(F&& f) {
+    if constexpr (HasChildren<M>) module.for_each_child(f);
+    if constexpr (observing) f(std::string_view("activation_post_process"), activation_post_process);
+  }
+  template <class F>
+  void for_each_child(F&& f) const {
+    if constexpr (HasChildren<const M>) module.for_each_child(f);
+    if constexpr (observing) f(std::string_view("activation_post_process"), activation_post_process);
+  }
+
   M module;
   observer_type activation_post_process;
 
  private:
+  // A fake-quantizer's output replaces y (quantization-aware training); an observer only sees it.
   template <class Y>
   Y observe(Y y) {
-    if constexpr (observing) activation_post_process(y);
+    if constexpr (observing) {
+      if constexpr (FakeQuantizer<observer_type>)
+        return activation_post_process(y);
+      else
+        activation_post_process(y);
+    }
     return y;
   }
 };
@@ -16927,6 +17609,192 @@ void calibrate(Prepared& prepared, const Batches& batches,
 
 }  // namespace ctq
 // ----- end ctq/quantization/prepare.hpp -----
+
+namespace ctq {
+
+/// The QAT module prepare_qat makes of float module M under qconfig QC: `type` and
+/// `static type make(M&&)`. No `type`: prepare_qat treats M as prepare does. Specialise for a
+/// custom module.
+template <class M, class QC>
+struct qat_module {};
+
+namespace detail {
+template <class L, class BN, bool Relu, class QC>
+struct qat_layer_mapping {
+  using type = nn::qat::WeightedLayer<L, BN, Relu, QC>;
+};
+}  // namespace detail
+
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B, class QC>
+struct qat_module<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, QC>
+    : detail::qat_layer_mapping<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, void, false, QC> {
+  static auto make(nn::ConvNd<R, In, Out, K, S, P, D, G, B>&& m) { return typename qat_module::type(std::move(m)); }
+};
+template <index_t In, index_t Out, bool B, class QC>
+struct qat_module<nn::Linear<In, Out, B>, QC> : detail::qat_layer_mapping<nn::Linear<In, Out, B>, void, false, QC> {
+  static auto make(nn::Linear<In, Out, B>&& m) { return typename qat_module::type(std::move(m)); }
+};
+template <class M, std::string_view const& N, class QC>
+requires(&N != &nn::intrinsic::detail::bn_relu_name) struct qat_module<nn::intrinsic::detail::WithReLU<M, N>, QC>
+    : detail::qat_layer_mapping<M, void, true, QC> {
+  static auto make(nn::intrinsic::detail::WithReLU<M, N>&& m) { return typename qat_module::type(std::move(m.inner)); }
+};
+template <class C, class BN, bool Relu, class QC>
+struct qat_module<nn::intrinsic::detail::ConvBnAct<C, BN, Relu>, QC> : detail::qat_layer_mapping<C, BN, Relu, QC> {
+  static auto make(nn::intrinsic::detail::ConvBnAct<C, BN, Relu>&& m) {
+    return typename qat_module::type(std::move(m.conv), std::move(m.bn));
+  }
+};
+
+template <class L, class BN, bool Relu, class QC>
+struct observes_output<nn::qat::WeightedLayer<L, BN, Relu, QC>> : std::true_type {};
+
+namespace detail {
+template <class L>
+struct with_bias;
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B>
+struct with_bias<nn::ConvNd<R, In, Out, K, S, P, D, G, B>> {
+  using type = nn::ConvNd<R, In, Out, K, S, P, D, G, true>;
+};
+}  // namespace detail
+
+template <class L, class BN, bool Relu, class QC>
+struct quantized_module<nn::qat::WeightedLayer<L, BN, Relu, QC>> {
+  using qat_type = nn::qat::WeightedLayer<L, BN, Relu, QC>;
+  // the int8 module of the float layer, or of the float layer fused with its ReLU
+  using type = typename quantized_module<
+      std::conditional_t<Relu,
+                         std::conditional_t<nn::qat::detail::layer_ops<L>::is_conv, nn::intrinsic::ConvReLU<L>,
+                                            nn::intrinsic::LinearReLU<L>>,
+                         L>>::type;
+  static constexpr bool needs_qconfig = true;
+  /// The int8 module: weight (and bias) with the BatchNorm folded by its running statistics
+  /// (fuse_conv_bn_weights), then quantized with a copy of the trained weight fake-quantizer.
+  template <class>
+  static type convert(const qat_type& m, const ConvertInfo& info) {
+    auto fq = m.weight_fake_quant;  // a copy: the trained model stays as it was
+    if constexpr (qat_type::has_bn) {
+      const auto folded = detail::fold_bn<typename detail::with_bias<L>::type>(m.layer, m.bn, false);
+      return type(detail::quantize_weight_with(fq, folded.weight), detail::bias_of(folded), info.output, info.engine);
+    } else {
+      return type(detail::quantize_weight_with(fq, m.layer.weight), detail::bias_of(m.layer), info.output, info.engine);
+    }
+  }
+};
+
+namespace detail {
+
+template <class Spec>
+struct prepare_qat_pass {
+  template <fixed_string Path, class M>
+  auto leaf(M& m) {
+    using QC = typename qconfig_at<Spec, Path, M>::type;
+    if constexpr (std::is_same_v<QC, no_qconfig>) {
+      return std::move(m);
+    } else if constexpr (requires { typename qat_module<M, QC>::type; }) {
+      static_assert(FakeQuantizer<typename QC::activation>,
+                    "ctq: prepare_qat: the qconfig's activation must be a fake-quantizer (use "
+                    "get_default_qat_qconfig<Backend> or a QConfig of FakeQuantize types)");
+      return Observed<typename qat_module<M, QC>::type, QC>(qat_module<M, QC>::make(std::move(m)));
+    } else {
+      prepare_pass<Spec> plain;
+      return plain.template leaf<Path>(m);
+    }
+  }
+};
+
+}  // namespace detail
+
+/// The model prepared for quantization-aware training (PyTorch's prepare_qat): conv, linear and
+/// the fused modules of fuse_modules_qat become their QAT modules, and every output prepare would
+/// observe gets the qconfig's activation fake-quantizer. Spec: a QConfig or a QConfigMapping.
+/// Train it with nn::train, nn::backward and an optimizer; then nn::eval and convert.
+template <class Spec, class Model>
+auto prepare_qat(Model model) {
+  detail::prepare_qat_pass<Spec> pass;
+  return detail::rewrite(model, pass);
+}
+
+/// prepare_qat, training, convert in one call (PyTorch's quantize_qat(model, run_fn)): run_fn
+/// trains the prepared model (in training mode); the result is converted for backend B.
+template <class Spec, class B = default_backend, class Model, class RunFn>
+auto quantize_qat(Model model, RunFn&& run_fn) {
+  auto prepared = prepare_qat<Spec>(std::move(model));
+  nn::train(prepared);
+  std::forward<RunFn>(run_fn)(prepared);
+  nn::eval(prepared);
+  return convert<B>(std::move(prepared));
+}
+
+}  // namespace ctq
+// ----- end ctq/quantization/mappings/qat.hpp -----
+// ----- begin ctq/quantization/mappings/qat_dynamic.hpp -----
+// Dynamic quantization-aware training: prepare_qat_dynamic turns Linear leaves into
+// nn::qat::dynamic::Linear, and quantize_dynamic turns those into nn::quantized::dynamic::Linear
+// with the qconfig they were prepared with (PyTorch: prepare_qat with the mapping
+// {nn.Linear: nnqatd.Linear}, then convert with DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS, where
+// nnqd.Linear.from_float observes the trained weight with a fresh instance of the module's
+// qconfig.weight).
+
+#include <type_traits>
+#include <utility>
+
+
+namespace ctq {
+
+template <index_t In, index_t Out, bool B, class QC>
+struct dynamic_kind_of<nn::qat::dynamic::Linear<In, Out, B, QC>> {
+  using type = dynamic_kind::linear;
+};
+
+template <index_t In, index_t Out, bool B, class QC>
+struct dynamic_quantized_module<nn::qat::dynamic::Linear<In, Out, B, QC>> {
+  /// The spec's qconfig only selects the layer; the weight is quantized with the prepared one.
+  template <class>
+  static auto convert(const nn::qat::dynamic::Linear<In, Out, B, QC>& m, const DynamicConvertInfo& info) {
+    // A fresh observer of the fake-quantizer's kind sees the trained weight; the fake-quantizer's
+    // own qparams would be its observer's, so this is PyTorch's weight_observer(mod.weight).
+    using Observer = typename QC::weight::observer_type;
+    static_assert(Observer::dtype == dtype::qint8,
+                  "ctq: quantize_dynamic: a dynamic QAT Linear converts to qint8 weights (its weight fake-quantizer's "
+                  "dtype)");
+    return nn::quantized::dynamic::LinearT<In, Out, false>(detail::quantize_weight<Observer>(m.weight),
+                                                           detail::bias_of(m), info.engine, info.reduce_range);
+  }
+};
+
+namespace detail {
+template <class M>
+inline constexpr bool is_float_linear = false;
+template <index_t In, index_t Out, bool B>
+inline constexpr bool is_float_linear<nn::Linear<In, Out, B>> = true;
+
+template <class Spec>
+struct qat_dynamic_pass {
+  template <fixed_string Path, class M>
+  auto leaf(M& m) {
+    using QC = typename qconfig_at<Spec, Path, M>::type;
+    if constexpr (is_float_linear<M> && !std::is_same_v<QC, no_qconfig>) {
+      return nn::qat::dynamic::Linear<M::in_features, M::out_features, M::has_bias, QC>(std::move(m));
+    } else {
+      return std::move(m);
+    }
+  }
+};
+}  // namespace detail
+
+/// Every nn::Linear that Spec gives a qconfig becomes nn::qat::dynamic::Linear with it. Spec: a
+/// QConfig (default_dynamic_qat_qconfig) or a QConfigMapping. The qconfig's activation must be
+/// memoryless (checked at compile time), its weight a fake-quantizer.
+template <class Spec = default_dynamic_qat_qconfig, class Model>
+auto prepare_qat_dynamic(Model model) {
+  detail::qat_dynamic_pass<Spec> pass;
+  return detail::rewrite(model, pass);
+}
+
+}  // namespace ctq
+// ----- end ctq/quantization/mappings/qat_dynamic.hpp -----
+// ----- end ctq/quantization/mapping.hpp -----
 
 namespace ctq {
 
@@ -17019,201 +17887,6 @@ auto quantize(Model model, RunFn&& run_fn) {
 
 }  // namespace ctq
 // ----- end ctq/quantization/convert.hpp -----
-// ----- begin ctq/quantization/fuse_modules.hpp -----
-// fuse_modules<fuse<"conv1", "bn1", "relu1">, ...>(model): PyTorch's eager fuse_modules in
-// evaluation as a type rewrite. The first module of each group becomes the fused module, the
-// others nn::Identity. BatchNorm is folded into the conv / linear weights with PyTorch's formulas
-// (fuse_conv_bn_weights, fuse_linear_bn_weights), operation by operation in float. A group with
-// no fuser is a compile error; ctq::fuser<A, B[, C]> can be specialised for a custom fusion.
-
-#include <cmath>
-#include <cstddef>
-#include <string_view>
-#include <tuple>
-#include <utility>
-
-
-namespace ctq {
-
-/// A group of dotted paths to fuse, in forward order.
-template <fixed_string... Paths>
-struct fuse {
-  static_assert(sizeof...(Paths) >= 2, "ctq: fuse<...>: a group names at least two modules");
-};
-
-/// How a group of module types fuses: `type` and `static type apply(const Ms&...)`.
-/// Specialise for a custom fusion (PyTorch's fuser_func / fuse_custom_config).
-template <class... Ms>
-struct fuser {
-  static_assert(detail::always_false<fuser>,
-                "ctq: fuse_modules: these modules cannot be fused; ctq fuses conv+bn, conv+bn+relu, conv+relu, "
-                "linear+relu, linear+bn and bn+relu (the module types are in the 'fuser<...>' line above; "
-                "specialise ctq::fuser for a custom fusion)");
-};
-
-namespace detail {
-
-// PyTorch's fuse_conv_bn_weights / fuse_linear_bn_weights, one float operation at a time:
-//   rsqrt = 1 / sqrt(var + eps)
-//   conv:   w' = w * (bn_w * rsqrt)        b' = ((b - mean) * rsqrt) * bn_w + bn_b
-//   linear: w' = w * (bn_w * rsqrt)        b' = (b - mean) * (bn_w * rsqrt) + bn_b
-template <class Out, class In, class BN>
-Out fold_bn(const In& m, const BN& bn, bool linear) {
-  constexpr index_t C = BN::num_features;
-  Out r;
-  const index_t per = m.weight.size() / C;
-  for (index_t c = 0; c < C; ++c) {
-    const float rsqrt = no_contract(1.0f / std::sqrt(no_contract(bn.running_var[c] + BN::eps)));
-    const float factor = no_contract(bn.weight[c] * rsqrt);
-    for (index_t i = 0; i < per; ++i) r.weight[c * per + i] = no_contract(m.weight[c * per + i] * factor);
-    const float b = In::has_bias ? m.bias[c] : 0.0f;
-    const float centred = no_contract(b - bn.running_mean[c]);
-    r.bias[c] = linear ? no_contract(no_contract(centred * factor) + bn.bias[c])
-                       : no_contract(no_contract(no_contract(centred * rsqrt) * bn.weight[c]) + bn.bias[c]);
-  }
-  return r;
-}
-
-template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B, int BR,
-          index_t C, float Eps>
-constexpr void check_conv_bn() {
-  static_assert(R == BR, "ctq: fuse_modules: a Conv{1,2,3}d fuses with the BatchNorm of the same dimension");
-  static_assert(C == Out, "ctq: fuse_modules: the BatchNorm's num_features differs from the conv's out_channels");
-}
-
-}  // namespace detail
-
-template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B, int BR,
-          index_t C, float Eps>
-struct fuser<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::BatchNormNd<BR, C, Eps>> {
-  using conv = nn::ConvNd<R, In, Out, K, S, P, D, G, B>;
-  using type = nn::ConvNd<R, In, Out, K, S, P, D, G, true>;
-  static type apply(const conv& c, const nn::BatchNormNd<BR, C, Eps>& bn) {
-    detail::check_conv_bn<R, In, Out, K, S, P, D, G, B, BR, C, Eps>();
-    return detail::fold_bn<type>(c, bn, false);
-  }
-};
-
-template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B, int BR,
-          index_t C, float Eps>
-struct fuser<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::BatchNormNd<BR, C, Eps>, nn::ReLU> {
-  using folded = fuser<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::BatchNormNd<BR, C, Eps>>;
-  using type = nn::intrinsic::ConvReLU<typename folded::type>;
-  static type apply(const typename folded::conv& c, const nn::BatchNormNd<BR, C, Eps>& bn, const nn::ReLU&) {
-    type r;
-    r.inner = folded::apply(c, bn);
-    return r;
-  }
-};
-
-template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B>
-struct fuser<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::ReLU> {
-  using type = nn::intrinsic::ConvReLU<nn::ConvNd<R, In, Out, K, S, P, D, G, B>>;
-  static type apply(const nn::ConvNd<R, In, Out, K, S, P, D, G, B>& c, const nn::ReLU&) {
-    type r;
-    r.inner = c;
-    return r;
-  }
-};
-
-template <index_t In, index_t Out, bool B>
-struct fuser<nn::Linear<In, Out, B>, nn::ReLU> {
-  using type = nn::intrinsic::LinearReLU<nn::Linear<In, Out, B>>;
-  static type apply(const nn::Linear<In, Out, B>& l, const nn::ReLU&) {
-    type r;
-    r.inner = l;
-    return r;
-  }
-};
-
-template <index_t In, index_t Out, bool B, index_t C, float Eps>
-struct fuser<nn::Linear<In, Out, B>, nn::BatchNormNd<1, C, Eps>> {
-  using type = nn::Linear<In, Out, true>;
-  static type apply(const nn::Linear<In, Out, B>& l, const nn::BatchNormNd<1, C, Eps>& bn) {
-    static_assert(C == Out, "ctq: fuse_modules: the BatchNorm1d's num_features differs from the linear's out_features");
-    return detail::fold_bn<type>(l, bn, true);
-  }
-};
-
-template <int R, index_t C, float Eps>
-struct fuser<nn::BatchNormNd<R, C, Eps>, nn::ReLU> {
-  static_assert(R >= 2, "ctq: fuse_modules: bn+relu fuses BatchNorm2d and BatchNorm3d (as PyTorch)");
-  using type = nn::intrinsic::BNReLU<nn::BatchNormNd<R, C, Eps>>;
-  static type apply(const nn::BatchNormNd<R, C, Eps>& bn, const nn::ReLU&) {
-    type r;
-    r.inner = bn;
-    return r;
-  }
-};
-
-namespace detail {
-
-template <class Group, class Model>
-struct fused_group;
-
-template <fixed_string First, fixed_string... Rest, class Model>
-struct fused_group<fuse<First, Rest...>, Model> {
-  using F = fuser<nn::module_at_t<Model, First>, nn::module_at_t<Model, Rest>...>;
-  typename F::type fused;
-
-  explicit fused_group(Model& m) : fused(F::apply(nn::module_at<First>(m), nn::module_at<Rest>(m)...)) {}
-
-  template <fixed_string Path>
-  static constexpr bool is_first = Path.view() == First.view();
-  template <fixed_string Path>
-  static constexpr bool is_rest = ((Path.view() == Rest.view()) || ...);
-};
-
-template <class Group>
-struct group_paths;
-template <fixed_string... P>
-struct group_paths<fuse<P...>> {
-  template <fixed_string Path>
-  static constexpr int count = ((Path.view() == P.view() ? 1 : 0) + ...);
-};
-
-// Every group fused in one rewrite of the model: a leaf that starts a group becomes the fused
-// module, a leaf in the rest of a group nn::Identity.
-template <class Model, class... Groups>
-struct fuse_pass {
-  std::tuple<fused_group<Groups, Model>...> groups;
-
-  explicit fuse_pass(Model& m) : groups(fused_group<Groups, Model>(m)...) {}
-
-  template <fixed_string Path, class M>
-  auto leaf(M& m) {
-    static_assert((group_paths<Groups>::template count<Path> + ...) <= 1,
-                  "ctq: fuse_modules: a module is named in more than one group (see 'Path' above)");
-    constexpr std::size_t first = index_of_first<Path>(std::index_sequence_for<Groups...>{});
-    if constexpr (first < sizeof...(Groups)) {
-      return std::move(std::get<first>(groups).fused);
-    } else if constexpr ((fused_group<Groups, Model>::template is_rest<Path> || ...)) {
-      return nn::Identity{};
-    } else {
-      return std::move(m);
-    }
-  }
-
-  template <fixed_string Path, std::size_t... I>
-  static constexpr std::size_t index_of_first(std::index_sequence<I...>) {
-    std::size_t r = sizeof...(Groups);
-    ((fused_group<Groups, Model>::template is_first<Path> ? (r = I, true) : false) || ...);
-    return r;
-  }
-};
-
-}  // namespace detail
-
-/// The model with each group fused (PyTorch's fuse_modules(model, [[...], ...]) in eval mode).
-template <class... Groups, class Model>
-auto fuse_modules(Model model) {
-  static_assert(sizeof...(Groups) >= 1, "ctq: fuse_modules: name at least one group, fuse<\"conv1\", \"bn1\">");
-  detail::fuse_pass<Model, Groups...> pass(model);
-  return detail::rewrite(model, pass);
-}
-
-}  // namespace ctq
-// ----- end ctq/quantization/fuse_modules.hpp -----
 // ----- begin ctq/quantization/quantize_dynamic.hpp -----
 // quantize_dynamic: PyTorch's torch.ao.quantization.quantize_dynamic as one type rewrite. Every
 // leaf whose module kind is in the spec (or which a QConfigMapping gives a dynamic qconfig) and

@@ -12,9 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "../support/close.hpp"
 #include "../support/reference.hpp"
 
 using namespace ctq;
+using ctq_test::check_close;
 using ctq_test::floats;
 using ctq_test::load_reference;
 
@@ -57,21 +59,6 @@ void check_finite_differences(Model& m, const Tensor<float, R>& x, const Tensor<
     INFO(what << "[" << i << "]: analytic " << analytic[i] << ", numeric " << numeric);
     CHECK(std::abs(numeric - analytic[i]) <= 2e-3f * std::max(max_abs, 1.0f));
   }
-}
-
-// |got - want| <= rel * max|want| per tensor: for values produced by float GEMMs that add in a
-// different order from PyTorch's (Higham: k u sum|terms| per dot product, k <= 16 here).
-void check_close(std::span<const float> got, const std::vector<float>& want, float rel, const std::string& what) {
-  REQUIRE(got.size() == want.size());
-  float scale = 0.0f;
-  for (float v : want) scale = std::max(scale, std::abs(v));
-  int bad = 0;
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    if (std::abs(got[i] - want[i]) > rel * std::max(scale, 1e-6f)) {
-      if (++bad <= 3) FAIL_CHECK(what << "[" << i << "]: ctq " << got[i] << ", PyTorch " << want[i]);
-    }
-  }
-  CHECK_MESSAGE(bad == 0, what << ": " << bad << " values outside " << rel << " x " << scale);
 }
 
 }  // namespace

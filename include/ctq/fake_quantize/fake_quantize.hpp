@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <type_traits>
 #include <vector>
@@ -21,17 +22,19 @@ struct CachedMask {
   std::vector<std::uint8_t> mask;  // empty: everything passes (fake quant was off)
   index_t size = -1;               // -1: no forward yet
 
+  /// grad *= mask, in place (the gradient of any tensor type, as a flat span).
+  void apply(std::span<float> grad, std::string_view who) const {
+    if (size < 0) raise(message() << "ctq: " << who << ": backward before forward");
+    if (static_cast<index_t>(grad.size()) != size) {
+      raise(message() << "ctq: " << who << ": gradient of " << grad.size() << " elements for a forward of " << size);
+    }
+    if (mask.empty()) return;
+    for (std::size_t i = 0; i < grad.size(); ++i) grad[i] *= static_cast<float>(mask[i]);
+  }
   template <int R>
   Tensor<float, R> backward(const Tensor<float, R>& grad_output, std::string_view who) const {
-    if (size < 0) raise(message() << "ctq: " << who << ": backward before forward");
-    if (grad_output.size() != size) {
-      raise(message() << "ctq: " << who << ": gradient of " << grad_output.size() << " elements for a forward of "
-                      << size);
-    }
-    if (mask.empty()) return grad_output;
-    Tensor<float, R> g(grad_output.shape());
-    for (index_t i = 0; i < g.size(); ++i)
-      g[i] = grad_output[i] * static_cast<float>(mask[static_cast<std::size_t>(i)]);
+    Tensor<float, R> g = grad_output;
+    apply(g.values(), who);
     return g;
   }
 };
@@ -65,11 +68,16 @@ class fake_quantizer_base {
     f(std::string_view("activation_post_process"), activation_post_process);
   }
 
+  /// The straight-through estimator in place: grad (of the last forward's output) times the
+  /// last forward's mask (1 inside the quantization range, 0 where it clamped).
+  void backward_in_place(std::span<float> grad) const { mask_.apply(grad, "fake-quantizer backward"); }
+
   Obs activation_post_process;
 
  protected:
   bool fake_quant_enabled_ = true;
   bool observer_enabled_ = true;
+  CachedMask mask_;  // set by the derived class's forward
 };
 
 }  // namespace detail
@@ -90,6 +98,7 @@ class FakeQuantize : public detail::fake_quantizer_base<Obs> {
       "RecordingObserver)");
   using base = detail::fake_quantizer_base<Obs>;
   using base::fake_quant_enabled_;
+  using base::mask_;
   using base::observer_enabled_;
 
  public:
@@ -141,7 +150,6 @@ class FakeQuantize : public detail::fake_quantizer_base<Obs> {
 
  private:
   qparams_type qparams_{};
-  detail::CachedMask mask_;
 };
 
 /// Anything with enable_fake_quant/enable_observer switches (FakeQuantize and its variants).

@@ -30,6 +30,7 @@ template <class Obs>
 class FusedMovingAvgObsFakeQuantize : public detail::fake_quantizer_base<Obs> {
   using base = detail::fake_quantizer_base<Obs>;
   using base::fake_quant_enabled_;
+  using base::mask_;
   using base::observer_enabled_;
 
   static_assert(detail::is_moving_average_observer<Obs>,
@@ -110,7 +111,6 @@ class FusedMovingAvgObsFakeQuantize : public detail::fake_quantizer_base<Obs> {
 
  private:
   qparams_type qparams_{};
-  detail::CachedMask mask_;
 };
 
 }  // namespace ctq

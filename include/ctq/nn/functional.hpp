@@ -8,6 +8,7 @@
 
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
+#include "grad.hpp"
 #include "module.hpp"
 
 namespace ctq::nn {
@@ -23,6 +24,10 @@ void check_same_shape(const Tensor<float, R>& a, const Tensor<float, R>& b, std:
 
 struct FloatFunctional {
   static constexpr std::string_view name = "FloatFunctional";
+
+  /// Training through add (nn::Residual): each operand's gradient is the result's, g. (The
+  /// other operations have no backward pass.)
+  DynTensor backward(const DynTensor& g) const { return g; }
 
   template <int R>
   Tensor<float, R> add(const Tensor<float, R>& a, const Tensor<float, R>& b) const {

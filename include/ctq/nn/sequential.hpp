@@ -77,11 +77,16 @@ class Residual {
     return skip_add.add(x, y);
   }
 
-  /// The sum passes the gradient to both operands: dx = g + body's backward of g.
+  /// The sum passes its gradient gs to both operands: dx = gs + body's backward of gs, where gs
+  /// is g through skip_add's backward (g itself in float; masked by the sum's fake-quantizer in
+  /// quantization-aware training).
   DynTensor backward(const DynTensor& g) {
-    DynTensor dx = body.backward(g);
-    if (!dx.same_shape(g)) raise("ctq: nn::Residual::backward: the body's input gradient differs in shape from g");
-    dx.array() += g.array();
+    static_assert(
+        requires { skip_add.backward(g); }, "ctq: nn::Residual::backward: the skip_add module has no backward pass");
+    DynTensor gs = skip_add.backward(g);
+    DynTensor dx = body.backward(gs);
+    if (!dx.same_shape(gs)) raise("ctq: nn::Residual::backward: the body's input gradient differs in shape from g");
+    dx.array() += gs.array();
     return dx;
   }
 

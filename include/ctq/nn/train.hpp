@@ -17,7 +17,10 @@ namespace ctq::nn {
 template <class M>
 void train(M& m, bool mode = true) {
   for_each_module(m, [&]<fixed_string>(auto& mod) {
-    if constexpr (requires { mod.training = true; }) mod.training = mode;
+    if constexpr (requires { mod.set_training(mode); })
+      mod.set_training(mode);  // a wrapper (Observed) passes the mode to what it wraps
+    else if constexpr (requires { mod.training = true; })
+      mod.training = mode;
   });
 }
 /// Evaluation mode for m and every module below it: nn::train(m, false).

@@ -136,12 +136,12 @@ struct fuser<nn::BatchNormNd<R, C, Eps>, nn::ReLU> {
 
 namespace detail {
 
-template <class Group, class Model>
+template <template <class...> class Fuser, class Group, class Model>
 struct fused_group;
 
-template <fixed_string First, fixed_string... Rest, class Model>
-struct fused_group<fuse<First, Rest...>, Model> {
-  using F = fuser<nn::module_at_t<Model, First>, nn::module_at_t<Model, Rest>...>;
+template <template <class...> class Fuser, fixed_string First, fixed_string... Rest, class Model>
+struct fused_group<Fuser, fuse<First, Rest...>, Model> {
+  using F = Fuser<nn::module_at_t<Model, First>, nn::module_at_t<Model, Rest>...>;
   typename F::type fused;
 
   explicit fused_group(Model& m) : fused(F::apply(nn::module_at<First>(m), nn::module_at<Rest>(m)...)) {}
@@ -162,11 +162,11 @@ struct group_paths<fuse<P...>> {
 
 // Every group fused in one rewrite of the model: a leaf that starts a group becomes the fused
 // module, a leaf in the rest of a group nn::Identity.
-template <class Model, class... Groups>
+template <template <class...> class Fuser, class Model, class... Groups>
 struct fuse_pass {
-  std::tuple<fused_group<Groups, Model>...> groups;
+  std::tuple<fused_group<Fuser, Groups, Model>...> groups;
 
-  explicit fuse_pass(Model& m) : groups(fused_group<Groups, Model>(m)...) {}
+  explicit fuse_pass(Model& m) : groups(fused_group<Fuser, Groups, Model>(m)...) {}
 
   template <fixed_string Path, class M>
   auto leaf(M& m) {
@@ -175,7 +175,7 @@ struct fuse_pass {
     constexpr std::size_t first = index_of_first<Path>(std::index_sequence_for<Groups...>{});
     if constexpr (first < sizeof...(Groups)) {
       return std::move(std::get<first>(groups).fused);
-    } else if constexpr ((fused_group<Groups, Model>::template is_rest<Path> || ...)) {
+    } else if constexpr ((fused_group<Fuser, Groups, Model>::template is_rest<Path> || ...)) {
       return nn::Identity{};
     } else {
       return std::move(m);
@@ -185,7 +185,7 @@ struct fuse_pass {
   template <fixed_string Path, std::size_t... I>
   static constexpr std::size_t index_of_first(std::index_sequence<I...>) {
     std::size_t r = sizeof...(Groups);
-    ((fused_group<Groups, Model>::template is_first<Path> ? (r = I, true) : false) || ...);
+    ((fused_group<Fuser, Groups, Model>::template is_first<Path> ? (r = I, true) : false) || ...);
     return r;
   }
 };
@@ -196,7 +196,46 @@ struct fuse_pass {
 template <class... Groups, class Model>
 auto fuse_modules(Model model) {
   static_assert(sizeof...(Groups) >= 1, "ctq: fuse_modules: name at least one group, fuse<\"conv1\", \"bn1\">");
-  detail::fuse_pass<Model, Groups...> pass(model);
+  detail::fuse_pass<fuser, Model, Groups...> pass(model);
+  return detail::rewrite(model, pass);
+}
+
+/// How a group fuses for quantization-aware training: conv+bn and conv+bn+relu stay unfolded
+/// (nn::intrinsic::ConvBn / ConvBnReLU, which prepare_qat turns into modules that simulate the
+/// folding while training); every other group as fuser. Specialise for a custom fusion.
+template <class... Ms>
+struct qat_fuser : fuser<Ms...> {};
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B, int BR,
+          index_t C, float Eps>
+struct qat_fuser<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::BatchNormNd<BR, C, Eps>> {
+  using type = nn::intrinsic::ConvBn<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::BatchNormNd<BR, C, Eps>>;
+  static type apply(const typename type::conv_type& c, const typename type::bn_type& bn) {
+    detail::check_conv_bn<R, In, Out, K, S, P, D, G, B, BR, C, Eps>();
+    type r;
+    r.conv = c;
+    r.bn = bn;
+    return r;
+  }
+};
+template <int R, index_t In, index_t Out, index_t K, index_t S, index_t P, index_t D, index_t G, bool B, int BR,
+          index_t C, float Eps>
+struct qat_fuser<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::BatchNormNd<BR, C, Eps>, nn::ReLU> {
+  using type = nn::intrinsic::ConvBnReLU<nn::ConvNd<R, In, Out, K, S, P, D, G, B>, nn::BatchNormNd<BR, C, Eps>>;
+  static type apply(const typename type::conv_type& c, const typename type::bn_type& bn, const nn::ReLU&) {
+    detail::check_conv_bn<R, In, Out, K, S, P, D, G, B, BR, C, Eps>();
+    type r;
+    r.conv = c;
+    r.bn = bn;
+    return r;
+  }
+};
+
+/// The model with each group fused for quantization-aware training (PyTorch's
+/// fuse_modules_qat): as fuse_modules, except that conv+bn(+relu) keep the BatchNorm apart.
+template <class... Groups, class Model>
+auto fuse_modules_qat(Model model) {
+  static_assert(sizeof...(Groups) >= 1, "ctq: fuse_modules_qat: name at least one group, fuse<\"conv1\", \"bn1\">");
+  detail::fuse_pass<qat_fuser, Model, Groups...> pass(model);
   return detail::rewrite(model, pass);
 }
 

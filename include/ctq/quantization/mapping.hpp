@@ -7,5 +7,6 @@
 #include "mappings/embedding.hpp"
 #include "mappings/extra.hpp"
 #include "mappings/normalization.hpp"
+#include "mappings/qat.hpp"
 #include "mappings/qat_dynamic.hpp"
 #include "traits.hpp"

@@ -7,10 +7,13 @@
 
 #include <cstddef>
 #include <functional>
+#include <span>
 #include <string_view>
 #include <type_traits>
 #include <utility>
 
+#include "../core/visit.hpp"
+#include "../fake_quantize/fake_quantize.hpp"
 #include "../nn/activation.hpp"
 #include "../nn/batchnorm.hpp"
 #include "../nn/conv.hpp"
@@ -19,6 +22,7 @@
 #include "../nn/intrinsic/fused.hpp"
 #include "../nn/linear.hpp"
 #include "../nn/module.hpp"
+#include "../nn/train.hpp"
 #include "../qconfig/qconfig.hpp"
 #include "mapping.hpp"
 #include "qconfig_mapping.hpp"
@@ -77,13 +81,56 @@ class Observed {
     if constexpr (requires { module.visit_state(f); }) module.visit_state(f);
   }
 
+  // Training (quantization-aware training after prepare_qat): the mode reaches the module, the
+  // parameters are the module's, and backward runs the output fake-quantizer's straight-through
+  // estimator, then the module's backward.
+  void set_training(bool mode) { nn::train(module, mode); }
+  template <class F>
+  void visit_parameters(F&& f) {
+    if constexpr (requires { module.visit_parameters(f); }) module.visit_parameters(f);
+  }
+  nn::DynTensor backward(const nn::DynTensor& g) requires requires(M& m, const nn::DynTensor& d) { m.backward(d); }
+  {
+    if constexpr (observing && requires(std::span<float> s) { activation_post_process.backward_in_place(s); }) {
+      nn::DynTensor gm = g;
+      activation_post_process.backward_in_place(gm.values());
+      return module.backward(gm);
+    } else {
+      return module.backward(g);
+    }
+  }
+  // Forwarded to a simulated conv+bn (freeze_bn_stats / update_bn_stats over a model).
+  void freeze_bn_stats() requires requires(M& m) { m.freeze_bn_stats(); }
+  { module.freeze_bn_stats(); }
+  void update_bn_stats() requires requires(M& m) { m.update_bn_stats(); }
+  { module.update_bn_stats(); }
+
+  /// For visit_modules: the module's own children (a QAT layer's weight_fake_quant), then the
+  /// output observer as "activation_post_process" (PyTorch's names).
+  template <class F>
+  void for_each_child(F&& f) {
+    if constexpr (HasChildren<M>) module.for_each_child(f);
+    if constexpr (observing) f(std::string_view("activation_post_process"), activation_post_process);
+  }
+  template <class F>
+  void for_each_child(F&& f) const {
+    if constexpr (HasChildren<const M>) module.for_each_child(f);
+    if constexpr (observing) f(std::string_view("activation_post_process"), activation_post_process);
+  }
+
   M module;
   observer_type activation_post_process;
 
  private:
+  // A fake-quantizer's output replaces y (quantization-aware training); an observer only sees it.
   template <class Y>
   Y observe(Y y) {
-    if constexpr (observing) activation_post_process(y);
+    if constexpr (observing) {
+      if constexpr (FakeQuantizer<observer_type>)
+        return activation_post_process(y);
+      else
+        activation_post_process(y);
+    }
     return y;
   }
 };

@@ -48,13 +48,24 @@ inline constexpr bool needs_qconfig = observes_output<M>::value || [] {
 
 namespace detail {
 
-/// The weight quantized as PyTorch's convert does it: the qconfig's weight observer run on the
-/// float weight, then quantize_per_tensor / quantize_per_channel to qint8.
+template <class O>
+struct observer_of {
+  using type = O;
+};
+template <class O>
+requires requires { typename O::observer_type; }
+struct observer_of<O> {
+  using type = typename O::observer_type;
+};
+
+/// The weight quantized with observer (or fake-quantizer) obs, which sees w first, then
+/// quantize_per_tensor / quantize_per_channel to qint8 with its parameters. A QAT layer's trained
+/// weight fake-quantizer goes on averaging here unless its observer was disabled (PyTorch's
+/// from_float runs weight_fake_quant on the weight).
 template <class WeightObserver, int R>
-nn::quantized::QuantizedWeight quantize_weight(const Tensor<float, R>& w) {
+nn::quantized::QuantizedWeight quantize_weight_with(WeightObserver& obs, const Tensor<float, R>& w) {
   static_assert(WeightObserver::dtype == dtype::qint8, "ctq: convert: ctq's int8 kernels take qint8 weights");
-  WeightObserver obs;
-  obs(w);
+  (void)obs(w);
   const auto qp = obs.calculate_qparams();
   const auto q = ctq::quantize<dtype::qint8, WeightObserver::qscheme>(w, qp);
   nn::quantized::QuantizedWeight r;
@@ -63,12 +74,21 @@ nn::quantized::QuantizedWeight quantize_weight(const Tensor<float, R>& w) {
     r.scales = {qp.scale};
     r.zero_points = {qp.zero_point};
   } else {
-    static_assert(WeightObserver::ch_axis == 0, "ctq: convert: per-channel weights must be observed along axis 0");
+    static_assert(observer_of<WeightObserver>::type::ch_axis == 0,
+                  "ctq: convert: per-channel weights must be observed along axis 0");
     r.scales = qp.scales;
     r.zero_points.assign(qp.zero_points.begin(), qp.zero_points.end());
     r.per_channel = true;
   }
   return r;
+}
+
+/// The weight quantized as PyTorch's convert does it: a fresh instance of the qconfig's weight
+/// observer sees the float weight, then quantize_weight_with.
+template <class WeightObserver, int R>
+nn::quantized::QuantizedWeight quantize_weight(const Tensor<float, R>& w) {
+  WeightObserver obs;
+  return quantize_weight_with(obs, w);
 }
 
 template <class Lin>

@@ -10,6 +10,7 @@
 #include "../activation.hpp"
 #include "../batchnorm.hpp"
 #include "../conv.hpp"
+#include "../grad.hpp"
 #include "../linear.hpp"
 #include "../module.hpp"
 
@@ -52,6 +53,84 @@ using LinearReLU = detail::WithReLU<Lin, detail::linear_relu_name>;
 /// BatchNorm followed by ReLU (PyTorch's BNReLU2d/3d).
 template <class BN>
 using BNReLU = detail::WithReLU<BN, detail::bn_relu_name>;
+
+namespace detail {
+/// Conv, then BatchNorm, then (Relu) a ReLU, kept apart: what fuse_modules_qat makes of a group,
+/// so that prepare_qat can simulate the folding during training. State under "0." (the conv) and
+/// "1." (the BatchNorm), as PyTorch's Sequential-like nni.ConvBn2d. Trainable as the three
+/// modules in a row (training mode reaches the conv and the BatchNorm through this module).
+template <class Conv, class BN, bool Relu>
+struct ConvBnAct : ctq::detail::rejects_quantized {
+  static_assert(Conv::spatial_dims == BN::spatial_dims,
+                "ctq: nn::intrinsic::ConvBn: a Conv{1,2,3}d goes with the BatchNorm of the same dimension");
+  static_assert(Conv::out_channels == BN::num_features,
+                "ctq: nn::intrinsic::ConvBn: the BatchNorm's num_features differs from the conv's out_channels");
+  static constexpr std::string_view name = Relu ? "ConvBnReLU" : "ConvBn";
+  using conv_type = Conv;
+  using bn_type = BN;
+  static constexpr bool relu = Relu;
+
+  using ctq::detail::rejects_quantized::operator();
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) {
+    conv.training = bn.training = training;
+    auto y = bn(conv(x));
+    if constexpr (Relu) {
+      y.array() = y.array().max(0.0f);
+      if (training) out_.assign(y);
+    }
+    return y;
+  }
+  DynTensor backward(const DynTensor& g) {
+    if constexpr (Relu) {
+      ctq::nn::detail::check_saved(out_, name);
+      DynTensor gr = g;
+      for (index_t i = 0; i < gr.size(); ++i)
+        if (!(out_.data()[i] > 0.0f)) gr.data()[i] = 0.0f;
+      return conv.backward(bn.backward(gr));
+    } else {
+      return conv.backward(bn.backward(g));
+    }
+  }
+  template <class F>
+  void visit_parameters(F&& f) {
+    prefixed("0.", conv, f, [](auto& m, auto&& g) { m.visit_parameters(g); });
+    prefixed("1.", bn, f, [](auto& m, auto&& g) { m.visit_parameters(g); });
+  }
+  template <class F>
+  void visit_state(F&& f) {
+    prefixed("0.", conv, f, [](auto& m, auto&& g) { m.visit_state(g); });
+    prefixed("1.", bn, f, [](auto& m, auto&& g) { m.visit_state(g); });
+  }
+
+  Conv conv;
+  BN bn;
+  bool training = false;
+
+ private:
+  template <class M, class F, class Visit>
+  static void prefixed(std::string_view prefix, M& m, F& f, Visit visit) {
+    visit(m, [&](std::string_view leaf, auto&... t) {
+      std::string key(prefix);
+      key += leaf;
+      f(std::string_view{key}, t...);
+    });
+  }
+  DynTensor out_;  // the ReLU's output of the last training-mode forward
+};
+}  // namespace detail
+
+/// Conv + BatchNorm, unfolded (PyTorch's nni.ConvBn1d/2d/3d), for quantization-aware training.
+template <class Conv, class BN>
+using ConvBn = detail::ConvBnAct<Conv, BN, false>;
+/// Conv + BatchNorm + ReLU, unfolded (PyTorch's nni.ConvBnReLU1d/2d/3d).
+template <class Conv, class BN>
+using ConvBnReLU = detail::ConvBnAct<Conv, BN, true>;
+
+template <class T>
+inline constexpr bool is_conv_bn = false;
+template <class C, class B, bool R>
+inline constexpr bool is_conv_bn<detail::ConvBnAct<C, B, R>> = true;
 
 template <class T>
 inline constexpr bool is_with_relu = false;
