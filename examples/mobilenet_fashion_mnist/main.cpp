@@ -1,12 +1,17 @@
 // A MobileNetV2-style network (model.hpp) trained in float with ctq on Fashion-MNIST, then
-// post-training quantized with ctq's eager workflow, as PyTorch's static quantization tutorial
-// does with MobileNetV2: fuse, prepare, calibrate on 32 batches of training images, convert.
-// Two rows: default_qconfig (min/max, per-tensor weights) and get_default_qconfig<backend::x86>
-// (per-channel weights, histogram activations). Prints accuracy, weight bytes and single-threaded
-// batch-1 latency of each, and writes the table as JSON and CSV into --out.
+// quantized with ctq's eager workflow as PyTorch's static quantization tutorial does with
+// MobileNetV2. Three int8 rows: post-training quantization (fuse, prepare, calibrate on 32
+// batches of training images, convert) with default_qconfig (min/max, per-tensor weights) and
+// with get_default_qconfig<backend::x86> (per-channel weights, histogram activations); and
+// quantization-aware training (fuse_modules_qat, prepare_qat with get_default_qat_qconfig<x86>,
+// a few short epochs, BatchNorm statistics and observers frozen as the tutorial does, convert).
+// Prints accuracy, weight bytes and single-threaded batch-1 latency of each, and writes the
+// table as JSON and CSV into --out.
 //
 //   mobilenet_fashion_mnist [--data DIR] [--epochs N] [--batch-size N] [--lr LR] [--train-limit N]
-//                           [--test-limit N] [--checkpoint FILE] [--out DIR]
+//                           [--test-limit N] [--checkpoint FILE] [--out DIR] [--qat-epochs N]
+//                           [--qat-batches N] [--qat-lr LR] [--qat-freeze-bn EPOCH]
+//                           [--qat-freeze-observer EPOCH]
 //
 // Training (defaults: 4 epochs, batches of 64, learning rate 0.05): SGD (momentum 0.9, weight
 // decay 4e-5), cosine learning rate over the epochs (stepped per epoch), the
@@ -14,6 +19,8 @@
 // DIR/mobilenet_fashion_mnist.safetensors (the model's state_dict names). --checkpoint FILE loads
 // such a file instead of training. Exits 1 if training did not lower the loss (the mean loss of
 // the last batches of the last epoch must be below that of the first batches).
+// QAT (defaults: 4 epochs of 100 batches, constant learning rate 1e-3, the same SGD): BatchNorm
+// statistics frozen after epoch 2, observers disabled after epoch 3.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -102,13 +109,17 @@ struct Options {
   int epochs = 4, batch_size = 64;
   double lr = 0.05;
   std::size_t train_limit = 60000, test_limit = 10000;
+  int qat_epochs = 4, qat_freeze_bn = 2, qat_freeze_observer = 3;
+  std::size_t qat_batches = 100;
+  double qat_lr = 1e-3;
 };
 
 Options parse(int argc, char** argv) {
   Options o;
   const char* usage =
       "usage: mobilenet_fashion_mnist [--data DIR] [--epochs N] [--batch-size N] [--lr LR] [--train-limit N] "
-      "[--test-limit N] [--checkpoint FILE] [--out DIR]";
+      "[--test-limit N] [--checkpoint FILE] [--out DIR] [--qat-epochs N] [--qat-batches N] [--qat-lr LR] "
+      "[--qat-freeze-bn EPOCH] [--qat-freeze-observer EPOCH]";
   if (argc % 2 == 0) throw std::runtime_error(usage);
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -128,53 +139,78 @@ Options parse(int argc, char** argv) {
       o.checkpoint = value;
     } else if (flag == "--out") {
       o.out_dir = value;
+    } else if (flag == "--qat-epochs") {
+      o.qat_epochs = std::stoi(value);
+    } else if (flag == "--qat-batches") {
+      o.qat_batches = std::stoul(value);
+    } else if (flag == "--qat-lr") {
+      o.qat_lr = std::stod(value);
+    } else if (flag == "--qat-freeze-bn") {
+      o.qat_freeze_bn = std::stoi(value);
+    } else if (flag == "--qat-freeze-observer") {
+      o.qat_freeze_observer = std::stoi(value);
     } else {
       throw std::runtime_error("unknown option " + flag + "\n" + usage);
     }
   }
-  if (o.epochs < 1 || o.batch_size < 2) throw std::runtime_error("--epochs must be >= 1 and --batch-size >= 2");
+  if (o.epochs < 1 || o.qat_epochs < 1 || o.batch_size < 2)
+    throw std::runtime_error("--epochs and --qat-epochs must be >= 1 and --batch-size >= 2");
   return o;
 }
 
-// Trains `net` in float; returns false if the loss did not go down.
-bool train(Net& net, const fashion_mnist::Dataset& train_set, const fashion_mnist::Dataset& test_set, const Options& o,
-           std::vector<EpochStats>& history) {
+// One training schedule: `epochs` passes over (the first `batches` of, 0: all) the shuffled
+// training set, SGD with momentum 0.9 and weight decay 4e-5, the learning rate cosine-annealed
+// per epoch or constant.
+struct Schedule {
+  std::string what;
+  int epochs;
+  std::size_t batches;
+  double lr;
+  bool cosine;
+};
+
+// Trains `model` (float, or prepared for QAT) by `s` with progress lines; after each epoch calls
+// epoch_end(epoch) and records test_accuracy() (which must not let the model see test images in
+// training mode). Returns false if the loss did not go down (the mean loss of the first k
+// batches of training against that of the last k).
+template <class Model, class TestAccuracy, class EpochEnd>
+bool train(Model& model, const fashion_mnist::Dataset& train_set, const Schedule& s, int batch_size,
+           std::vector<EpochStats>& history, TestAccuracy&& test_accuracy, EpochEnd&& epoch_end) {
   const std::size_t n = train_set.labels.size();
-  const std::size_t batches = (n + static_cast<std::size_t>(o.batch_size) - 1) / static_cast<std::size_t>(o.batch_size);
+  const std::size_t all = (n + static_cast<std::size_t>(batch_size) - 1) / static_cast<std::size_t>(batch_size);
+  const std::size_t batches = s.batches == 0 ? all : std::min(all, s.batches);
   const std::size_t report_every = std::max<std::size_t>(1, batches / 10);
-  // the loss is compared between the first k batches of training and the last k
   const std::size_t k = std::clamp<std::size_t>(batches / 4, 1, 10);
   double first_loss = 0.0, last_loss = 0.0;
 
-  nn::reset_parameters(net, 2026);  // PyTorch's default initial distributions, from a seed
-  optim::SGD opt({.lr = o.lr, .momentum = 0.9, .weight_decay = 4e-5});
-  optim::CosineAnnealingLR sched(opt, o.epochs);
+  optim::SGD opt({.lr = s.lr, .momentum = 0.9, .weight_decay = 4e-5});
+  optim::CosineAnnealingLR sched(opt, s.epochs);
   nn::CrossEntropyLoss criterion;
   std::mt19937 shuffle_rng(42);
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
-  std::printf("training: %zu images, %zu batches of %d per epoch, %d epochs, %ld parameters\n", n, batches,
-              o.batch_size, o.epochs, static_cast<long>(nn::parameter_count(net)));
+  std::printf("%s: %zu batches of %d per epoch (of %zu images), %d epochs, %ld parameters\n", s.what.c_str(), batches,
+              batch_size, n, s.epochs, static_cast<long>(nn::parameter_count(model)));
 
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+  for (int epoch = 1; epoch <= s.epochs; ++epoch) {
     std::shuffle(order.begin(), order.end(), shuffle_rng);
-    nn::train(net);
+    nn::train(model);
     const auto start = std::chrono::steady_clock::now();
     double loss_sum = 0.0, window_loss = 0.0;
     std::size_t correct = 0, seen = 0, window_correct = 0, window_seen = 0, window_batches = 0;
     for (std::size_t b = 0; b < batches; ++b) {
-      const std::size_t begin = b * static_cast<std::size_t>(o.batch_size),
-                        end = std::min(n, begin + static_cast<std::size_t>(o.batch_size));
+      const std::size_t begin = b * static_cast<std::size_t>(batch_size),
+                        end = std::min(n, begin + static_cast<std::size_t>(batch_size));
       const std::span<const std::size_t> idx(order.data() + begin, end - begin);
       if (idx.size() < 2) break;  // BatchNorm needs more than one value per channel
       std::vector<std::int64_t> labels(idx.size());
       for (std::size_t i = 0; i < idx.size(); ++i) labels[i] = train_set.labels[idx[i]];
 
-      const Tensor<float, 2> logits = net(gather(train_set.images, idx));
+      const Tensor<float, 2> logits = model(gather(train_set.images, idx));
       const auto loss = criterion(logits, labels);
-      nn::zero_grad(net);
-      nn::backward(net, loss.grad);
-      opt.step(net);
+      nn::zero_grad(model);
+      nn::backward(model, loss.grad);
+      opt.step(model);
 
       const auto predicted = nn::argmax_rows(logits);
       std::size_t c = 0;
@@ -187,11 +223,11 @@ bool train(Net& net, const fashion_mnist::Dataset& train_set, const fashion_mnis
       window_seen += idx.size();
       ++window_batches;
       if (epoch == 1 && b < k) first_loss += loss.value / static_cast<double>(k);
-      if (epoch == o.epochs && b + k >= batches) last_loss += loss.value / static_cast<double>(k);
+      if (epoch == s.epochs && b + k >= batches) last_loss += loss.value / static_cast<double>(k);
       if ((b + 1) % report_every == 0 || b + 1 == batches) {
         const double t = seconds_since(start);
         std::printf("epoch %d/%d  batch %4zu/%zu  loss %.4f  train acc %6.2f%%  lr %.4f  %6.1f s  %5.0f img/s\n", epoch,
-                    o.epochs, b + 1, batches, window_loss / static_cast<double>(window_batches),
+                    s.epochs, b + 1, batches, window_loss / static_cast<double>(window_batches),
                     100.0 * static_cast<double>(window_correct) / static_cast<double>(window_seen), opt.lr, t,
                     static_cast<double>(seen) / t);
         std::fflush(stdout);
@@ -201,17 +237,17 @@ bool train(Net& net, const fashion_mnist::Dataset& train_set, const fashion_mnis
     }
     const double seconds = seconds_since(start);
     const double lr = opt.lr;
-    sched.step();
-    nn::eval(net);
+    if (s.cosine) sched.step();
+    epoch_end(epoch);
+    nn::eval(model);
     const auto t_test = std::chrono::steady_clock::now();
-    const double test_acc = accuracy(net, test_set);
+    const double test_acc = test_accuracy();
     history.push_back({epoch, seconds, static_cast<double>(seen) / seconds, loss_sum / static_cast<double>(seen),
                        static_cast<double>(correct) / static_cast<double>(seen), test_acc, lr});
     std::printf(
-        "epoch %d/%d done: %.1f s (%.0f img/s), train loss %.4f, train acc %.2f%%, test acc %.2f%% (%zu images, "
-        "%.1f s)\n\n",
-        epoch, o.epochs, seconds, history.back().images_per_second, history.back().train_loss,
-        100.0 * history.back().train_accuracy, 100.0 * test_acc, test_set.labels.size(), seconds_since(t_test));
+        "epoch %d/%d done: %.1f s (%.0f img/s), train loss %.4f, train acc %.2f%%, test acc %.2f%% (%.1f s)\n\n", epoch,
+        s.epochs, seconds, history.back().images_per_second, history.back().train_loss,
+        100.0 * history.back().train_accuracy, 100.0 * test_acc, seconds_since(t_test));
     std::fflush(stdout);
   }
   std::printf("loss: first %zu batches %.4f, last %zu batches %.4f\n\n", k, first_loss, k, last_loss);
@@ -225,6 +261,44 @@ struct Row {
   double latency_us;
   std::vector<std::int64_t> predictions;  // per test image, for the side-by-side with PyTorch
 };
+
+// The table as an SVG figure: test accuracy per row (left) and batch-1 latency per row (right),
+// horizontal bars labelled with their values.
+std::string plot_svg(const std::vector<Row>& rows, std::size_t test_images) {
+  const int label_w = 330, bar_w = 260, gap = 60, row_h = 28, top = 48;
+  const int width = label_w + 2 * bar_w + gap + 90, height = top + static_cast<int>(rows.size()) * row_h + 30;
+  double max_latency = 0.0;
+  for (const auto& r : rows) max_latency = std::max(max_latency, r.latency_us);
+  std::string svg;
+  char buf[512];
+  auto add = [&](const char* fmt, auto... args) {
+    std::snprintf(buf, sizeof buf, fmt, args...);
+    svg += buf;
+  };
+  add("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" "
+      "font-size=\"13\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+      width, height);
+  const int x_acc = label_w, x_lat = label_w + bar_w + gap;
+  add("<text x=\"%d\" y=\"20\" font-weight=\"bold\">test accuracy (axis from 50%%)</text>\n", x_acc);
+  add("<text x=\"%d\" y=\"20\" font-weight=\"bold\">latency per image, batch 1, one thread</text>\n", x_lat);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    const int y = top + static_cast<int>(i) * row_h;
+    const bool int8 = r.method.rfind("int8", 0) == 0;
+    const char* colour = int8 ? "#d9822b" : "#4a7ab5";
+    add("<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", label_w - 10, y + 15, r.method.c_str());
+    const double acc_len = std::max(0.0, (100.0 * r.accuracy - 50.0) / 50.0) * bar_w;
+    add("<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"20\" fill=\"%s\"/>\n", x_acc, y, acc_len, colour);
+    add("<text x=\"%.1f\" y=\"%d\">%.2f%%</text>\n", x_acc + acc_len + 4, y + 15, 100.0 * r.accuracy);
+    const double lat_len = r.latency_us / max_latency * bar_w;
+    add("<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"20\" fill=\"%s\"/>\n", x_lat, y, lat_len, colour);
+    add("<text x=\"%.1f\" y=\"%d\">%.0f us</text>\n", x_lat + lat_len + 4, y + 15, r.latency_us);
+  }
+  add("<text x=\"%d\" y=\"%d\" fill=\"#555\">blue: float, orange: int8 (ctq; Fashion-MNIST, %zu test "
+      "images)</text>\n</svg>\n",
+      x_acc, height - 8, test_images);
+  return svg;
+}
 
 }  // namespace
 
@@ -248,7 +322,10 @@ int main(int argc, char** argv) try {
     nn::load_safetensors(net, o.checkpoint);
     std::printf("float weights loaded from %s\n", o.checkpoint.c_str());
   } else {
-    loss_went_down = train(net, train_set, test_set, o, history);
+    nn::reset_parameters(net, 2026);  // PyTorch's default initial distributions, from a seed
+    loss_went_down = train(
+        net, train_set, {"float training", o.epochs, 0, o.lr, true}, o.batch_size, history,
+        [&] { return accuracy(net, test_set); }, [](int) {});
     nn::save_safetensors(net, checkpoint_out);
     std::printf("float weights saved to %s (%ju bytes)\n", checkpoint_out.c_str(),
                 static_cast<std::uintmax_t>(std::filesystem::file_size(checkpoint_out)));
@@ -278,7 +355,31 @@ int main(int argc, char** argv) try {
   std::printf("PTQ get_default_qconfig<x86>: calibrated on %ld images and converted in %.1f s\n\n",
               static_cast<long>(calib_images), seconds_since(t));
 
-  // 3. The table: accuracy on the test images, weight bytes, batch-1 latency on this thread.
+  // 3. Quantization-aware training, as the tutorial: from the float weights, conv+bn(+relu) fused
+  //    for QAT (the BatchNorm kept apart and its folding simulated), prepare_qat with the x86 QAT
+  //    qconfig, a few short epochs at a small constant learning rate; the BatchNorm statistics
+  //    frozen after epoch qat_freeze_bn and the observers after epoch qat_freeze_observer; each
+  //    epoch's test accuracy is that of the converted int8 model.
+  auto qat = prepare_qat<get_default_qat_qconfig<backend::x86>>(mobilenet_fashion_mnist::fuse_model_qat(net));
+  std::vector<EpochStats> qat_history;
+  t = std::chrono::steady_clock::now();
+  const bool qat_loss_ok = train(
+      qat, train_set, {"quantization-aware training", o.qat_epochs, o.qat_batches, o.qat_lr, false}, o.batch_size,
+      qat_history,
+      [&] {
+        auto q = convert(qat);  // a copy: training goes on with qat
+        return accuracy(q, test_set);
+      },
+      [&](int epoch) {
+        if (epoch >= o.qat_freeze_observer) disable_observer(qat);
+        if (epoch >= o.qat_freeze_bn) nn::intrinsic::qat::freeze_bn_stats(qat);
+      });
+  (void)qat_loss_ok;  // fine-tuning from trained weights: the loss need not fall in a few batches
+  nn::eval(qat);
+  auto q_qat = convert(qat);
+  std::printf("QAT: %d epochs and convert in %.1f s\n\n", o.qat_epochs, seconds_since(t));
+
+  // 4. The table: accuracy on the test images, weight bytes, batch-1 latency on this thread.
   const index_t latency_images = std::min<index_t>(500, test_set.images.dim(0));
   std::vector<Tensor<float, 4>> singles;
   for (index_t i = 0; i < latency_images; ++i) singles.push_back(fashion_mnist::batch(test_set.images, i, i + 1));
@@ -299,6 +400,7 @@ int main(int argc, char** argv) try {
   add_row("float, BatchNorm folded", fused);
   add_row("int8, default_qconfig (min/max, per-tensor)", q_minmax);
   add_row("int8, x86 qconfig (histogram, per-channel)", q_x86);
+  add_row("int8, QAT with the x86 QAT qconfig", q_qat);
 
   const double float_latency = rows[0].latency_us;
   const std::size_t float_bytes = rows[0].weight_bytes;
@@ -310,20 +412,29 @@ int main(int argc, char** argv) try {
                 float_latency / r.latency_us);
   }
 
-  // 4. The same as JSON (with each row's predicted class per test image, which
+  // 5. The same as JSON (with each row's predicted class per test image, which
   //    tools/reference/mobilenet_fashion_mnist_ptq.py compares with PyTorch's) and CSV.
   nlohmann::json report;
   report["dataset"] = {{"train_images", train_set.labels.size()}, {"test_images", test_set.labels.size()}};
-  report["training"] = nlohmann::json::array();
-  for (const auto& e : history) {
-    report["training"].push_back({{"epoch", e.epoch},
-                                  {"seconds", e.seconds},
-                                  {"images_per_second", e.images_per_second},
-                                  {"lr", e.lr},
-                                  {"train_loss", e.train_loss},
-                                  {"train_accuracy", e.train_accuracy},
-                                  {"test_accuracy", e.test_accuracy}});
-  }
+  auto epochs_json = [](const std::vector<EpochStats>& h) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& e : h) {
+      a.push_back({{"epoch", e.epoch},
+                   {"seconds", e.seconds},
+                   {"images_per_second", e.images_per_second},
+                   {"lr", e.lr},
+                   {"train_loss", e.train_loss},
+                   {"train_accuracy", e.train_accuracy},
+                   {"test_accuracy", e.test_accuracy}});
+    }
+    return a;
+  };
+  report["training"] = epochs_json(history);
+  report["qat"] = {{"epochs", epochs_json(qat_history)},
+                   {"batches_per_epoch", o.qat_batches},
+                   {"lr", o.qat_lr},
+                   {"freeze_bn_after_epoch", o.qat_freeze_bn},
+                   {"freeze_observer_after_epoch", o.qat_freeze_observer}};
   report["checkpoint"] = o.checkpoint.empty() ? checkpoint_out : o.checkpoint;
   report["calibration_images"] = calib_images;
   report["latency"] = {{"batch", 1}, {"threads", 1}, {"images", latency_images}, {"repeats", repeats}};
@@ -344,8 +455,8 @@ int main(int argc, char** argv) try {
         << speedup << '\n';
   }
   std::ofstream(o.out_dir + "/mobilenet_fashion_mnist.json") << report.dump(2) << '\n';
-  std::printf("\nwritten: %s/mobilenet_fashion_mnist.json, %s/mobilenet_fashion_mnist.csv\n", o.out_dir.c_str(),
-              o.out_dir.c_str());
+  std::ofstream(o.out_dir + "/mobilenet_fashion_mnist.svg") << plot_svg(rows, test_set.labels.size());
+  std::printf("\nwritten: %s/mobilenet_fashion_mnist.json, .csv and .svg (the table as a figure)\n", o.out_dir.c_str());
 
   if (!loss_went_down) {
     std::printf("FAILED: training did not lower the loss\n");

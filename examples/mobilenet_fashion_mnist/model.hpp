@@ -115,10 +115,15 @@ struct fuse_all;
 template <class... G>
 struct fuse_all<std::tuple<G...>> {
   static auto run(const Net& net) { return fuse_modules<G...>(net); }
+  static auto run_qat(const Net& net) { return fuse_modules_qat<G...>(net); }
 };
 
 /// The model with every conv+bn(+relu) fused (PyTorch's fuse_modules in evaluation mode: BatchNorm
 /// folded into the conv with its running statistics). Call nn::eval(net) first.
 inline auto fuse_model(const Net& net) { return fuse_all<FuseGroups>::run(net); }
+
+/// The same groups fused for quantization-aware training (PyTorch's fuse_modules_qat): conv+bn
+/// (+relu) kept unfolded for prepare_qat, which simulates the folding while training.
+inline auto fuse_model_qat(const Net& net) { return fuse_all<FuseGroups>::run_qat(net); }
 
 }  // namespace mobilenet_fashion_mnist
