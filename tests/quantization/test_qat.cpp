@@ -93,6 +93,23 @@ TEST_CASE("prepare_qat: PyTorch's module types, names and fake-quantizers") {
   CHECK_FALSE(nn::module_at<"conv1">(qat).module.freeze_bn);
 }
 
+TEST_CASE("get_observer_dict walks a prepared model's containers (PTQ and QAT)") {
+  // PyTorch's names: the output observers of prepare (an unfused BatchNorm2d is quantized on its
+  // own, so observed), and the observers inside prepare_qat's
+  // fake-quantizers ("<module>.weight_fake_quant.activation_post_process")
+  std::vector<std::string> ptq, qat;
+  auto prepared = prepare<default_qconfig>(fuse_modules<fuse<"conv1", "bn1", "relu1">>(Net{}));
+  get_observer_dict(prepared, [&](std::string_view path, auto&) { ptq.emplace_back(path); });
+  CHECK(ptq == std::vector<std::string>{"quant.activation_post_process", "conv1.activation_post_process",
+                                        "conv2.activation_post_process", "bn2.activation_post_process",
+                                        "conv3.activation_post_process", "fc.activation_post_process"});
+  auto q = prepared_net();
+  get_observer_dict(q, [&](std::string_view path, auto&) { qat.emplace_back(path); });
+  REQUIRE(qat.size() == 9);
+  CHECK(qat[1] == "conv1.weight_fake_quant.activation_post_process");
+  CHECK(qat[8] == "fc.activation_post_process.activation_post_process");
+}
+
 TEST_CASE("two QAT steps and convert match PyTorch 1.13 (x86 QAT qconfig, disable_observer, freeze_bn_stats)") {
   const auto ref = ctq_test::load_reference("qat_reference.json");
   auto qat = prepared_net();

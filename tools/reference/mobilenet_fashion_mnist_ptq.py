@@ -11,7 +11,11 @@ test images where ctq and PyTorch predict the same class.
 
   /usr/bin/python3 tools/reference/mobilenet_fashion_mnist_ptq.py \
       [--checkpoint examples/data/mobilenet_fashion_mnist.safetensors] [--ctq results/mobilenet_fashion_mnist.json] \
-      [--data /usr/share/datasets/fashion-mnist] [--out results/mobilenet_fashion_mnist_pytorch.json]
+      [--data /usr/share/datasets/fashion-mnist] [--out results/mobilenet_fashion_mnist_pytorch.json] [--self-check]
+
+--self-check measures how much agreement to expect: PyTorch against itself when the calibration
+images move by one ulp each (last-bit differences, as a different float summation order makes in
+the activations the observers see).
 """
 import argparse
 import gzip
@@ -136,6 +140,9 @@ def main():
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--ctq", default=None, help="the example's mobilenet_fashion_mnist.json (for agreement)")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--self-check", action="store_true",
+                    help="also calibrate on the same images moved by one ulp each (the size of the differences a "
+                         "different float summation order makes) and report how often PyTorch agrees with itself")
     a = ap.parse_args()
 
     # Debian's PyTorch is built without FBGEMM: no 'x86' engine; its x86 qconfig then runs on onednn.
@@ -152,8 +159,8 @@ def main():
     rows = {}
     preds = {"float": predict(net, test_x)}
     calibration = [train_x[b:b + 32] for b in range(0, 1024, 32)]
-    for key, qconfig in (("int8, default_qconfig (min/max, per-tensor)", default_qconfig),
-                         ("int8, x86 qconfig (histogram, per-channel)", get_default_qconfig("x86"))):
+
+    def ptq(qconfig, images):
         m = Net()
         m.load_state_dict(net.state_dict())
         m.eval()
@@ -161,10 +168,23 @@ def main():
         m.qconfig = qconfig
         prepare(m, inplace=True)
         with torch.no_grad():
-            for xb in calibration:
+            for xb in images:
                 m(xb)
         convert(m, inplace=True)
-        preds[key] = predict(m, test_x)
+        return predict(m, test_x)
+
+    qconfigs = (("int8, default_qconfig (min/max, per-tensor)", default_qconfig),
+                ("int8, x86 qconfig (histogram, per-channel)", get_default_qconfig("x86")))
+    for key, qconfig in qconfigs:
+        preds[key] = ptq(qconfig, calibration)
+    self_agreement = {}
+    if a.self_check:
+        moved = [torch.nextafter(xb, torch.full_like(xb, float("inf"))) for xb in calibration]
+        for key, qconfig in qconfigs:
+            p = ptq(qconfig, moved)
+            self_agreement[key] = float((p == preds[key]).double().mean())
+            print(f"{key:46s} PyTorch calibrated on images moved by one ulp: {100 * float((p == test_y).double().mean()):.2f}%, "
+                  f"same class as unmoved on {100 * self_agreement[key]:.2f}% of images")
 
     ctq = None
     if a.ctq:
@@ -178,6 +198,8 @@ def main():
                 raise SystemExit(f"{key}: ctq has {theirs.shape[0]} predictions, PyTorch {p.shape[0]}")
             row["ctq_accuracy"] = ctq[key]["accuracy"]
             row["agreement"] = float((theirs == p).double().mean())
+        if key in self_agreement:
+            row["self_agreement_one_ulp"] = self_agreement[key]
         rows[key] = row
         extra = ""
         if "agreement" in row:

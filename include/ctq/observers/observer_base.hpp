@@ -249,13 +249,15 @@ inline void warn_not_observed(std::string_view observer) {
 ///   - `o.reset()` forgets every observation
 ///   - `o.merge(other)` folds in the statistics of another observer of the same type
 ///   - `O::name` names it in messages
+/// (The call is checked last: requirements are checked in order, and asking whether a model
+/// container is callable with a rank-2 tensor would instantiate its forward pass.)
 template <class O>
 concept Observer = requires(O o, const O co, const Tensor<float, 2>& x) {
-  { o(x) } -> std::same_as<const Tensor<float, 2>&>;
+  { O::name } -> std::convertible_to<std::string_view>;
   co.calculate_qparams();
   o.reset();
   o.merge(co);
-  { O::name } -> std::convertible_to<std::string_view>;
+  { o(x) } -> std::same_as<const Tensor<float, 2>&>;
 };
 
 /// Fails with one line when O is not an observer.
