@@ -2807,6 +2807,7 @@ class FusedMovingAvgObsFakeQuantize : public detail::fake_quantizer_base<Obs> {
 // _fake_quantize_learnable_per_tensor_affine / _per_channel_affine.
 
 #include <cmath>
+#include <span>
 #include <vector>
 
 
@@ -2891,6 +2892,10 @@ class LearnableFakeQuantize : public detail::fake_quantizer_base<Obs> {
       return fake_quantize_per_tensor_affine(x, scale_[0], forward_zero_point(zero_point_[0]), quant_min, quant_max);
     }
   }
+
+  /// Not the plain straight-through estimator: backward also gives scale and zero-point
+  /// gradients, which the model-level training protocol does not carry yet.
+  void backward_in_place(std::span<float>) const = delete;
 
   template <int R>
   LearnableFakeQuantizeGrads<R> backward(const Tensor<float, R>& grad_output) const {
@@ -17514,7 +17519,12 @@ class Observed {
   }
   nn::DynTensor backward(const nn::DynTensor& g) requires requires(M& m, const nn::DynTensor& d) { m.backward(d); }
   {
-    if constexpr (observing && requires(std::span<float> s) { activation_post_process.backward_in_place(s); }) {
+    if constexpr (observing && FakeQuantizer<observer_type>) {
+      static_assert(
+          requires(std::span<float> s) { activation_post_process.backward_in_place(s); },
+          "ctq: Observed::backward: this activation fake-quantizer has no straight-through backward pass "
+          "(LearnableFakeQuantize cannot train inside a model yet; use FakeQuantize or "
+          "FusedMovingAvgObsFakeQuantize)");
       nn::DynTensor gm = g;
       activation_post_process.backward_in_place(gm.values());
       return module.backward(gm);

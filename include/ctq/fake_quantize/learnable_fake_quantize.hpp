@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cmath>
+#include <span>
 #include <vector>
 
 #include "../core/detail/fp.hpp"
@@ -91,6 +92,10 @@ class LearnableFakeQuantize : public detail::fake_quantizer_base<Obs> {
       return fake_quantize_per_tensor_affine(x, scale_[0], forward_zero_point(zero_point_[0]), quant_min, quant_max);
     }
   }
+
+  /// Not the plain straight-through estimator: backward also gives scale and zero-point
+  /// gradients, which the model-level training protocol does not carry yet.
+  void backward_in_place(std::span<float>) const = delete;
 
   template <int R>
   LearnableFakeQuantizeGrads<R> backward(const Tensor<float, R>& grad_output) const {

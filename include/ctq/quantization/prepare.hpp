@@ -91,7 +91,12 @@ class Observed {
   }
   nn::DynTensor backward(const nn::DynTensor& g) requires requires(M& m, const nn::DynTensor& d) { m.backward(d); }
   {
-    if constexpr (observing && requires(std::span<float> s) { activation_post_process.backward_in_place(s); }) {
+    if constexpr (observing && FakeQuantizer<observer_type>) {
+      static_assert(
+          requires(std::span<float> s) { activation_post_process.backward_in_place(s); },
+          "ctq: Observed::backward: this activation fake-quantizer has no straight-through backward pass "
+          "(LearnableFakeQuantize cannot train inside a model yet; use FakeQuantize or "
+          "FusedMovingAvgObsFakeQuantize)");
       nn::DynTensor gm = g;
       activation_post_process.backward_in_place(gm.values());
       return module.backward(gm);
