@@ -17646,10 +17646,14 @@ template <index_t In, index_t Out, bool B, class QC>
 struct qat_module<nn::Linear<In, Out, B>, QC> : detail::qat_layer_mapping<nn::Linear<In, Out, B>, void, false, QC> {
   static auto make(nn::Linear<In, Out, B>&& m) { return typename qat_module::type(std::move(m)); }
 };
-template <class M, std::string_view const& N, class QC>
-requires(&N != &nn::intrinsic::detail::bn_relu_name) struct qat_module<nn::intrinsic::detail::WithReLU<M, N>, QC>
-    : detail::qat_layer_mapping<M, void, true, QC> {
-  static auto make(nn::intrinsic::detail::WithReLU<M, N>&& m) { return typename qat_module::type(std::move(m.inner)); }
+// ConvReLU and LinearReLU (not BNReLU, which has no weight to fake-quantize)
+template <class C, class QC>
+struct qat_module<nn::intrinsic::ConvReLU<C>, QC> : detail::qat_layer_mapping<C, void, true, QC> {
+  static auto make(nn::intrinsic::ConvReLU<C>&& m) { return typename qat_module::type(std::move(m.inner)); }
+};
+template <class L, class QC>
+struct qat_module<nn::intrinsic::LinearReLU<L>, QC> : detail::qat_layer_mapping<L, void, true, QC> {
+  static auto make(nn::intrinsic::LinearReLU<L>&& m) { return typename qat_module::type(std::move(m.inner)); }
 };
 template <class C, class BN, bool Relu, class QC>
 struct qat_module<nn::intrinsic::detail::ConvBnAct<C, BN, Relu>, QC> : detail::qat_layer_mapping<C, BN, Relu, QC> {
