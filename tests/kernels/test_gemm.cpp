@@ -10,6 +10,7 @@
 #include <ctq/kernels.hpp>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../support/check_error.hpp"
@@ -93,6 +94,22 @@ void check_all_pipelines(const Problem& p) {
                                    k::round_to_int{}, k::add_zero_point{-5}, k::clamp{-5, 90},
                                    k::store<std::int8_t>{d, p.ldc});
   });
+  // oneDNN's order (PyTorch's x86 engine): float bias, multiplier, zero point added in float, then
+  // rounded and clamped in one stage (a fused ReLU: the range starts at the zero point).
+  check_same<Arch, std::uint8_t>(p, [&](std::uint8_t* d) {
+    return k::make_output_pipeline(k::convert_to_float{}, k::bias_add_float{p.fbias.data()},
+                                   k::multiply_per_channel{p.multiplier.data()}, k::add_zero_point{3},
+                                   k::round_clamp{3, 255}, k::store<std::uint8_t>{d, p.ldc});
+  });
+  // Values far outside the 8-bit range reach the store, which saturates them.
+  check_same<Arch, std::uint8_t>(p, [&](std::uint8_t* d) {
+    return k::make_output_pipeline(k::bias_add{p.bias.data()}, k::multiply_per_tensor{p.multiplier[0] * 50.0f},
+                                   k::round_to_int{}, k::clamp{-100000, 100000}, k::store<std::uint8_t>{d, p.ldc});
+  });
+  check_same<Arch, std::int8_t>(p, [&](std::int8_t* d) {
+    return k::make_output_pipeline(k::bias_add{p.bias.data()}, k::multiply_per_tensor{p.multiplier[0] * 50.0f},
+                                   k::round_to_int{}, k::clamp{-100000, 100000}, k::store<std::int8_t>{d, p.ldc});
+  });
   // Dynamic quantization: float output, float bias.
   check_same<Arch, float>(p, [&](float* d) {
     return k::make_output_pipeline(k::multiply_per_channel{p.multiplier.data()}, k::bias_add_float{p.fbias.data()},
@@ -168,6 +185,48 @@ void run_suite() {
 }
 
 }  // namespace
+
+// round_clamp{lo, hi} must give the bits of round_to_int then clamp{lo, hi}, lane by lane and on
+// the vector of the build, for values at and around the bounds, at ties (x.5, which round to
+// even), and far outside the int32 range.
+TEST_CASE("output pipeline: round_clamp is round_to_int followed by clamp") {
+#if CTQ_HAS_XSIMD
+  using B = xsimd::batch<float>;
+  constexpr auto lanes = static_cast<index_t>(B::size);
+  std::vector<float> values = {0.0f,   -0.0f,   0.5f,          1.5f,           2.5f,        -0.5f,
+                               -1.5f,  126.5f,  127.5f,        128.5f,         254.5f,      255.5f,
+                               256.0f, -128.5f, -127.5f,       -129.0f,        3e9f,        -3e9f,
+                               1e30f,  -1e30f,  2147483520.0f, -2147483648.0f, 16777216.0f, -16777216.0f};
+  std::mt19937 gen(5);
+  std::uniform_real_distribution<float> wide(-400.0f, 400.0f);
+  for (int i = 0; i < 2000; ++i) values.push_back(wide(gen));
+  while (values.size() % static_cast<std::size_t>(lanes) != 0) values.push_back(1.25f);
+  const std::pair<std::int32_t, std::int32_t> ranges[] = {{0, 255}, {3, 255}, {-128, 127},
+                                                          {0, 127}, {-5, 90}, {-(1 << 24), 1 << 24}};
+  for (const auto& [lo, hi] : ranges) {
+    const k::round_clamp fused{lo, hi};
+    const k::round_to_int round;
+    const k::clamp clamp{lo, hi};
+    for (std::size_t i = 0; i < values.size(); i += static_cast<std::size_t>(lanes)) {
+      const B v = B::load_unaligned(&values[i]);
+      alignas(64) std::int32_t got[64], want[64];
+      fused(v, 0).store_aligned(got);
+      clamp(round(v, 0), 0).store_aligned(want);
+      for (index_t j = 0; j < lanes; ++j) {
+        const float x = values[i + static_cast<std::size_t>(j)];
+        INFO("value " << x << " range [" << lo << ", " << hi << "]");
+        CHECK(got[j] == want[j]);
+        CHECK(fused(x, 0) == clamp(round(x, 0), 0));
+        CHECK(fused(x, 0) == got[j]);
+      }
+    }
+  }
+#else
+  MESSAGE("built without xsimd: the scalar stages only");
+  for (float x : {0.5f, 1.5f, 255.5f, -3e9f, 3e9f})
+    CHECK(k::round_clamp{0, 255}(x, 0) == k::clamp{0, 255}(k::round_to_int{}(x, 0), 0));
+#endif
+}
 
 TEST_CASE("gemm: scalar kernel against the definition") { run_suite<k::arch::scalar>(); }
 

@@ -179,11 +179,90 @@ inline constexpr index_t conv_block_rows = 192;
 inline index_t conv_rows(const conv3d& packed) { return std::min(conv_block_rows, packed.out_pixels()); }
 
 // Copies one tap's input channels into an im2col row: 16-byte pieces the compiler inlines (the
-// usual channel counts are multiples of 16), then the rest.
+// usual channel counts are multiples of 16), then 4-byte pieces and single bytes. No call to the
+// library's memcpy: with few channels (an image's 1 or 3) the call would cost more than the copy.
 inline void copy_channels(std::uint8_t* dst, const std::uint8_t* src, index_t n) {
   index_t i = 0;
   for (; i + 16 <= n; i += 16) std::memcpy(dst + i, src + i, 16);
-  if (i < n) std::memcpy(dst + i, src + i, static_cast<std::size_t>(n - i));
+  for (; i + 4 <= n; i += 4) std::memcpy(dst + i, src + i, 4);
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+// Fills one tap's channels of an im2col row with the input's zero point (the padding), likewise.
+inline void fill_channels(std::uint8_t* dst, std::uint8_t value, index_t n) {
+  if (n >= 16) {
+    std::memset(dst, value, static_cast<std::size_t>(n));
+    return;
+  }
+  for (index_t i = 0; i < n; ++i) dst[i] = value;
+}
+
+// One im2col row (output pixel (n, od, oh, ow)) into dst, advancing dst by K bytes; taps out of
+// range read `fill`.
+inline void im2col_pixel(const conv3d& c, const std::uint8_t* x, index_t c0, index_t cin_g, index_t n, index_t od,
+                         index_t oh, index_t ow, std::uint8_t fill, std::uint8_t*& dst) {
+  const index_t row_bytes = c.in[2] * c.in_c;
+  for (index_t kd = 0; kd < c.k[0]; ++kd) {
+    const index_t id = od * c.s[0] - c.p[0] + kd * c.d[0];
+    for (index_t kh = 0; kh < c.k[1]; ++kh) {
+      const index_t ih = oh * c.s[1] - c.p[1] + kh * c.d[1];
+      const bool row_in = id >= 0 && id < c.in[0] && ih >= 0 && ih < c.in[1];
+      const std::uint8_t* src = x + ((n * c.in[0] + (row_in ? id : 0)) * c.in[1] + (row_in ? ih : 0)) * row_bytes + c0;
+      index_t iw = ow * c.s[2] - c.p[2];
+      for (index_t kw = 0; kw < c.k[2]; ++kw, iw += c.d[2], dst += cin_g) {
+        if (row_in && iw >= 0 && iw < c.in[2]) {
+          copy_channels(dst, src + iw * c.in_c, cin_g);
+        } else {
+          fill_channels(dst, fill, cin_g);
+        }
+      }
+    }
+  }
+}
+
+// Rows r0 .. r0 + m - 1 of the im2col matrix (row r: the receptive field of output pixel r,
+// taps in (kd, kh, kw) order, `cin_g` channels from channel `c0` each; K = taps * cin_g bytes
+// per row) into `a`. Out-of-range taps read the input's zero point. A function of its own (not
+// inlined into the convolution) so its counters stay in registers.
+[[gnu::noinline]] inline void im2col_rows(const conv3d& c, const std::uint8_t* x, index_t c0, index_t cin_g, index_t r0,
+                                          index_t m, std::uint8_t fill, std::uint8_t* a) {
+  // the first pixel's coordinates, then counted up pixel by pixel (no division per row)
+  index_t pix = r0;
+  index_t ow = pix % c.out[2];
+  pix /= c.out[2];
+  index_t oh = pix % c.out[1];
+  pix /= c.out[1];
+  index_t od = pix % c.out[0];
+  index_t n = pix / c.out[0];
+  const index_t row_bytes = c.in[2] * c.in_c;
+  std::uint8_t* dst = a;
+  for (index_t r = 0; r < m; ++r) {
+    if (taps_inside(c, od, 0) && taps_inside(c, oh, 1) && taps_inside(c, ow, 2)) {
+      // the whole receptive field is in the input: no checks per tap
+      for (index_t kd = 0; kd < c.k[0]; ++kd) {
+        const index_t id = od * c.s[0] - c.p[0] + kd * c.d[0];
+        for (index_t kh = 0; kh < c.k[1]; ++kh) {
+          const index_t ih = oh * c.s[1] - c.p[1] + kh * c.d[1];
+          const std::uint8_t* src =
+              x + ((n * c.in[0] + id) * c.in[1] + ih) * row_bytes + c0 + (ow * c.s[2] - c.p[2]) * c.in_c;
+          if (cin_g == 1) {  // an image's single channel: a byte per tap
+            for (index_t kw = 0; kw < c.k[2]; ++kw) *dst++ = src[kw * c.d[2] * c.in_c];
+          } else {
+            for (index_t kw = 0; kw < c.k[2]; ++kw, dst += cin_g) copy_channels(dst, src + kw * c.d[2] * c.in_c, cin_g);
+          }
+        }
+      }
+    } else {
+      im2col_pixel(c, x, c0, cin_g, n, od, oh, ow, fill, dst);
+    }
+    if (++ow == c.out[2]) {
+      ow = 0;
+      if (++oh == c.out[1]) {
+        oh = 0;
+        if (++od == c.out[0]) od = 0, ++n;
+      }
+    }
+  }
 }
 
 inline bool conv_in_place(const conv3d& c) {
@@ -398,35 +477,7 @@ void conv(const ConvGeometry<R>& g, const std::uint8_t* x, std::int32_t x_zero_p
   for (index_t r0 = 0; r0 < pixels; r0 += rows) {
     const index_t m = std::min(rows, pixels - r0);
     for (index_t grp = 0; grp < c.groups; ++grp) {
-      // im2col rows r0 .. r0 + m - 1 of this group.
-      for (index_t r = 0; r < m; ++r) {
-        index_t pix = r0 + r;
-        const index_t ow = pix % c.out[2];
-        pix /= c.out[2];
-        const index_t oh = pix % c.out[1];
-        pix /= c.out[1];
-        const index_t od = pix % c.out[0];
-        const index_t n = pix / c.out[0];
-        std::uint8_t* dst = a + r * k;
-        for (index_t kd = 0; kd < c.k[0]; ++kd) {
-          const index_t id = od * c.s[0] - c.p[0] + kd * c.d[0];
-          for (index_t kh = 0; kh < c.k[1]; ++kh) {
-            const index_t ih = oh * c.s[1] - c.p[1] + kh * c.d[1];
-            const bool row_in = id >= 0 && id < c.in[0] && ih >= 0 && ih < c.in[1];
-            const std::uint8_t* src =
-                x + (((n * c.in[0] + (row_in ? id : 0)) * c.in[1] + (row_in ? ih : 0)) * c.in[2]) * c.in_c +
-                grp * cin_g;
-            for (index_t kw = 0; kw < c.k[2]; ++kw, dst += cin_g) {
-              const index_t iw = ow * c.s[2] - c.p[2] + kw * c.d[2];
-              if (row_in && iw >= 0 && iw < c.in[2]) {
-                detail::copy_channels(dst, src + iw * c.in_c, cin_g);
-              } else {
-                std::memset(dst, fill, static_cast<std::size_t>(cin_g));
-              }
-            }
-          }
-        }
-      }
+      detail::im2col_rows(c, x, grp * cin_g, cin_g, r0, m, fill, a);
       const detail::shifted<Out> o{out, r0, grp * cout_g};
       gemm(a, m, k, x_zero_point, w.group(grp), o, gs);
     }

@@ -5,6 +5,7 @@
 // comes back through a per-channel offset, and padding reads a row filled with that zero point.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -33,6 +34,12 @@ struct conv3d {
 };
 
 inline constexpr index_t depthwise_block = 16;  // channels per vector
+
+// Whether every tap of output coordinate o along dimension i lies in the input (no padding read).
+inline bool taps_inside(const conv3d& c, index_t o, int i) {
+  const index_t first = o * c.s[i] - c.p[i];
+  return first >= 0 && first + (c.k[i] - 1) * c.d[i] < c.in[i];
+}
 
 }  // namespace detail
 
@@ -111,9 +118,11 @@ namespace detail {
 
 // The per-pixel work: the taps' input rows (nullptr-free: padding points at the zero-point row),
 // then every channel.
-template <class Arch, class Out>
-CTQ_ALWAYS_INLINE void depthwise_pixel(const std::uint8_t* const* rows, index_t taps, const DepthwiseWeights& w,
+// Taps: the tap count when known at compile time (the loops unroll), or 0.
+template <class Arch, index_t Taps, class Out>
+CTQ_ALWAYS_INLINE void depthwise_pixel(const std::uint8_t* const* rows, index_t taps_, const DepthwiseWeights& w,
                                        const std::int32_t* offset, index_t pixel, const Out& out) {
+  const index_t taps = Taps > 0 ? Taps : taps_;
   const index_t channels = w.channels(), padded = w.padded_channels();
   const std::int16_t* wd = w.data();
 #if defined(CTQ_KERNEL_AVX512VNNI)
@@ -183,16 +192,34 @@ CTQ_ALWAYS_INLINE void depthwise_pixel(const std::uint8_t* const* rows, index_t 
 #endif
 #if defined(CTQ_KERNEL_AVX2)
   if constexpr (std::is_same_v<Arch, arch::avx2>) {
-    // Eight channels at a time, two taps per vpmaddwd (the int16 weights' layout).
+    // Sixteen channels at a time while they last, then eight; two taps per vpmaddwd (the int16
+    // weights' layout).
     using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
     const index_t pairs = (taps + 1) / 2;
+    index_t c = 0;
+    for (; c + 16 <= channels; c += 16) {
+      __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
+      for (index_t tp = 0; tp < pairs; ++tp) {
+        const std::uint8_t* r0 = rows[2 * tp];
+        const std::uint8_t* r1 = rows[2 * tp + 1 < taps ? 2 * tp + 1 : 2 * tp];
+        const __m128i x0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + c));
+        const __m128i x1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r1 + c));
+        const std::int16_t* wp = wd + (tp * padded + c) * 2;
+        const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp));
+        const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16));
+        lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpacklo_epi8(x0, x1)), w0));
+        hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpackhi_epi8(x0, x1)), w1));
+      }
+      out(B(lo) + B::load_unaligned(offset + c), pixel, c, index_t{8});
+      out(B(hi) + B::load_unaligned(offset + c + 8), pixel, c + 8, index_t{8});
+    }
     auto load8 = [](const std::uint8_t* p, index_t valid) {
       if (valid >= 8) return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
       std::uint64_t v = 0;
       std::memcpy(&v, p, static_cast<std::size_t>(valid));
       return _mm_cvtsi64_si128(static_cast<long long>(v));
     };
-    for (index_t c = 0; c < channels; c += 8) {
+    for (; c < channels; c += 8) {
       const index_t valid = channels - c < 8 ? channels - c : 8;
       __m256i acc = _mm256_setzero_si256();
       for (index_t tp = 0; tp < pairs; ++tp) {
@@ -243,11 +270,40 @@ void depthwise_conv(const detail::conv3d& c, const std::uint8_t* x, std::int32_t
     offset[ch] =
         static_cast<std::int32_t>(0u - static_cast<std::uint32_t>(x_zero_point) * static_cast<std::uint32_t>(sums[ch]));
   }
+  // Each tap's offset from the receptive field's first input pixel, for the pixels whose taps all
+  // lie in the input (no checks per tap).
+  std::array<index_t, 27> tap_offset{};
+  const bool offsets = taps <= 27;
+  if (offsets) {
+    index_t t = 0;
+    for (index_t kd = 0; kd < c.k[0]; ++kd)
+      for (index_t kh = 0; kh < c.k[1]; ++kh)
+        for (index_t kw = 0; kw < c.k[2]; ++kw, ++t)
+          tap_offset[static_cast<std::size_t>(t)] =
+              ((kd * c.d[0] * c.in[1] + kh * c.d[1]) * c.in[2] + kw * c.d[2]) * channels;
+  }
+  auto run = [&](index_t pixel) {
+    if (taps == 9) {
+      detail::depthwise_pixel<Arch, 9>(rows, taps, w, offset, pixel, out);  // 3x3, unrolled
+    } else {
+      detail::depthwise_pixel<Arch, 0>(rows, taps, w, offset, pixel, out);
+    }
+  };
   index_t pixel = 0;
   for (index_t n = 0; n < c.batch; ++n)
     for (index_t od = 0; od < c.out[0]; ++od)
-      for (index_t oh = 0; oh < c.out[1]; ++oh)
+      for (index_t oh = 0; oh < c.out[1]; ++oh) {
+        const bool rows_inside = offsets && detail::taps_inside(c, od, 0) && detail::taps_inside(c, oh, 1);
         for (index_t ow = 0; ow < c.out[2]; ++ow, ++pixel) {
+          if (rows_inside && detail::taps_inside(c, ow, 2)) {
+            const std::uint8_t* first =
+                x + (((n * c.in[0] + od * c.s[0] - c.p[0]) * c.in[1] + oh * c.s[1] - c.p[1]) * c.in[2] + ow * c.s[2] -
+                     c.p[2]) *
+                        channels;
+            for (index_t t = 0; t < taps; ++t) rows[t] = first + tap_offset[static_cast<std::size_t>(t)];
+            run(pixel);
+            continue;
+          }
           index_t t = 0;
           for (index_t kd = 0; kd < c.k[0]; ++kd) {
             const index_t id = od * c.s[0] - c.p[0] + kd * c.d[0];
@@ -261,8 +317,9 @@ void depthwise_conv(const detail::conv3d& c, const std::uint8_t* x, std::int32_t
               }
             }
           }
-          detail::depthwise_pixel<Arch>(rows, taps, w, offset, pixel, out);
+          run(pixel);
         }
+      }
 }
 
 }  // namespace ctq::kernels

@@ -109,12 +109,41 @@ class PackedWeights {
 namespace detail {
 /// The largest byte of an M x K block with row stride lda.
 inline std::uint8_t max_byte(const std::uint8_t* a, index_t m, index_t k, index_t lda) {
+  if (lda == k) {
+    k *= m;  // contiguous rows: one pass (one reduction of the vector maximum, not one per row)
+    m = 1;
+  }
   std::uint8_t hi = 0;
   for (index_t r = 0; r < m; ++r) {
     const std::uint8_t* row = a + r * lda;
     for (index_t i = 0; i < k; ++i) hi = row[i] > hi ? row[i] : hi;
   }
   return hi;
+}
+}  // namespace detail
+
+namespace detail {
+// One block of R rows (from `row`) of the product across every panel of b.
+template <class U, index_t R, bool SevenBit, class Arch, class Out>
+void gemm_row_block(const std::uint8_t* a, index_t lda, index_t row, const PackedWeights<Arch>& b,
+                    const std::int32_t* col_offset, const std::int32_t* row_sum, const Out& pipeline) {
+  const Out out = pipeline;  // a local copy: the 8-bit stores cannot alias it, so it stays in registers
+  const std::int32_t* zw = b.zero_points();
+  ukernel_args args{a + row * lda, lda, R, b.k(), nullptr, 0, nullptr, row_sum ? row_sum + row : nullptr,
+                    nullptr,       row, 0};
+  for (index_t p = 0; p < b.panels(); ++p) {
+    const index_t col = p * U::nr;
+    args.b = b.panel(p);
+    args.cols = b.n() - col < U::nr ? b.n() - col : U::nr;
+    args.col_offset = col_offset + col;
+    args.w_zp = zw + col;
+    args.col = col;
+    if constexpr (SevenBit) {
+      U::template run_7bit<R>(args, out);
+    } else {
+      U::template run<R>(args, out);
+    }
+  }
 }
 }  // namespace detail
 
@@ -183,22 +212,19 @@ void gemm(const std::uint8_t* a, index_t m, index_t lda, std::int32_t a_zero_poi
   // has none above 127: one pass over M x K bytes, against M x N x K products.
   bool seven_bit = false;
   if constexpr (requires { U::has_7bit_path; }) seven_bit = detail::max_byte(a, m, k, lda) <= 127;
-  for (index_t p = 0; p < b.panels(); ++p) {
-    const index_t col = p * U::nr;
-    const index_t cols = b.n() - col < U::nr ? b.n() - col : U::nr;
-    for (index_t row = 0; row < m; row += U::mr) {
-      const index_t rows = m - row < U::mr ? m - row : U::mr;
-      const ukernel_args args{
-          a + row * lda, lda, rows, k, b.panel(p), cols, col_offset + col, row_sum ? row_sum + row : nullptr,
-          zw + col,      row, col};
+  // A block of rows at a time, across every panel: the block's activations stay in the first
+  // cache level, and the tiles of one block run in one loop the processor can overlap.
+  for (index_t row = 0; row < m; row += U::mr) {
+    const index_t rows = m - row < U::mr ? m - row : U::mr;
+    detail::dispatch_rows<U::mr>(rows, [&]<index_t R>() {
       if constexpr (requires { U::has_7bit_path; }) {
         if (seven_bit) {
-          detail::dispatch_rows<U::mr>(rows, [&]<index_t R>() { U::template run_7bit<R>(args, out); });
-          continue;
+          detail::gemm_row_block<U, R, true>(a, lda, row, b, col_offset, row_sum, out);
+          return;
         }
       }
-      detail::dispatch_rows<U::mr>(rows, [&]<index_t R>() { U::template run<R>(args, out); });
-    }
+      detail::gemm_row_block<U, R, false>(a, lda, row, b, col_offset, row_sum, out);
+    });
   }
 }
 

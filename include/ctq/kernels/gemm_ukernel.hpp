@@ -50,10 +50,16 @@ namespace detail {
 // The four activation bytes of group g of a row, zero beyond k (the weights there are zero too;
 // reading them from memory could cross the end of the buffer).
 inline std::uint32_t load_group(const std::uint8_t* row, index_t g, index_t k) {
-  std::uint32_t v = 0;
   const index_t first = 4 * g;
   const index_t n = k - first < 4 ? k - first : 4;
-  std::memcpy(&v, row + first, static_cast<std::size_t>(n));
+  if (n == 4) {
+    std::uint32_t v;
+    std::memcpy(&v, row + first, 4);
+    return v;
+  }
+  // byte by byte, not a library memcpy call of 1 to 3 bytes
+  std::uint32_t v = 0;
+  for (index_t i = 0; i < n; ++i) v |= std::uint32_t{row[first + i]} << (8 * i);
   return v;
 }
 

@@ -187,6 +187,19 @@ struct round_to_int {
   }
 };
 
+/// round_to_int then clamp{lo, hi} in one step, with the same bits: the value is clamped to
+/// [lo, hi] in float, then rounded (rounding is monotone and keeps integers, so clamping before
+/// or after it gives the same integer). Needs lo and hi exact in float: |lo|, |hi| <= 2^24.
+struct round_clamp {
+  std::int32_t lo, hi;
+  template <class V>
+  CTQ_ALWAYS_INLINE detail::int_lanes<V> operator()(const V& v, index_t) const {
+    static_assert(std::is_same_v<V, detail::float_lanes<V>>, "round_clamp: place it after a multiply stage");
+    const V l = detail::broadcast<V>(static_cast<float>(lo)), h = detail::broadcast<V>(static_cast<float>(hi));
+    return detail::nearest_int(detail::min(detail::max(v, l), h));
+  }
+};
+
 /// value + zero_point: in integers after round_to_int (as QNNPACK), or in float before it (as
 /// oneDNN; the sum is rounded on its own, never fused with a preceding product).
 struct add_zero_point {
@@ -240,13 +253,11 @@ struct store {
 #if CTQ_HAS_XSIMD
       constexpr index_t n = detail::lanes<V>::size;
       if constexpr (sizeof(T) == 1) {
-        constexpr std::int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
-        const V s = detail::min(detail::max(v, V(lo)), V(hi));
         if (count == n) {
-          ctq::detail::store_narrow(s, out);
+          ctq::detail::store_saturated(v, out);
         } else {
           alignas(64) T buf[n];
-          ctq::detail::store_narrow(s, buf);
+          ctq::detail::store_saturated(v, buf);
           std::memcpy(out, buf, static_cast<std::size_t>(count));
         }
       } else {

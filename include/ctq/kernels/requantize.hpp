@@ -51,6 +51,10 @@ class Requantization {
     bool ok = positive(x_scale) && positive(y_scale);
     for (float s : w_scales) ok = ok && positive(s);
     if (!ok) raise("ctq: Requantization: every scale must be finite and positive");
+    if (qmin > qmax || qmin < -(1 << 24) || qmax > (1 << 24)) {  // round_clamp needs them exact in float
+      raise(ctq::detail::message() << "ctq: Requantization: the output range [" << qmin << ", " << qmax
+                                   << "] must be non-empty and within [-2^24, 2^24]");
+    }
     if (y_zero_point < qmin || y_zero_point > qmax) {
       raise(ctq::detail::message() << "ctq: Requantization: output zero point " << y_zero_point << " is outside ["
                                    << qmin << ", " << qmax << "]");
@@ -92,8 +96,8 @@ class Requantization {
                              add_zero_point{zero_point_}, clamp{lo_, hi_}, store<T>{y, ld}));
     } else {
       f(make_output_pipeline(convert_to_float{}, bias_add_float{bias_f_.data()},
-                             multiply_per_channel{multiplier_.data()}, add_zero_point{zero_point_}, round_to_int{},
-                             clamp{lo_, hi_}, store<T>{y, ld}));
+                             multiply_per_channel{multiplier_.data()}, add_zero_point{zero_point_},
+                             round_clamp{lo_, hi_}, store<T>{y, ld}));
     }
   }
 

@@ -47,7 +47,7 @@ struct gemm_ukernel<arch::avx2> {
   }
 
   template <index_t Rows, class Out>
-  static void run(const ukernel_args& p, const Out& out) {
+  CTQ_ALWAYS_INLINE static void run(const ukernel_args& p, const Out& out) {
     __m256i lo[Rows], hi[Rows];
 #pragma GCC unroll 4
     for (index_t r = 0; r < Rows; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
@@ -63,6 +63,7 @@ struct gemm_ukernel<arch::avx2> {
     };
     for_each_group<Rows>(p, step);
     using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
+#pragma GCC unroll 4
     for (index_t r = 0; r < Rows; ++r) {
       // lo = [c0 c0 c1 c1 | c2 c2 c3 c3], hi = [c4 c4 c5 c5 | c6 c6 c7 c7] (two partials each):
       // hadd -> [c0 c1 c4 c5 | c2 c3 c6 c7], then the 64-bit lanes reordered to c0..c7.
@@ -77,7 +78,7 @@ struct gemm_ukernel<arch::avx2> {
   /// pairs into the column's int32. Exact, and no byte widening.
   static constexpr bool has_7bit_path = true;
   template <index_t Rows, class Out>
-  static void run_7bit(const ukernel_args& p, const Out& out) {
+  CTQ_ALWAYS_INLINE static void run_7bit(const ukernel_args& p, const Out& out) {
     __m256i acc[Rows];
 #pragma GCC unroll 4
     for (index_t r = 0; r < Rows; ++r) acc[r] = _mm256_setzero_si256();
@@ -92,6 +93,7 @@ struct gemm_ukernel<arch::avx2> {
     };
     for_each_group<Rows>(p, step);
     using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
+#pragma GCC unroll 4
     for (index_t r = 0; r < Rows; ++r) detail::finish_lanes(B(acc[r]), p, r, 0, out);
   }
 };
