@@ -1034,6 +1034,7 @@ inline float torch_sum(const float* x, std::int64_t n) {
 #if CTQ_HAS_XSIMD
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 #include <xsimd/xsimd.hpp>
 
@@ -1096,6 +1097,27 @@ inline void store_narrow(const xsimd::batch<std::int32_t, A>& v, T* dst) {
     alignas(64) std::int32_t buf[n];
     v.store_aligned(buf);
     for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<T>(buf[i]);
+  }
+}
+
+/// Stores the int32 lanes of v as T (uint8_t or int8_t), each saturated to T's range. On x86 the
+/// saturating pack instructions are the clamp; elsewhere the lanes are clamped, then narrowed.
+template <class T, class A>
+inline void store_saturated(const xsimd::batch<std::int32_t, A>& v, T* dst) {
+  static_assert(sizeof(T) == 1);
+#if defined(__AVX2__)
+  if constexpr (std::is_base_of_v<xsimd::avx2, A> && !std::is_base_of_v<xsimd::avx512f, A>) {
+    const __m256i r = v;
+    const __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+    const __m128i p8 = std::is_signed_v<T> ? _mm_packs_epi16(p16, p16) : _mm_packus_epi16(p16, p16);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), p8);
+    return;
+  } else
+#endif
+  {
+    using B = xsimd::batch<std::int32_t, A>;
+    constexpr std::int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+    store_narrow(xsimd::min(xsimd::max(v, B(lo)), B(hi)), dst);
   }
 }
 
@@ -3692,6 +3714,7 @@ inline constexpr bool has_avx512vnni =
 // `vpmaddwd` adds two taps of 16 channels exactly (|x * w'| <= 255 * 255); the input's zero point
 // comes back through a per-channel offset, and padding reads a row filled with that zero point.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -3748,10 +3771,16 @@ namespace detail {
 // The four activation bytes of group g of a row, zero beyond k (the weights there are zero too;
 // reading them from memory could cross the end of the buffer).
 inline std::uint32_t load_group(const std::uint8_t* row, index_t g, index_t k) {
-  std::uint32_t v = 0;
   const index_t first = 4 * g;
   const index_t n = k - first < 4 ? k - first : 4;
-  std::memcpy(&v, row + first, static_cast<std::size_t>(n));
+  if (n == 4) {
+    std::uint32_t v;
+    std::memcpy(&v, row + first, 4);
+    return v;
+  }
+  // byte by byte, not a library memcpy call of 1 to 3 bytes
+  std::uint32_t v = 0;
+  for (index_t i = 0; i < n; ++i) v |= std::uint32_t{row[first + i]} << (8 * i);
   return v;
 }
 
@@ -3812,6 +3841,12 @@ struct conv3d {
 };
 
 inline constexpr index_t depthwise_block = 16;  // channels per vector
+
+// Whether every tap of output coordinate o along dimension i lies in the input (no padding read).
+inline bool taps_inside(const conv3d& c, index_t o, int i) {
+  const index_t first = o * c.s[i] - c.p[i];
+  return first >= 0 && first + (c.k[i] - 1) * c.d[i] < c.in[i];
+}
 
 }  // namespace detail
 
@@ -3890,9 +3925,11 @@ namespace detail {
 
 // The per-pixel work: the taps' input rows (nullptr-free: padding points at the zero-point row),
 // then every channel.
-template <class Arch, class Out>
-CTQ_ALWAYS_INLINE void depthwise_pixel(const std::uint8_t* const* rows, index_t taps, const DepthwiseWeights& w,
+// Taps: the tap count when known at compile time (the loops unroll), or 0.
+template <class Arch, index_t Taps, class Out>
+CTQ_ALWAYS_INLINE void depthwise_pixel(const std::uint8_t* const* rows, index_t taps_, const DepthwiseWeights& w,
                                        const std::int32_t* offset, index_t pixel, const Out& out) {
+  const index_t taps = Taps > 0 ? Taps : taps_;
   const index_t channels = w.channels(), padded = w.padded_channels();
   const std::int16_t* wd = w.data();
 #if defined(CTQ_KERNEL_AVX512VNNI)
@@ -3962,16 +3999,34 @@ CTQ_ALWAYS_INLINE void depthwise_pixel(const std::uint8_t* const* rows, index_t 
 #endif
 #if defined(CTQ_KERNEL_AVX2)
   if constexpr (std::is_same_v<Arch, arch::avx2>) {
-    // Eight channels at a time, two taps per vpmaddwd (the int16 weights' layout).
+    // Sixteen channels at a time while they last, then eight; two taps per vpmaddwd (the int16
+    // weights' layout).
     using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
     const index_t pairs = (taps + 1) / 2;
+    index_t c = 0;
+    for (; c + 16 <= channels; c += 16) {
+      __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
+      for (index_t tp = 0; tp < pairs; ++tp) {
+        const std::uint8_t* r0 = rows[2 * tp];
+        const std::uint8_t* r1 = rows[2 * tp + 1 < taps ? 2 * tp + 1 : 2 * tp];
+        const __m128i x0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + c));
+        const __m128i x1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r1 + c));
+        const std::int16_t* wp = wd + (tp * padded + c) * 2;
+        const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp));
+        const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16));
+        lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpacklo_epi8(x0, x1)), w0));
+        hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpackhi_epi8(x0, x1)), w1));
+      }
+      out(B(lo) + B::load_unaligned(offset + c), pixel, c, index_t{8});
+      out(B(hi) + B::load_unaligned(offset + c + 8), pixel, c + 8, index_t{8});
+    }
     auto load8 = [](const std::uint8_t* p, index_t valid) {
       if (valid >= 8) return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
       std::uint64_t v = 0;
       std::memcpy(&v, p, static_cast<std::size_t>(valid));
       return _mm_cvtsi64_si128(static_cast<long long>(v));
     };
-    for (index_t c = 0; c < channels; c += 8) {
+    for (; c < channels; c += 8) {
       const index_t valid = channels - c < 8 ? channels - c : 8;
       __m256i acc = _mm256_setzero_si256();
       for (index_t tp = 0; tp < pairs; ++tp) {
@@ -4022,11 +4077,40 @@ void depthwise_conv(const detail::conv3d& c, const std::uint8_t* x, std::int32_t
     offset[ch] =
         static_cast<std::int32_t>(0u - static_cast<std::uint32_t>(x_zero_point) * static_cast<std::uint32_t>(sums[ch]));
   }
+  // Each tap's offset from the receptive field's first input pixel, for the pixels whose taps all
+  // lie in the input (no checks per tap).
+  std::array<index_t, 27> tap_offset{};
+  const bool offsets = taps <= 27;
+  if (offsets) {
+    index_t t = 0;
+    for (index_t kd = 0; kd < c.k[0]; ++kd)
+      for (index_t kh = 0; kh < c.k[1]; ++kh)
+        for (index_t kw = 0; kw < c.k[2]; ++kw, ++t)
+          tap_offset[static_cast<std::size_t>(t)] =
+              ((kd * c.d[0] * c.in[1] + kh * c.d[1]) * c.in[2] + kw * c.d[2]) * channels;
+  }
+  auto run = [&](index_t pixel) {
+    if (taps == 9) {
+      detail::depthwise_pixel<Arch, 9>(rows, taps, w, offset, pixel, out);  // 3x3, unrolled
+    } else {
+      detail::depthwise_pixel<Arch, 0>(rows, taps, w, offset, pixel, out);
+    }
+  };
   index_t pixel = 0;
   for (index_t n = 0; n < c.batch; ++n)
     for (index_t od = 0; od < c.out[0]; ++od)
-      for (index_t oh = 0; oh < c.out[1]; ++oh)
+      for (index_t oh = 0; oh < c.out[1]; ++oh) {
+        const bool rows_inside = offsets && detail::taps_inside(c, od, 0) && detail::taps_inside(c, oh, 1);
         for (index_t ow = 0; ow < c.out[2]; ++ow, ++pixel) {
+          if (rows_inside && detail::taps_inside(c, ow, 2)) {
+            const std::uint8_t* first =
+                x + (((n * c.in[0] + od * c.s[0] - c.p[0]) * c.in[1] + oh * c.s[1] - c.p[1]) * c.in[2] + ow * c.s[2] -
+                     c.p[2]) *
+                        channels;
+            for (index_t t = 0; t < taps; ++t) rows[t] = first + tap_offset[static_cast<std::size_t>(t)];
+            run(pixel);
+            continue;
+          }
           index_t t = 0;
           for (index_t kd = 0; kd < c.k[0]; ++kd) {
             const index_t id = od * c.s[0] - c.p[0] + kd * c.d[0];
@@ -4040,8 +4124,9 @@ void depthwise_conv(const detail::conv3d& c, const std::uint8_t* x, std::int32_t
               }
             }
           }
-          detail::depthwise_pixel<Arch>(rows, taps, w, offset, pixel, out);
+          run(pixel);
         }
+      }
 }
 
 }  // namespace ctq::kernels
@@ -4627,7 +4712,7 @@ struct gemm_ukernel<arch::avx2> {
   }
 
   template <index_t Rows, class Out>
-  static void run(const ukernel_args& p, const Out& out) {
+  CTQ_ALWAYS_INLINE static void run(const ukernel_args& p, const Out& out) {
     __m256i lo[Rows], hi[Rows];
 #pragma GCC unroll 4
     for (index_t r = 0; r < Rows; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
@@ -4643,6 +4728,7 @@ struct gemm_ukernel<arch::avx2> {
     };
     for_each_group<Rows>(p, step);
     using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
+#pragma GCC unroll 4
     for (index_t r = 0; r < Rows; ++r) {
       // lo = [c0 c0 c1 c1 | c2 c2 c3 c3], hi = [c4 c4 c5 c5 | c6 c6 c7 c7] (two partials each):
       // hadd -> [c0 c1 c4 c5 | c2 c3 c6 c7], then the 64-bit lanes reordered to c0..c7.
@@ -4657,7 +4743,7 @@ struct gemm_ukernel<arch::avx2> {
   /// pairs into the column's int32. Exact, and no byte widening.
   static constexpr bool has_7bit_path = true;
   template <index_t Rows, class Out>
-  static void run_7bit(const ukernel_args& p, const Out& out) {
+  CTQ_ALWAYS_INLINE static void run_7bit(const ukernel_args& p, const Out& out) {
     __m256i acc[Rows];
 #pragma GCC unroll 4
     for (index_t r = 0; r < Rows; ++r) acc[r] = _mm256_setzero_si256();
@@ -4672,6 +4758,7 @@ struct gemm_ukernel<arch::avx2> {
     };
     for_each_group<Rows>(p, step);
     using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
+#pragma GCC unroll 4
     for (index_t r = 0; r < Rows; ++r) detail::finish_lanes(B(acc[r]), p, r, 0, out);
   }
 };
@@ -5022,6 +5109,19 @@ struct round_to_int {
   }
 };
 
+/// round_to_int then clamp{lo, hi} in one step, with the same bits: the value is clamped to
+/// [lo, hi] in float, then rounded (rounding is monotone and keeps integers, so clamping before
+/// or after it gives the same integer). Needs lo and hi exact in float: |lo|, |hi| <= 2^24.
+struct round_clamp {
+  std::int32_t lo, hi;
+  template <class V>
+  CTQ_ALWAYS_INLINE detail::int_lanes<V> operator()(const V& v, index_t) const {
+    static_assert(std::is_same_v<V, detail::float_lanes<V>>, "round_clamp: place it after a multiply stage");
+    const V l = detail::broadcast<V>(static_cast<float>(lo)), h = detail::broadcast<V>(static_cast<float>(hi));
+    return detail::nearest_int(detail::min(detail::max(v, l), h));
+  }
+};
+
 /// value + zero_point: in integers after round_to_int (as QNNPACK), or in float before it (as
 /// oneDNN; the sum is rounded on its own, never fused with a preceding product).
 struct add_zero_point {
@@ -5075,13 +5175,11 @@ struct store {
 #if CTQ_HAS_XSIMD
       constexpr index_t n = detail::lanes<V>::size;
       if constexpr (sizeof(T) == 1) {
-        constexpr std::int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
-        const V s = detail::min(detail::max(v, V(lo)), V(hi));
         if (count == n) {
-          ctq::detail::store_narrow(s, out);
+          ctq::detail::store_saturated(v, out);
         } else {
           alignas(64) T buf[n];
-          ctq::detail::store_narrow(s, buf);
+          ctq::detail::store_saturated(v, buf);
           std::memcpy(out, buf, static_cast<std::size_t>(count));
         }
       } else {
@@ -5214,12 +5312,41 @@ class PackedWeights {
 namespace detail {
 /// The largest byte of an M x K block with row stride lda.
 inline std::uint8_t max_byte(const std::uint8_t* a, index_t m, index_t k, index_t lda) {
+  if (lda == k) {
+    k *= m;  // contiguous rows: one pass (one reduction of the vector maximum, not one per row)
+    m = 1;
+  }
   std::uint8_t hi = 0;
   for (index_t r = 0; r < m; ++r) {
     const std::uint8_t* row = a + r * lda;
     for (index_t i = 0; i < k; ++i) hi = row[i] > hi ? row[i] : hi;
   }
   return hi;
+}
+}  // namespace detail
+
+namespace detail {
+// One block of R rows (from `row`) of the product across every panel of b.
+template <class U, index_t R, bool SevenBit, class Arch, class Out>
+void gemm_row_block(const std::uint8_t* a, index_t lda, index_t row, const PackedWeights<Arch>& b,
+                    const std::int32_t* col_offset, const std::int32_t* row_sum, const Out& pipeline) {
+  const Out out = pipeline;  // a local copy: the 8-bit stores cannot alias it, so it stays in registers
+  const std::int32_t* zw = b.zero_points();
+  ukernel_args args{a + row * lda, lda, R, b.k(), nullptr, 0, nullptr, row_sum ? row_sum + row : nullptr,
+                    nullptr,       row, 0};
+  for (index_t p = 0; p < b.panels(); ++p) {
+    const index_t col = p * U::nr;
+    args.b = b.panel(p);
+    args.cols = b.n() - col < U::nr ? b.n() - col : U::nr;
+    args.col_offset = col_offset + col;
+    args.w_zp = zw + col;
+    args.col = col;
+    if constexpr (SevenBit) {
+      U::template run_7bit<R>(args, out);
+    } else {
+      U::template run<R>(args, out);
+    }
+  }
 }
 }  // namespace detail
 
@@ -5288,22 +5415,19 @@ void gemm(const std::uint8_t* a, index_t m, index_t lda, std::int32_t a_zero_poi
   // has none above 127: one pass over M x K bytes, against M x N x K products.
   bool seven_bit = false;
   if constexpr (requires { U::has_7bit_path; }) seven_bit = detail::max_byte(a, m, k, lda) <= 127;
-  for (index_t p = 0; p < b.panels(); ++p) {
-    const index_t col = p * U::nr;
-    const index_t cols = b.n() - col < U::nr ? b.n() - col : U::nr;
-    for (index_t row = 0; row < m; row += U::mr) {
-      const index_t rows = m - row < U::mr ? m - row : U::mr;
-      const ukernel_args args{
-          a + row * lda, lda, rows, k, b.panel(p), cols, col_offset + col, row_sum ? row_sum + row : nullptr,
-          zw + col,      row, col};
+  // A block of rows at a time, across every panel: the block's activations stay in the first
+  // cache level, and the tiles of one block run in one loop the processor can overlap.
+  for (index_t row = 0; row < m; row += U::mr) {
+    const index_t rows = m - row < U::mr ? m - row : U::mr;
+    detail::dispatch_rows<U::mr>(rows, [&]<index_t R>() {
       if constexpr (requires { U::has_7bit_path; }) {
         if (seven_bit) {
-          detail::dispatch_rows<U::mr>(rows, [&]<index_t R>() { U::template run_7bit<R>(args, out); });
-          continue;
+          detail::gemm_row_block<U, R, true>(a, lda, row, b, col_offset, row_sum, out);
+          return;
         }
       }
-      detail::dispatch_rows<U::mr>(rows, [&]<index_t R>() { U::template run<R>(args, out); });
-    }
+      detail::gemm_row_block<U, R, false>(a, lda, row, b, col_offset, row_sum, out);
+    });
   }
 }
 
@@ -5474,11 +5598,90 @@ inline constexpr index_t conv_block_rows = 192;
 inline index_t conv_rows(const conv3d& packed) { return std::min(conv_block_rows, packed.out_pixels()); }
 
 // Copies one tap's input channels into an im2col row: 16-byte pieces the compiler inlines (the
-// usual channel counts are multiples of 16), then the rest.
+// usual channel counts are multiples of 16), then 4-byte pieces and single bytes. No call to the
+// library's memcpy: with few channels (an image's 1 or 3) the call would cost more than the copy.
 inline void copy_channels(std::uint8_t* dst, const std::uint8_t* src, index_t n) {
   index_t i = 0;
   for (; i + 16 <= n; i += 16) std::memcpy(dst + i, src + i, 16);
-  if (i < n) std::memcpy(dst + i, src + i, static_cast<std::size_t>(n - i));
+  for (; i + 4 <= n; i += 4) std::memcpy(dst + i, src + i, 4);
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+// Fills one tap's channels of an im2col row with the input's zero point (the padding), likewise.
+inline void fill_channels(std::uint8_t* dst, std::uint8_t value, index_t n) {
+  if (n >= 16) {
+    std::memset(dst, value, static_cast<std::size_t>(n));
+    return;
+  }
+  for (index_t i = 0; i < n; ++i) dst[i] = value;
+}
+
+// One im2col row (output pixel (n, od, oh, ow)) into dst, advancing dst by K bytes; taps out of
+// range read `fill`.
+inline void im2col_pixel(const conv3d& c, const std::uint8_t* x, index_t c0, index_t cin_g, index_t n, index_t od,
+                         index_t oh, index_t ow, std::uint8_t fill, std::uint8_t*& dst) {
+  const index_t row_bytes = c.in[2] * c.in_c;
+  for (index_t kd = 0; kd < c.k[0]; ++kd) {
+    const index_t id = od * c.s[0] - c.p[0] + kd * c.d[0];
+    for (index_t kh = 0; kh < c.k[1]; ++kh) {
+      const index_t ih = oh * c.s[1] - c.p[1] + kh * c.d[1];
+      const bool row_in = id >= 0 && id < c.in[0] && ih >= 0 && ih < c.in[1];
+      const std::uint8_t* src = x + ((n * c.in[0] + (row_in ? id : 0)) * c.in[1] + (row_in ? ih : 0)) * row_bytes + c0;
+      index_t iw = ow * c.s[2] - c.p[2];
+      for (index_t kw = 0; kw < c.k[2]; ++kw, iw += c.d[2], dst += cin_g) {
+        if (row_in && iw >= 0 && iw < c.in[2]) {
+          copy_channels(dst, src + iw * c.in_c, cin_g);
+        } else {
+          fill_channels(dst, fill, cin_g);
+        }
+      }
+    }
+  }
+}
+
+// Rows r0 .. r0 + m - 1 of the im2col matrix (row r: the receptive field of output pixel r,
+// taps in (kd, kh, kw) order, `cin_g` channels from channel `c0` each; K = taps * cin_g bytes
+// per row) into `a`. Out-of-range taps read the input's zero point. A function of its own (not
+// inlined into the convolution) so its counters stay in registers.
+[[gnu::noinline]] inline void im2col_rows(const conv3d& c, const std::uint8_t* x, index_t c0, index_t cin_g, index_t r0,
+                                          index_t m, std::uint8_t fill, std::uint8_t* a) {
+  // the first pixel's coordinates, then counted up pixel by pixel (no division per row)
+  index_t pix = r0;
+  index_t ow = pix % c.out[2];
+  pix /= c.out[2];
+  index_t oh = pix % c.out[1];
+  pix /= c.out[1];
+  index_t od = pix % c.out[0];
+  index_t n = pix / c.out[0];
+  const index_t row_bytes = c.in[2] * c.in_c;
+  std::uint8_t* dst = a;
+  for (index_t r = 0; r < m; ++r) {
+    if (taps_inside(c, od, 0) && taps_inside(c, oh, 1) && taps_inside(c, ow, 2)) {
+      // the whole receptive field is in the input: no checks per tap
+      for (index_t kd = 0; kd < c.k[0]; ++kd) {
+        const index_t id = od * c.s[0] - c.p[0] + kd * c.d[0];
+        for (index_t kh = 0; kh < c.k[1]; ++kh) {
+          const index_t ih = oh * c.s[1] - c.p[1] + kh * c.d[1];
+          const std::uint8_t* src =
+              x + ((n * c.in[0] + id) * c.in[1] + ih) * row_bytes + c0 + (ow * c.s[2] - c.p[2]) * c.in_c;
+          if (cin_g == 1) {  // an image's single channel: a byte per tap
+            for (index_t kw = 0; kw < c.k[2]; ++kw) *dst++ = src[kw * c.d[2] * c.in_c];
+          } else {
+            for (index_t kw = 0; kw < c.k[2]; ++kw, dst += cin_g) copy_channels(dst, src + kw * c.d[2] * c.in_c, cin_g);
+          }
+        }
+      }
+    } else {
+      im2col_pixel(c, x, c0, cin_g, n, od, oh, ow, fill, dst);
+    }
+    if (++ow == c.out[2]) {
+      ow = 0;
+      if (++oh == c.out[1]) {
+        oh = 0;
+        if (++od == c.out[0]) od = 0, ++n;
+      }
+    }
+  }
 }
 
 inline bool conv_in_place(const conv3d& c) {
@@ -5693,35 +5896,7 @@ void conv(const ConvGeometry<R>& g, const std::uint8_t* x, std::int32_t x_zero_p
   for (index_t r0 = 0; r0 < pixels; r0 += rows) {
     const index_t m = std::min(rows, pixels - r0);
     for (index_t grp = 0; grp < c.groups; ++grp) {
-      // im2col rows r0 .. r0 + m - 1 of this group.
-      for (index_t r = 0; r < m; ++r) {
-        index_t pix = r0 + r;
-        const index_t ow = pix % c.out[2];
-        pix /= c.out[2];
-        const index_t oh = pix % c.out[1];
-        pix /= c.out[1];
-        const index_t od = pix % c.out[0];
-        const index_t n = pix / c.out[0];
-        std::uint8_t* dst = a + r * k;
-        for (index_t kd = 0; kd < c.k[0]; ++kd) {
-          const index_t id = od * c.s[0] - c.p[0] + kd * c.d[0];
-          for (index_t kh = 0; kh < c.k[1]; ++kh) {
-            const index_t ih = oh * c.s[1] - c.p[1] + kh * c.d[1];
-            const bool row_in = id >= 0 && id < c.in[0] && ih >= 0 && ih < c.in[1];
-            const std::uint8_t* src =
-                x + (((n * c.in[0] + (row_in ? id : 0)) * c.in[1] + (row_in ? ih : 0)) * c.in[2]) * c.in_c +
-                grp * cin_g;
-            for (index_t kw = 0; kw < c.k[2]; ++kw, dst += cin_g) {
-              const index_t iw = ow * c.s[2] - c.p[2] + kw * c.d[2];
-              if (row_in && iw >= 0 && iw < c.in[2]) {
-                detail::copy_channels(dst, src + iw * c.in_c, cin_g);
-              } else {
-                std::memset(dst, fill, static_cast<std::size_t>(cin_g));
-              }
-            }
-          }
-        }
-      }
+      detail::im2col_rows(c, x, grp * cin_g, cin_g, r0, m, fill, a);
       const detail::shifted<Out> o{out, r0, grp * cout_g};
       gemm(a, m, k, x_zero_point, w.group(grp), o, gs);
     }
@@ -7427,6 +7602,10 @@ class Requantization {
     bool ok = positive(x_scale) && positive(y_scale);
     for (float s : w_scales) ok = ok && positive(s);
     if (!ok) raise("ctq: Requantization: every scale must be finite and positive");
+    if (qmin > qmax || qmin < -(1 << 24) || qmax > (1 << 24)) {  // round_clamp needs them exact in float
+      raise(ctq::detail::message() << "ctq: Requantization: the output range [" << qmin << ", " << qmax
+                                   << "] must be non-empty and within [-2^24, 2^24]");
+    }
     if (y_zero_point < qmin || y_zero_point > qmax) {
       raise(ctq::detail::message() << "ctq: Requantization: output zero point " << y_zero_point << " is outside ["
                                    << qmin << ", " << qmax << "]");
@@ -7468,8 +7647,8 @@ class Requantization {
                              add_zero_point{zero_point_}, clamp{lo_, hi_}, store<T>{y, ld}));
     } else {
       f(make_output_pipeline(convert_to_float{}, bias_add_float{bias_f_.data()},
-                             multiply_per_channel{multiplier_.data()}, add_zero_point{zero_point_}, round_to_int{},
-                             clamp{lo_, hi_}, store<T>{y, ld}));
+                             multiply_per_channel{multiplier_.data()}, add_zero_point{zero_point_},
+                             round_clamp{lo_, hi_}, store<T>{y, ld}));
     }
   }
 
