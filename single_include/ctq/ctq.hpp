@@ -1100,25 +1100,21 @@ inline void store_narrow(const xsimd::batch<std::int32_t, A>& v, T* dst) {
   }
 }
 
-/// Stores the int32 lanes of v as T (uint8_t or int8_t), each saturated to T's range. On x86 the
-/// saturating pack instructions are the clamp; elsewhere the lanes are clamped, then narrowed.
+/// Stores the int32 lanes of v as T (uint8_t or int8_t), each saturated to T's range. On AVX2
+/// store_narrow's pack instructions saturate, so they are the clamp; elsewhere the lanes are
+/// clamped, then narrowed.
 template <class T, class A>
 inline void store_saturated(const xsimd::batch<std::int32_t, A>& v, T* dst) {
   static_assert(sizeof(T) == 1);
+  using B = xsimd::batch<std::int32_t, A>;
+  constexpr std::int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
 #if defined(__AVX2__)
   if constexpr (std::is_base_of_v<xsimd::avx2, A> && !std::is_base_of_v<xsimd::avx512f, A>) {
-    const __m256i r = v;
-    const __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
-    const __m128i p8 = std::is_signed_v<T> ? _mm_packs_epi16(p16, p16) : _mm_packus_epi16(p16, p16);
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), p8);
+    store_narrow(v, dst);
     return;
-  } else
-#endif
-  {
-    using B = xsimd::batch<std::int32_t, A>;
-    constexpr std::int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
-    store_narrow(xsimd::min(xsimd::max(v, B(lo)), B(hi)), dst);
   }
+#endif
+  store_narrow(xsimd::min(xsimd::max(v, B(lo)), B(hi)), dst);
 }
 
 /// Loads batch-size many T (uint8_t or int8_t) and widens them to int32 lanes.
