@@ -147,6 +147,10 @@ void extreme(index_t kk) {
 // Activations at most 127 (reduced range): kernels with a 7-bit path take it. Random shapes, the
 // extremes of that path (127 against -128 and 127: pairs of products at +-32512, next to int16's
 // limits), and one byte of 128 among them, which must send the call back to the general path.
+// Kernels that add two groups in int16 around a centre of 63 (the AVX2 kernel) reach int16's
+// limits with every activation 127 against -128 (4 * 64 * -128 = -32768), 127 against 127
+// (4 * 64 * 127 = 32512) and 0 against -128 (4 * -63 * -128 = 32256); a centre of 64 would
+// overflow with 0 against -128. Random mixes of 0 and 127 against -128 and 127 follow.
 template <class Arch>
 void seven_bit(std::uint32_t seed, int count) {
   std::mt19937 gen(seed);
@@ -167,6 +171,16 @@ void seven_bit(std::uint32_t seed, int count) {
     p.a[p.a.size() / 2] = 128;  // the general path
     check_all_pipelines<Arch>(p);
     p.a[p.a.size() / 2] = 127;
+  }
+  std::fill(p.a.begin(), p.a.end(), std::uint8_t{0});
+  for (const std::int8_t w : {std::int8_t{-128}, std::int8_t{127}}) {
+    std::fill(p.w.begin(), p.w.end(), w);
+    check_all_pipelines<Arch>(p);
+  }
+  for (int i = 0; i < 20; ++i) {
+    for (auto& v : p.a) v = gen() % 2 ? 127 : 0;
+    for (auto& v : p.w) v = gen() % 2 ? std::int8_t{127} : std::int8_t{-128};
+    check_all_pipelines<Arch>(p);
   }
 }
 

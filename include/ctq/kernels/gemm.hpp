@@ -78,6 +78,7 @@ class PackedWeights {
       }
       colsum_[static_cast<std::size_t>(c)] = sum;
     }
+    if constexpr (requires { gemm_ukernel<Arch>::pair_center; }) make_pair_terms_();
   }
 
   index_t n() const { return n_; }
@@ -89,7 +90,18 @@ class PackedWeights {
   const std::int32_t* column_sums() const { return colsum_.data(); }
   const std::int32_t* zero_points() const { return zero_point_.data(); }
   bool has_zero_point() const { return has_zero_point_; }
-  /// Bytes of packed weights (the int8 model size; column sums and zero points not counted).
+  /// For kernels whose 7-bit path adds two groups of four k in int16 (gemm_ukernel::pair_center
+  /// set): per panel and whole pair q of groups (2q, 2q + 1; K / 8 of them), one int16 per two
+  /// adjacent panel bytes L: pair_center * (bytes 2L and 2L + 1 of both groups). nullptr for
+  /// other kernels.
+  const std::int16_t* pair_bias(index_t p) const {
+    return pair_bias_.empty() ? nullptr : pair_bias_.data() + p * (k_ / 8) * nr * 2;
+  }
+  /// The column terms that add pair_bias back: pair_center * (sum of the column's weights at
+  /// k < 8 * (K / 8)), padded_n() entries; nullptr for kernels without pairs.
+  const std::int32_t* pair_offsets() const { return pair_offset_.empty() ? nullptr : pair_offset_.data(); }
+  /// Bytes of packed weights (the int8 model size; column sums, zero points and pair terms not
+  /// counted).
   std::size_t bytes() const { return data_.size(); }
   bool empty() const { return n_ == 0; }
 
@@ -100,9 +112,28 @@ class PackedWeights {
     return (k_ + align - 1) / align * align / 4;
   }
 
+  void make_pair_terms_() {
+    constexpr std::int32_t center = gemm_ukernel<Arch>::pair_center;
+    const index_t pairs = k_ / 8, lanes = nr * 2, groups = groups_();
+    pair_bias_.assign(static_cast<std::size_t>(panels() * pairs * lanes), 0);
+    pair_offset_.assign(static_cast<std::size_t>(padded_n()), 0);
+    for (index_t p = 0; p < panels(); ++p) {
+      for (index_t q = 0; q < pairs; ++q) {
+        const std::int8_t* g0 = data_.data() + (p * groups + 2 * q) * nr * 4;
+        const std::int8_t* g1 = g0 + nr * 4;
+        for (index_t l = 0; l < lanes; ++l) {
+          const std::int32_t sum = g0[2 * l] + g0[2 * l + 1] + g1[2 * l] + g1[2 * l + 1];  // |sum| <= 512
+          pair_bias_[static_cast<std::size_t>((p * pairs + q) * lanes + l)] = static_cast<std::int16_t>(center * sum);
+          pair_offset_[static_cast<std::size_t>(p * nr + l / 2)] += center * sum;
+        }
+      }
+    }
+  }
+
   index_t n_ = 0, k_ = 0;
   std::vector<std::int8_t> data_;
-  std::vector<std::int32_t> colsum_, zero_point_;
+  std::vector<std::int16_t> pair_bias_;
+  std::vector<std::int32_t> colsum_, zero_point_, pair_offset_;
   bool has_zero_point_ = false;
 };
 
@@ -139,6 +170,7 @@ void gemm_row_block(const std::uint8_t* a, index_t lda, index_t row, const Packe
     args.w_zp = zw + col;
     args.col = col;
     if constexpr (SevenBit) {
+      args.pair_bias = b.pair_bias(p);
       U::template run_7bit<R>(args, out);
     } else {
       U::template run<R>(args, out);
@@ -181,12 +213,19 @@ void gemm(const std::uint8_t* a, index_t m, index_t lda, std::int32_t a_zero_poi
   }
   if (m == 0) return;
   const index_t k = b.k(), padded = b.padded_n();
-  // Column offsets: (a_shift - za) * colsum + K * za * zw, computed in 64 bits and wrapped.
+  // Kernels with a faster exact path for activations below 128 (reduced range) take it when A
+  // has none above 127: one pass over M x K bytes, against M x N x K products.
+  bool seven_bit = false;
+  if constexpr (requires { U::has_7bit_path; }) seven_bit = detail::max_byte(a, m, k, lda) <= 127;
+  // Column offsets: (a_shift - za) * colsum + K * za * zw (+ the pair terms of a 7-bit path that
+  // has them), computed in 64 bits and wrapped.
   std::int32_t* col_offset = scratch.data();
   const std::int32_t* colsum = b.column_sums();
   const std::int32_t* zw = b.zero_points();
+  const std::int32_t* pair_offset = seven_bit ? b.pair_offsets() : nullptr;
   for (index_t c = 0; c < padded; ++c) {
-    const std::int64_t v = std::int64_t{U::a_shift - a_zero_point} * colsum[c] + std::int64_t{k} * a_zero_point * zw[c];
+    const std::int64_t v = std::int64_t{U::a_shift - a_zero_point} * colsum[c] +
+                           std::int64_t{k} * a_zero_point * zw[c] + (pair_offset ? pair_offset[c] : 0);
     col_offset[c] = static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(v)));
   }
   std::int32_t* row_sum = nullptr;
@@ -208,10 +247,6 @@ void gemm(const std::uint8_t* a, index_t m, index_t lda, std::int32_t a_zero_poi
     }
   }
 #endif
-  // Kernels with a faster exact path for activations below 128 (reduced range) take it when A
-  // has none above 127: one pass over M x K bytes, against M x N x K products.
-  bool seven_bit = false;
-  if constexpr (requires { U::has_7bit_path; }) seven_bit = detail::max_byte(a, m, k, lda) <= 127;
   // A block of rows at a time, across every panel: the block's activations stay in the first
   // cache level, and the tiles of one block run in one loop the processor can overlap.
   for (index_t row = 0; row < m; row += U::mr) {

@@ -37,6 +37,9 @@ struct ukernel_args {
   const std::int32_t* row_sum;     // rows entries of sum_k a[m][k], or nullptr when w_zp == 0
   const std::int32_t* w_zp;        // nr entries (used with row_sum)
   index_t row, col;                // the tile's first output row and column
+  // 7-bit kernels that add pairs of groups in int16 (PackedWeights::pair_bias): the panel's
+  // per-pair lane offsets, or nullptr
+  const std::int16_t* pair_bias = nullptr;
 };
 
 /// Specialised per kernel architecture: static constexpr index_t mr, nr, k_align (K is padded
