@@ -27,20 +27,28 @@ namespace detail {
 // with the FMA dequantization of its vector body, as 256-entry float tables.
 template <QuantizedByte T>
 struct AtenAdd {
-  std::array<float, 256> da, db;
+  std::array<float, 256> da, db;               // filled only for the gather path (with_tables)
   float a_scale, a_premul, b_scale, b_premul;  // the same dequantization as one FMA each
+  std::int32_t a_zp, b_zp;
   float inv_scale;
   std::int32_t zero_point;
   bool relu;
 
-  AtenAdd(const PerTensorQParams& a, const PerTensorQParams& b, const PerTensorQParams& out, bool relu_fused)
+  // with_tables: fill da and db, for the vector path of a build without FMA, which gathers from
+  // them; the scalar form and the FMA path compute the same values directly. Filling them costs
+  // 512 dequantizations, more than a residual add of a small image.
+  AtenAdd(const PerTensorQParams& a, const PerTensorQParams& b, const PerTensorQParams& out, bool relu_fused,
+          bool with_tables)
       : a_scale(a.scale),
         a_premul(ctq::detail::no_contract(a.scale * static_cast<float>(-a.zero_point))),
         b_scale(b.scale),
         b_premul(ctq::detail::no_contract(b.scale * static_cast<float>(-b.zero_point))),
+        a_zp(a.zero_point),
+        b_zp(b.zero_point),
         inv_scale(inverse_f32(out.scale)),
         zero_point(out.zero_point),
         relu(relu_fused) {
+    if (!with_tables) return;
     for (std::size_t i = 0; i < 256; ++i) {
       const std::int32_t q = CodeTable<T>::code(i);
       da[i] = dequantize_fma(a.scale, a.zero_point, q);
@@ -48,7 +56,7 @@ struct AtenAdd {
     }
   }
   T operator()(T a, T b) const {
-    float c = da[CodeTable<T>::index(a)] + db[CodeTable<T>::index(b)];
+    float c = dequantize_fma(a_scale, a_zp, a) + dequantize_fma(b_scale, b_zp, b);
     if (relu) c = c < 0.0f ? 0.0f : c;
     return quantize_with<T>(c, inv_scale, zero_point);
   }
@@ -121,7 +129,27 @@ inline void binary_span(ctq::arch::scalar, const Op& op, const T* a, const T* b,
   for (index_t i = 0; i < n; ++i) y[i] = op(a[i], b[i]);
 }
 
+// Whether AtenAdd's tables are read on this path: only by the vector path without FMA.
+template <class Arch>
+constexpr bool aten_add_gathers(Arch) {
+  return false;  // the scalar path
+}
+
 #if CTQ_HAS_XSIMD
+// Whether the vector add of architecture A dequantizes with FMA instructions (else it gathers
+// from AtenAdd's tables).
+template <class A>
+#if defined(__FMA__) || defined(__AVX512F__)
+inline constexpr bool aten_add_fma = has_fused_multiply_add<A>;
+#else
+inline constexpr bool aten_add_fma = false;
+#endif
+
+template <class A>
+constexpr bool aten_add_gathers(ctq::arch::simd<A>) {
+  return !aten_add_fma<A>;
+}
+
 template <QuantizedByte T, class A>
 inline void binary_span(ctq::arch::simd<A>, const AtenAdd<T>& op, const T* a, const T* b, T* y, index_t n) {
   using F = xsimd::batch<float, A>;
@@ -131,7 +159,7 @@ inline void binary_span(ctq::arch::simd<A>, const AtenAdd<T>& op, const T* a, co
   const xsimd::batch<std::int32_t, A> zp(op.zero_point);
   index_t i = 0;
 #if defined(__FMA__) || defined(__AVX512F__)
-  if constexpr (has_fused_multiply_add<A>) {
+  if constexpr (aten_add_fma<A>) {
     // scale * q + premul rounded once: the tables' values (dequantize_fma), without the gathers
     const F sa(op.a_scale), pa(op.a_premul), sb(op.b_scale), pb(op.b_premul);
     for (; i + w <= n; i += w) {
@@ -191,7 +219,7 @@ void add_impl(std::span<const T> a, const PerTensorQParams& a_qp, std::span<cons
   if (torch.engine == qengine::qnnpack) {
     binary_span(path, FixedPointAdd<T>(a_qp, b_qp, out_qp, relu, op), a.data(), b.data(), out.data(), n);
   } else {
-    binary_span(path, AtenAdd<T>(a_qp, b_qp, out_qp, relu), a.data(), b.data(), out.data(), n);
+    binary_span(path, AtenAdd<T>(a_qp, b_qp, out_qp, relu, aten_add_gathers(path)), a.data(), b.data(), out.data(), n);
   }
 }
 
