@@ -82,14 +82,15 @@ inline void dispatch_rows(index_t rows, F&& f) {
 // pipeline; columns past the panel's valid ones are dropped, and a partial vector goes through
 // the pipeline lane by lane (its scalar form gives the same bits), so per-column parameter
 // arrays need only N entries.
-template <class A, class Out>
+// OffsetAdded: the kernel started its accumulators at the column offsets.
+template <bool OffsetAdded = false, class A, class Out>
 CTQ_ALWAYS_INLINE void finish_lanes(xsimd::batch<std::int32_t, A> acc, const ukernel_args& p, index_t r, index_t c0,
                                     const Out& out) {
   using B = xsimd::batch<std::int32_t, A>;
   constexpr auto lanes = static_cast<index_t>(B::size);
   const index_t valid = p.cols - c0;
   if (valid <= 0) return;
-  acc += B::load_unaligned(p.col_offset + c0);
+  if constexpr (!OffsetAdded) acc += B::load_unaligned(p.col_offset + c0);
   if (p.row_sum) acc -= B::load_unaligned(p.w_zp + c0) * B(p.row_sum[r]);
   if (valid >= lanes) {
     out(acc, p.row + r, p.col + c0, lanes);

@@ -89,9 +89,11 @@ struct gemm_ukernel<arch::avx2> {
   static constexpr std::int32_t pair_center = 63;
   template <index_t Rows, class Out>
   CTQ_ALWAYS_INLINE static void run_7bit(const ukernel_args& p, const Out& out) {
+    // the accumulators start at the column offsets (padded_n() entries: a whole panel's worth)
     __m256i acc[Rows];
+    const __m256i start = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.col_offset));
 #pragma GCC unroll 4
-    for (index_t r = 0; r < Rows; ++r) acc[r] = _mm256_setzero_si256();
+    for (index_t r = 0; r < Rows; ++r) acc[r] = start;
     const __m256i ones = _mm256_set1_epi16(1);
     const index_t pairs = p.k / 8;  // whole pairs of whole groups; PackedWeights made pair_bias for them
     const std::int8_t* w = p.b;
@@ -120,7 +122,7 @@ struct gemm_ukernel<arch::avx2> {
     for_each_group<Rows>(p, step, 2 * pairs);
     using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
 #pragma GCC unroll 4
-    for (index_t r = 0; r < Rows; ++r) detail::finish_lanes(B(acc[r]), p, r, 0, out);
+    for (index_t r = 0; r < Rows; ++r) detail::finish_lanes<true>(B(acc[r]), p, r, 0, out);
   }
 };
 
