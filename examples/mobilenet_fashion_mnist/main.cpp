@@ -29,6 +29,7 @@
 #include <ctq/ctq.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
@@ -82,21 +83,21 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Batch-1 latency: the median over `repeats` passes of the time per image of one pass over
-// `images` (one image per call, this thread), in microseconds.
+// The time per image, in microseconds, of one pass over `images` (one image per call, this
+// thread).
 template <class Model>
-double latency_us(Model& model, const std::vector<Tensor<float, 4>>& images, int repeats) {
-  std::vector<double> per_image;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    for (const auto& x : images) {
-      const Tensor<float, 2> y = model(x);
-      if (!std::isfinite(y(0, 0))) throw std::runtime_error("a non-finite logit");
-    }
-    per_image.push_back(seconds_since(start) * 1e6 / static_cast<double>(images.size()));
+double pass_us(Model& model, const std::vector<Tensor<float, 4>>& images) {
+  const auto start = std::chrono::steady_clock::now();
+  for (const auto& x : images) {
+    const Tensor<float, 2> y = model(x);
+    if (!std::isfinite(y(0, 0))) throw std::runtime_error("a non-finite logit");
   }
-  std::sort(per_image.begin(), per_image.end());
-  return per_image[per_image.size() / 2];
+  return seconds_since(start) * 1e6 / static_cast<double>(images.size());
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
 struct EpochStats {
@@ -383,24 +384,35 @@ int main(int argc, char** argv) try {
   const index_t latency_images = std::min<index_t>(500, test_set.images.dim(0));
   std::vector<Tensor<float, 4>> singles;
   for (index_t i = 0; i < latency_images; ++i) singles.push_back(fashion_mnist::batch(test_set.images, i, i + 1));
-  constexpr int repeats = 5;
+  constexpr int repeats = 7;
   std::vector<Row> rows;
+  std::vector<std::function<double()>> passes;  // one latency pass of each row's model
   auto add_row = [&](const std::string& method, auto& model) {
     const auto start = std::chrono::steady_clock::now();
     Row r{method, 0.0, nn::parameter_bytes(model), 0.0, {}};
     r.accuracy = accuracy(model, test_set, &r.predictions);
-    r.latency_us = latency_us(model, singles, repeats);
-    std::printf("  %-40s done in %.1f s\n", method.c_str(), seconds_since(start));
+    std::printf("  %-44s accuracy in %.1f s\n", method.c_str(), seconds_since(start));
     std::fflush(stdout);
     rows.push_back(r);
+    passes.push_back([&model, &singles] { return pass_us(model, singles); });
   };
-  std::printf("measuring (accuracy on %zu test images; latency: batch 1, %ld images, median of %d passes)\n",
+  std::printf("measuring (accuracy on %zu test images; latency: batch 1, %ld images, median of %d rounds)\n",
               test_set.labels.size(), static_cast<long>(latency_images), repeats);
   add_row("float", net);
   add_row("float, BatchNorm folded", fused);
   add_row("int8, default_qconfig (min/max, per-tensor)", q_minmax);
   add_row("int8, x86 qconfig (histogram, per-channel)", q_x86);
   add_row("int8, QAT with the x86 QAT qconfig", q_qat);
+  // Latency in rounds, each timing one pass of every model in turn, so that a slower or faster
+  // spell of this (shared) machine reaches every row alike; each row's median over the rounds.
+  const auto t_latency = std::chrono::steady_clock::now();
+  std::vector<std::vector<double>> times(rows.size());
+  for (auto& pass : passes) pass();  // warm-up: caches, the packed weights of each input size
+  for (int round = 0; round < repeats; ++round) {
+    for (std::size_t i = 0; i < rows.size(); ++i) times[i].push_back(passes[i]());
+  }
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i].latency_us = median(times[i]);
+  std::printf("  latency of every row in %.1f s\n", seconds_since(t_latency));
 
   const double float_latency = rows[0].latency_us;
   const std::size_t float_bytes = rows[0].weight_bytes;
