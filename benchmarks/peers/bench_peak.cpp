@@ -5,6 +5,10 @@
 //   into int32 = 128 ops.
 // peak_avx2: the classic AVX2 int8 dot product, vpmaddubsw + vpmaddwd + vpaddd on ymm, 8 independent accumulators.
 //   One triple = 32 multiply-adds = 64 ops.
+// peak_avx2_pairs: ctq's AVX2 7-bit kernel step, two vpmaddubsw added in int16 (vpaddw), a per-lane centre subtracted
+//   (vpsubw), then one vpmaddwd + vpaddd, 8 independent accumulators. One step = 64 multiply-adds = 128 ops.
+// peak_fma_f32: float vfmadd231ps on ymm, 10 independent accumulators (the float path's ceiling, for reading the int8
+//   peaks against). One instruction = 8 multiply-adds = 16 ops.
 // peak_amx_int8: AMX tdpbusd on 16x64-byte tiles, 2x2 blocking into four independent int32 accumulator tiles. One
 //   instruction = 16*16*64 multiply-adds = 32768 ops. oneDNN's int8 matmul runs on AMX where the CPU has it, so this,
 //   not peak_vnni512, is its ceiling on such a CPU. Linux must grant the tile data state (arch_prctl); if it does not,
@@ -30,6 +34,8 @@ constexpr int64_t kLoopTrips = 1 << 16;  // inner asm loop trips per benchmark i
 
 constexpr double kVnni512OpsPerTrip = 24 * 64 * 2;
 constexpr double kAvx2OpsPerTrip = 8 * 32 * 2;
+constexpr double kAvx2PairsOpsPerTrip = 8 * 64 * 2;
+constexpr double kFmaOpsPerTrip = 10 * 8 * 2;
 constexpr double kAmxOpsPerTrip = 4 * 16 * 16 * 64 * 2;
 
 #define CTQ_VNNI_8(a, b, c, d, e, f, g, h)                                              \
@@ -93,6 +99,60 @@ __attribute__((target("avx2"), noinline)) void avx2_loop(int64_t trips) {
         "xmm12", "xmm13", "xmm14");
 }
 
+// Two groups' vpmaddubsw added in int16 and centred (ymm15: the per-lane centre), then widened into ymm<acc>.
+// clang-format off
+#define CTQ_AVX2_PAIR(acc, t0, t1)                         \
+  "vpmaddubsw %%ymm13, %%ymm12, %%ymm" #t0 "\n\t"          \
+  "vpmaddubsw %%ymm13, %%ymm12, %%ymm" #t1 "\n\t"          \
+  "vpaddw %%ymm" #t1 ", %%ymm" #t0 ", %%ymm" #t0 "\n\t"    \
+  "vpsubw %%ymm15, %%ymm" #t0 ", %%ymm" #t0 "\n\t"         \
+  "vpmaddwd %%ymm14, %%ymm" #t0 ", %%ymm" #t0 "\n\t"       \
+  "vpaddd %%ymm" #t0 ", %%ymm" #acc ", %%ymm" #acc "\n\t"
+// clang-format on
+
+__attribute__((target("avx2"), noinline)) void avx2_pairs_loop(int64_t trips) {
+  asm volatile(
+      "vpcmpeqd %%ymm12, %%ymm12, %%ymm12\n\t"  // all 0xff
+      "vpabsb %%ymm12, %%ymm13\n\t"             // s8 operand: all 1
+      "vpsrlw $9, %%ymm12, %%ymm12\n\t"         // u8 operand: 127 in every byte pair's low byte, 0 above
+      "vpabsw %%ymm12, %%ymm14\n\t"             // (any int16 values: the cost is the same)
+      "vpxor %%ymm15, %%ymm15, %%ymm15\n\t"
+      "vpxor %%ymm0, %%ymm0, %%ymm0\n\t"
+      "vmovdqa %%ymm0, %%ymm1\n\t vmovdqa %%ymm0, %%ymm2\n\t vmovdqa %%ymm0, %%ymm3\n\t"
+      "vmovdqa %%ymm0, %%ymm4\n\t vmovdqa %%ymm0, %%ymm5\n\t vmovdqa %%ymm0, %%ymm6\n\t vmovdqa %%ymm0, %%ymm7\n\t"
+      ".p2align 5\n"
+      "1:\n\t" CTQ_AVX2_PAIR(0, 8, 9) CTQ_AVX2_PAIR(1, 10, 11) CTQ_AVX2_PAIR(2, 8, 9) CTQ_AVX2_PAIR(3, 10, 11)
+          CTQ_AVX2_PAIR(4, 8, 9) CTQ_AVX2_PAIR(5, 10, 11) CTQ_AVX2_PAIR(6, 8, 9) CTQ_AVX2_PAIR(7, 10, 11)
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      "vzeroupper\n\t"
+      : [n] "+r"(trips)
+      :
+      : "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+        "xmm12", "xmm13", "xmm14", "xmm15");
+}
+
+#define CTQ_FMA(acc) "vfmadd231ps %%ymm14, %%ymm15, %%ymm" #acc "\n\t"
+
+__attribute__((target("avx2,fma"), noinline)) void fma_loop(int64_t trips) {
+  asm volatile(
+      "vxorps %%ymm15, %%ymm15, %%ymm15\n\t"  // zeros: the products stay 0 (no denormals, no overflow)
+      "vxorps %%ymm14, %%ymm14, %%ymm14\n\t"
+      "vxorps %%ymm0, %%ymm0, %%ymm0\n\t"
+      "vmovaps %%ymm0, %%ymm1\n\t vmovaps %%ymm0, %%ymm2\n\t vmovaps %%ymm0, %%ymm3\n\t vmovaps %%ymm0, %%ymm4\n\t"
+      "vmovaps %%ymm0, %%ymm5\n\t vmovaps %%ymm0, %%ymm6\n\t vmovaps %%ymm0, %%ymm7\n\t vmovaps %%ymm0, %%ymm8\n\t"
+      "vmovaps %%ymm0, %%ymm9\n\t"
+      ".p2align 5\n"
+      "1:\n\t" CTQ_FMA(0) CTQ_FMA(1) CTQ_FMA(2) CTQ_FMA(3) CTQ_FMA(4) CTQ_FMA(5) CTQ_FMA(6) CTQ_FMA(7) CTQ_FMA(8)
+          CTQ_FMA(9)
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      "vzeroupper\n\t"
+      : [n] "+r"(trips)
+      :
+      : "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm14", "xmm15");
+}
+
 // Tiles tmm0-tmm7, each 16 rows of 64 bytes (palette 1).
 struct alignas(64) TileConfig {
   uint8_t palette_id = 1;
@@ -151,6 +211,26 @@ void peak_avx2(benchmark::State& state) {
       benchmark::Counter(1e-9 * kAvx2OpsPerTrip * kLoopTrips, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+void peak_avx2_pairs(benchmark::State& state) {
+  if (!__builtin_cpu_supports("avx2")) {
+    state.SkipWithError("skipped: this CPU has no AVX2");
+    return;
+  }
+  for (auto _ : state) avx2_pairs_loop(kLoopTrips);
+  state.counters["GOPS"] =
+      benchmark::Counter(1e-9 * kAvx2PairsOpsPerTrip * kLoopTrips, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void peak_fma_f32(benchmark::State& state) {
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+    state.SkipWithError("skipped: this CPU has no AVX2 and FMA");
+    return;
+  }
+  for (auto _ : state) fma_loop(kLoopTrips);
+  state.counters["GOPS"] =
+      benchmark::Counter(1e-9 * kFmaOpsPerTrip * kLoopTrips, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void peak_amx_int8(benchmark::State& state) {
   if (!__builtin_cpu_supports("amx-tile") || !__builtin_cpu_supports("amx-int8")) {
     state.SkipWithError("skipped: this CPU has no AMX-INT8");
@@ -169,6 +249,8 @@ void peak_amx_int8(benchmark::State& state) {
 
 void peak_vnni512(benchmark::State& state) { state.SkipWithError("skipped: not an x86-64 CPU"); }
 void peak_avx2(benchmark::State& state) { state.SkipWithError("skipped: not an x86-64 CPU"); }
+void peak_avx2_pairs(benchmark::State& state) { state.SkipWithError("skipped: not an x86-64 CPU"); }
+void peak_fma_f32(benchmark::State& state) { state.SkipWithError("skipped: not an x86-64 CPU"); }
 void peak_amx_int8(benchmark::State& state) { state.SkipWithError("skipped: not an x86-64 CPU"); }
 
 #endif
@@ -177,5 +259,7 @@ void peak_amx_int8(benchmark::State& state) { state.SkipWithError("skipped: not 
 
 BENCHMARK(peak_vnni512)->UseRealTime();
 BENCHMARK(peak_avx2)->UseRealTime();
+BENCHMARK(peak_avx2_pairs)->UseRealTime();
+BENCHMARK(peak_fma_f32)->UseRealTime();
 BENCHMARK(peak_amx_int8)->UseRealTime();
 BENCHMARK_MAIN();
