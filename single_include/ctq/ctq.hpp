@@ -3754,6 +3754,9 @@ struct ukernel_args {
   const std::int32_t* row_sum;     // rows entries of sum_k a[m][k], or nullptr when w_zp == 0
   const std::int32_t* w_zp;        // nr entries (used with row_sum)
   index_t row, col;                // the tile's first output row and column
+  // 7-bit kernels that add pairs of groups in int16 (PackedWeights::pair_bias): the panel's
+  // per-pair lane offsets, or nullptr
+  const std::int16_t* pair_bias = nullptr;
 };
 
 /// Specialised per kernel architecture: static constexpr index_t mr, nr, k_align (K is padded
@@ -3796,14 +3799,15 @@ inline void dispatch_rows(index_t rows, F&& f) {
 // pipeline; columns past the panel's valid ones are dropped, and a partial vector goes through
 // the pipeline lane by lane (its scalar form gives the same bits), so per-column parameter
 // arrays need only N entries.
-template <class A, class Out>
+// OffsetAdded: the kernel started its accumulators at the column offsets.
+template <bool OffsetAdded = false, class A, class Out>
 CTQ_ALWAYS_INLINE void finish_lanes(xsimd::batch<std::int32_t, A> acc, const ukernel_args& p, index_t r, index_t c0,
                                     const Out& out) {
   using B = xsimd::batch<std::int32_t, A>;
   constexpr auto lanes = static_cast<index_t>(B::size);
   const index_t valid = p.cols - c0;
   if (valid <= 0) return;
-  acc += B::load_unaligned(p.col_offset + c0);
+  if constexpr (!OffsetAdded) acc += B::load_unaligned(p.col_offset + c0);
   if (p.row_sum) acc -= B::load_unaligned(p.w_zp + c0) * B(p.row_sum[r]);
   if (valid >= lanes) {
     out(acc, p.row + r, p.col + c0, lanes);
@@ -4687,13 +4691,14 @@ struct gemm_ukernel<arch::avx2> {
   static constexpr std::int32_t a_shift = 0;
   static constexpr index_t k_align = 4;
 
-  // Calls step(panel bytes, four) for each group of four k: `four` holds each row's four
-  // activation bytes (zero past K in the last group, whose packed weights are zero there too).
+  // Calls step(panel bytes, four) for each group of four k from group `first`: `four` holds each
+  // row's four activation bytes (zero past K in the last group, whose packed weights are zero
+  // there too).
   template <index_t Rows, class Step>
-  CTQ_ALWAYS_INLINE static void for_each_group(const ukernel_args& p, Step& step) {
+  CTQ_ALWAYS_INLINE static void for_each_group(const ukernel_args& p, Step& step, index_t first = 0) {
     const index_t whole = p.k / 4;
-    const std::int8_t* w = p.b;
-    for (index_t g = 0; g < whole; ++g, w += 32) {
+    const std::int8_t* w = p.b + first * 32;
+    for (index_t g = first; g < whole; ++g, w += 32) {
       std::int32_t four[Rows];
 #pragma GCC unroll 4
       for (index_t r = 0; r < Rows; ++r) std::memcpy(&four[r], p.a + r * p.lda + 4 * g, 4);
@@ -4735,27 +4740,54 @@ struct gemm_ukernel<arch::avx2> {
 
   /// The same product when every activation of the tile is at most 127 (gemm() checks; reduced-
   /// range activations are): `vpmaddubsw` on the packed bytes as they are, whose pairs of u8 x s8
-  /// products then stay within int16 (2 * 127 * 128 = 32512), then `vpmaddwd` with ones adds the
-  /// pairs into the column's int32. Exact, and no byte widening.
+  /// products then stay within int16 (2 * 127 * 128 = 32512), and `vpmaddwd` with ones to add
+  /// int16 lanes into the column's int32. No byte widening.
+  ///
+  /// Two groups share one `vpmaddwd`: their `vpmaddubsw` results are added in int16, so each lane
+  /// holds four products. Their sum S can exceed int16, but S - 63 * (sum of the lane's four
+  /// weights) = sum (a - 63) * w cannot: a - 63 lies in [-63, 64], so each term lies in
+  /// [64 * -128, 64 * 127] = [-8192, 8128] and four of them in [-32768, 32512]. The int16 adds
+  /// wrap modulo 2^16, so subtracting that per-lane constant (pair_bias, made when packing) after
+  /// them leaves exactly S - 63 * sum w; gemm() adds 63 * (the column's sum of paired weights)
+  /// back in the column offset. Three multiply instructions per eight k instead of four.
   static constexpr bool has_7bit_path = true;
+  static constexpr std::int32_t pair_center = 63;
   template <index_t Rows, class Out>
   CTQ_ALWAYS_INLINE static void run_7bit(const ukernel_args& p, const Out& out) {
+    // the accumulators start at the column offsets (padded_n() entries: a whole panel's worth)
     __m256i acc[Rows];
+    const __m256i start = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.col_offset));
 #pragma GCC unroll 4
-    for (index_t r = 0; r < Rows; ++r) acc[r] = _mm256_setzero_si256();
+    for (index_t r = 0; r < Rows; ++r) acc[r] = start;
     const __m256i ones = _mm256_set1_epi16(1);
-    auto step = [&](const std::int8_t* w, const std::int32_t(&four)[Rows]) {
-      const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
+    const index_t pairs = p.k / 8;  // whole pairs of whole groups; PackedWeights made pair_bias for them
+    const std::int8_t* w = p.b;
+    for (index_t q = 0; q < pairs; ++q, w += 64) {
+      const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
+      const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32));
+      const __m256i bias = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.pair_bias + 16 * q));
 #pragma GCC unroll 4
       for (index_t r = 0; r < Rows; ++r) {
-        const __m256i pairs = _mm256_maddubs_epi16(_mm256_set1_epi32(four[r]), wv);
-        acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(pairs, ones));
+        std::int32_t x0, x1;
+        std::memcpy(&x0, p.a + r * p.lda + 8 * q, 4);
+        std::memcpy(&x1, p.a + r * p.lda + 8 * q + 4, 4);
+        const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_set1_epi32(x0), w0),
+                                           _mm256_maddubs_epi16(_mm256_set1_epi32(x1), w1));
+        acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(_mm256_sub_epi16(s, bias), ones));
+      }
+    }
+    auto step = [&](const std::int8_t* wg, const std::int32_t(&four)[Rows]) {
+      const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wg));
+#pragma GCC unroll 4
+      for (index_t r = 0; r < Rows; ++r) {
+        const __m256i prods = _mm256_maddubs_epi16(_mm256_set1_epi32(four[r]), wv);
+        acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(prods, ones));
       }
     };
-    for_each_group<Rows>(p, step);
+    for_each_group<Rows>(p, step, 2 * pairs);
     using B = xsimd::batch<std::int32_t, arch::avx2::xsimd_arch>;
 #pragma GCC unroll 4
-    for (index_t r = 0; r < Rows; ++r) detail::finish_lanes(B(acc[r]), p, r, 0, out);
+    for (index_t r = 0; r < Rows; ++r) detail::finish_lanes<true>(B(acc[r]), p, r, 0, out);
   }
 };
 
@@ -5277,6 +5309,7 @@ class PackedWeights {
       }
       colsum_[static_cast<std::size_t>(c)] = sum;
     }
+    if constexpr (requires { gemm_ukernel<Arch>::pair_center; }) make_pair_terms_();
   }
 
   index_t n() const { return n_; }
@@ -5288,7 +5321,18 @@ class PackedWeights {
   const std::int32_t* column_sums() const { return colsum_.data(); }
   const std::int32_t* zero_points() const { return zero_point_.data(); }
   bool has_zero_point() const { return has_zero_point_; }
-  /// Bytes of packed weights (the int8 model size; column sums and zero points not counted).
+  /// For kernels whose 7-bit path adds two groups of four k in int16 (gemm_ukernel::pair_center
+  /// set): per panel and whole pair q of groups (2q, 2q + 1; K / 8 of them), one int16 per two
+  /// adjacent panel bytes L: pair_center * (bytes 2L and 2L + 1 of both groups). nullptr for
+  /// other kernels.
+  const std::int16_t* pair_bias(index_t p) const {
+    return pair_bias_.empty() ? nullptr : pair_bias_.data() + p * (k_ / 8) * nr * 2;
+  }
+  /// The column terms that add pair_bias back: pair_center * (sum of the column's weights at
+  /// k < 8 * (K / 8)), padded_n() entries; nullptr for kernels without pairs.
+  const std::int32_t* pair_offsets() const { return pair_offset_.empty() ? nullptr : pair_offset_.data(); }
+  /// Bytes of packed weights (the int8 model size; column sums, zero points and pair terms not
+  /// counted).
   std::size_t bytes() const { return data_.size(); }
   bool empty() const { return n_ == 0; }
 
@@ -5299,9 +5343,28 @@ class PackedWeights {
     return (k_ + align - 1) / align * align / 4;
   }
 
+  void make_pair_terms_() {
+    constexpr std::int32_t center = gemm_ukernel<Arch>::pair_center;
+    const index_t pairs = k_ / 8, lanes = nr * 2, groups = groups_();
+    pair_bias_.assign(static_cast<std::size_t>(panels() * pairs * lanes), 0);
+    pair_offset_.assign(static_cast<std::size_t>(padded_n()), 0);
+    for (index_t p = 0; p < panels(); ++p) {
+      for (index_t q = 0; q < pairs; ++q) {
+        const std::int8_t* g0 = data_.data() + (p * groups + 2 * q) * nr * 4;
+        const std::int8_t* g1 = g0 + nr * 4;
+        for (index_t l = 0; l < lanes; ++l) {
+          const std::int32_t sum = g0[2 * l] + g0[2 * l + 1] + g1[2 * l] + g1[2 * l + 1];  // |sum| <= 512
+          pair_bias_[static_cast<std::size_t>((p * pairs + q) * lanes + l)] = static_cast<std::int16_t>(center * sum);
+          pair_offset_[static_cast<std::size_t>(p * nr + l / 2)] += center * sum;
+        }
+      }
+    }
+  }
+
   index_t n_ = 0, k_ = 0;
   std::vector<std::int8_t> data_;
-  std::vector<std::int32_t> colsum_, zero_point_;
+  std::vector<std::int16_t> pair_bias_;
+  std::vector<std::int32_t> colsum_, zero_point_, pair_offset_;
   bool has_zero_point_ = false;
 };
 
@@ -5338,6 +5401,7 @@ void gemm_row_block(const std::uint8_t* a, index_t lda, index_t row, const Packe
     args.w_zp = zw + col;
     args.col = col;
     if constexpr (SevenBit) {
+      args.pair_bias = b.pair_bias(p);
       U::template run_7bit<R>(args, out);
     } else {
       U::template run<R>(args, out);
@@ -5380,12 +5444,19 @@ void gemm(const std::uint8_t* a, index_t m, index_t lda, std::int32_t a_zero_poi
   }
   if (m == 0) return;
   const index_t k = b.k(), padded = b.padded_n();
-  // Column offsets: (a_shift - za) * colsum + K * za * zw, computed in 64 bits and wrapped.
+  // Kernels with a faster exact path for activations below 128 (reduced range) take it when A
+  // has none above 127: one pass over M x K bytes, against M x N x K products.
+  bool seven_bit = false;
+  if constexpr (requires { U::has_7bit_path; }) seven_bit = detail::max_byte(a, m, k, lda) <= 127;
+  // Column offsets: (a_shift - za) * colsum + K * za * zw (+ the pair terms of a 7-bit path that
+  // has them), computed in 64 bits and wrapped.
   std::int32_t* col_offset = scratch.data();
   const std::int32_t* colsum = b.column_sums();
   const std::int32_t* zw = b.zero_points();
+  const std::int32_t* pair_offset = seven_bit ? b.pair_offsets() : nullptr;
   for (index_t c = 0; c < padded; ++c) {
-    const std::int64_t v = std::int64_t{U::a_shift - a_zero_point} * colsum[c] + std::int64_t{k} * a_zero_point * zw[c];
+    const std::int64_t v = std::int64_t{U::a_shift - a_zero_point} * colsum[c] +
+                           std::int64_t{k} * a_zero_point * zw[c] + (pair_offset ? pair_offset[c] : 0);
     col_offset[c] = static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(v)));
   }
   std::int32_t* row_sum = nullptr;
@@ -5407,10 +5478,6 @@ void gemm(const std::uint8_t* a, index_t m, index_t lda, std::int32_t a_zero_poi
     }
   }
 #endif
-  // Kernels with a faster exact path for activations below 128 (reduced range) take it when A
-  // has none above 127: one pass over M x K bytes, against M x N x K products.
-  bool seven_bit = false;
-  if constexpr (requires { U::has_7bit_path; }) seven_bit = detail::max_byte(a, m, k, lda) <= 127;
   // A block of rows at a time, across every panel: the block's activations stay in the first
   // cache level, and the tiles of one block run in one loop the processor can overlap.
   for (index_t row = 0; row < m; row += U::mr) {
@@ -6519,20 +6586,28 @@ namespace detail {
 // with the FMA dequantization of its vector body, as 256-entry float tables.
 template <QuantizedByte T>
 struct AtenAdd {
-  std::array<float, 256> da, db;
+  std::array<float, 256> da, db;               // filled only for the gather path (with_tables)
   float a_scale, a_premul, b_scale, b_premul;  // the same dequantization as one FMA each
+  std::int32_t a_zp, b_zp;
   float inv_scale;
   std::int32_t zero_point;
   bool relu;
 
-  AtenAdd(const PerTensorQParams& a, const PerTensorQParams& b, const PerTensorQParams& out, bool relu_fused)
+  // with_tables: fill da and db, for the vector path of a build without FMA, which gathers from
+  // them; the scalar form and the FMA path compute the same values directly. Filling them costs
+  // 512 dequantizations, more than a residual add of a small image.
+  AtenAdd(const PerTensorQParams& a, const PerTensorQParams& b, const PerTensorQParams& out, bool relu_fused,
+          bool with_tables)
       : a_scale(a.scale),
         a_premul(ctq::detail::no_contract(a.scale * static_cast<float>(-a.zero_point))),
         b_scale(b.scale),
         b_premul(ctq::detail::no_contract(b.scale * static_cast<float>(-b.zero_point))),
+        a_zp(a.zero_point),
+        b_zp(b.zero_point),
         inv_scale(inverse_f32(out.scale)),
         zero_point(out.zero_point),
         relu(relu_fused) {
+    if (!with_tables) return;
     for (std::size_t i = 0; i < 256; ++i) {
       const std::int32_t q = CodeTable<T>::code(i);
       da[i] = dequantize_fma(a.scale, a.zero_point, q);
@@ -6540,7 +6615,7 @@ struct AtenAdd {
     }
   }
   T operator()(T a, T b) const {
-    float c = da[CodeTable<T>::index(a)] + db[CodeTable<T>::index(b)];
+    float c = dequantize_fma(a_scale, a_zp, a) + dequantize_fma(b_scale, b_zp, b);
     if (relu) c = c < 0.0f ? 0.0f : c;
     return quantize_with<T>(c, inv_scale, zero_point);
   }
@@ -6613,7 +6688,27 @@ inline void binary_span(ctq::arch::scalar, const Op& op, const T* a, const T* b,
   for (index_t i = 0; i < n; ++i) y[i] = op(a[i], b[i]);
 }
 
+// Whether AtenAdd's tables are read on this path: only by the vector path without FMA.
+template <class Arch>
+constexpr bool aten_add_gathers(Arch) {
+  return false;  // the scalar path
+}
+
 #if CTQ_HAS_XSIMD
+// Whether the vector add of architecture A dequantizes with FMA instructions (else it gathers
+// from AtenAdd's tables).
+template <class A>
+#if defined(__FMA__) || defined(__AVX512F__)
+inline constexpr bool aten_add_fma = has_fused_multiply_add<A>;
+#else
+inline constexpr bool aten_add_fma = false;
+#endif
+
+template <class A>
+constexpr bool aten_add_gathers(ctq::arch::simd<A>) {
+  return !aten_add_fma<A>;
+}
+
 template <QuantizedByte T, class A>
 inline void binary_span(ctq::arch::simd<A>, const AtenAdd<T>& op, const T* a, const T* b, T* y, index_t n) {
   using F = xsimd::batch<float, A>;
@@ -6623,7 +6718,7 @@ inline void binary_span(ctq::arch::simd<A>, const AtenAdd<T>& op, const T* a, co
   const xsimd::batch<std::int32_t, A> zp(op.zero_point);
   index_t i = 0;
 #if defined(__FMA__) || defined(__AVX512F__)
-  if constexpr (has_fused_multiply_add<A>) {
+  if constexpr (aten_add_fma<A>) {
     // scale * q + premul rounded once: the tables' values (dequantize_fma), without the gathers
     const F sa(op.a_scale), pa(op.a_premul), sb(op.b_scale), pb(op.b_premul);
     for (; i + w <= n; i += w) {
@@ -6683,7 +6778,7 @@ void add_impl(std::span<const T> a, const PerTensorQParams& a_qp, std::span<cons
   if (torch.engine == qengine::qnnpack) {
     binary_span(path, FixedPointAdd<T>(a_qp, b_qp, out_qp, relu, op), a.data(), b.data(), out.data(), n);
   } else {
-    binary_span(path, AtenAdd<T>(a_qp, b_qp, out_qp, relu), a.data(), b.data(), out.data(), n);
+    binary_span(path, AtenAdd<T>(a_qp, b_qp, out_qp, relu, aten_add_gathers(path)), a.data(), b.data(), out.data(), n);
   }
 }
 
