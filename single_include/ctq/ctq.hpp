@@ -17890,6 +17890,9 @@ void calibrate(Prepared& prepared, const Batches& batches,
 }
 
 }  // namespace ctq
+
+// The module mappings last: the QAT mappings build on prepare (and convert), so they need this
+// file's definitions; a user who includes only this header still gets every mapping.
 // ----- end ctq/quantization/prepare.hpp -----
 
 namespace ctq {

@@ -24,9 +24,9 @@
 #include "../nn/module.hpp"
 #include "../nn/train.hpp"
 #include "../qconfig/qconfig.hpp"
-#include "mapping.hpp"
 #include "qconfig_mapping.hpp"
 #include "stubs.hpp"
+#include "traits.hpp"
 #include "transform.hpp"
 
 namespace ctq {
@@ -192,3 +192,7 @@ void calibrate(Prepared& prepared, const Batches& batches,
 }
 
 }  // namespace ctq
+
+// The module mappings last: the QAT mappings build on prepare (and convert), so they need this
+// file's definitions; a user who includes only this header still gets every mapping.
+#include "mapping.hpp"
