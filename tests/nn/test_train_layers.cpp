@@ -12,7 +12,12 @@
 #include <cmath>
 #include <ctq/nn/batchnorm.hpp>
 #include <ctq/nn/conv.hpp>
+#include <ctq/nn/init.hpp>
+#include <ctq/nn/intrinsic/fused.hpp>
+#include <ctq/nn/linear.hpp>
 #include <ctq/nn/pooling.hpp>
+#include <ctq/nn/sequential.hpp>
+#include <ctq/nn/state.hpp>
 #include <ctq/nn/train.hpp>
 #include <numeric>
 #include <random>
@@ -646,4 +651,77 @@ TEST_CASE("parameters, accumulation and the mode switch") {
   CHECK(f.training);
   nn::eval(mp);
   CHECK(!mp.training);
+}
+
+namespace {
+// A fused float module (what fuse_modules makes in evaluation) against the module and a ReLU in a
+// row, the pair's backward being checked above: same parameters, same batch, training mode; the
+// outputs, the input's gradient, every parameter's gradient and the BatchNorm's running
+// statistics must be equal bit for bit (the same operations run, the ReLU's mask between them).
+template <class Fused, class Pair, int R>
+void check_fused_as_pair(const Shape<R>& xs, std::uint32_t seed) {
+  Pair pair;
+  nn::reset_parameters(pair, seed);
+  Fused fused;
+  nn::load_state_dict(fused, nn::state_dict(pair));  // the same names: "0.weight", ...
+  std::mt19937 rng(seed);
+  const auto x = random_tensor<R>(xs, rng);
+  nn::train(pair);
+  nn::train(fused);
+  const auto y = pair(x);
+  const auto yf = fused(x);
+  REQUIRE(yf.shape() == y.shape());
+  CHECK(std::ranges::equal(yf.values(), y.values()));
+  CHECK(std::ranges::count(y.values(), 0.0f) > 0);  // the mask has something to do
+  const auto g = random_tensor<R>(y.shape(), rng);
+  nn::zero_grad(pair);
+  nn::zero_grad(fused);
+  const nn::DynTensor gx = nn::backward(pair, g), gxf = nn::backward(fused, g);
+  CHECK(std::ranges::equal(gxf.values(), gx.values()));
+  std::vector<std::pair<std::string, std::vector<float>>> grads;
+  nn::for_each_parameter(pair, [&](const std::string& n, auto&, auto& grad) {
+    grads.emplace_back(n, std::vector<float>(grad.values().begin(), grad.values().end()));
+  });
+  std::size_t i = 0;
+  nn::for_each_parameter(fused, [&](const std::string& n, auto&, auto& grad) {
+    REQUIRE(i < grads.size());
+    CHECK(n == grads[i].first);
+    CHECK(std::ranges::equal(grad.values(), grads[i].second));
+    ++i;
+  });
+  CHECK(i == grads.size());
+  const nn::StateDict sf = nn::state_dict(fused), sp = nn::state_dict(pair);  // running statistics too
+  REQUIRE(sf.size() == sp.size());
+  for (const auto& [key, t] : sp) {
+    REQUIRE(sf.count(key) == 1);
+    CHECK(sf.at(key).values == t.values);
+  }
+  // evaluation mode reaches the inner module too
+  nn::eval(fused);
+  CHECK(!fused.training);
+  CHECK(!fused.inner.training);
+}
+}  // namespace
+
+TEST_CASE("fused float modules train as the module and a ReLU in a row") {
+  SUBCASE("ConvReLU2d") {
+    check_fused_as_pair<nn::intrinsic::ConvReLU<nn::Conv2d<3, 4, 3, 2, 1>>,
+                        nn::Sequential<nn::Conv2d<3, 4, 3, 2, 1>, nn::ReLU>, 4>({2, 6, 5, 3}, 31);
+  }
+  SUBCASE("ConvReLU1d, grouped") {
+    check_fused_as_pair<nn::intrinsic::ConvReLU<nn::Conv1d<4, 6, 3, 1, 1, 1, 2>>,
+                        nn::Sequential<nn::Conv1d<4, 6, 3, 1, 1, 1, 2>, nn::ReLU>, 3>({3, 7, 4}, 32);
+  }
+  SUBCASE("LinearReLU") {
+    check_fused_as_pair<nn::intrinsic::LinearReLU<nn::Linear<5, 6>>, nn::Sequential<nn::Linear<5, 6>, nn::ReLU>, 2>(
+        {7, 5}, 33);
+  }
+  SUBCASE("BNReLU2d (batch statistics, running statistics updated)") {
+    check_fused_as_pair<nn::intrinsic::BNReLU<nn::BatchNorm2d<3>>, nn::Sequential<nn::BatchNorm2d<3>, nn::ReLU>, 4>(
+        {2, 4, 3, 3}, 34);
+  }
+  SUBCASE("backward before a training-mode forward is an error") {
+    nn::intrinsic::ConvReLU<nn::Conv2d<1, 1, 1>> fused;
+    CHECK_CTQ_ERROR(fused.backward(nn::DynTensor(Tensor<float, 4>({1, 1, 1, 1}))), "ConvReLU");
+  }
 }
