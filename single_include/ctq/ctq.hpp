@@ -9737,7 +9737,8 @@ struct Identity {
 namespace ctq::nn::intrinsic {
 
 namespace detail {
-/// Module M followed by a ReLU; state under "0.".
+/// Module M followed by a ReLU; state and parameters under "0.". Trainable as the two in a row:
+/// training mode reaches M, and backward masks the gradient where the output is 0, then runs M's.
 template <class M, std::string_view const& Name>
 struct WithReLU : ctq::detail::rejects_quantized {
   static constexpr std::string_view name = Name;
@@ -9745,9 +9746,35 @@ struct WithReLU : ctq::detail::rejects_quantized {
   using ctq::detail::rejects_quantized::operator();
   template <int R>
   Tensor<float, R> operator()(const Tensor<float, R>& x) const {
-    auto y = inner(x);
-    y.array() = y.array().max(0.0f);
-    return y;
+    return relu_(inner(x));
+  }
+  template <int R>
+  Tensor<float, R> operator()(const Tensor<float, R>& x) {  // M in training mode may update its state
+    return relu_(inner(x));
+  }
+  /// g: the gradient of the last training-mode output; returns the input's gradient.
+  DynTensor backward(const DynTensor& g) {
+    ctq::nn::detail::check_saved(out_, name);
+    if (g.size() != out_.size()) {
+      raise(ctq::detail::message() << "ctq: nn::intrinsic::" << name
+                                   << "::backward: the gradient's shape differs from the forward output's");
+    }
+    DynTensor masked = g;
+    for (index_t i = 0; i < masked.size(); ++i)
+      if (!(out_.data()[i] > 0.0f)) masked.data()[i] = 0.0f;
+    return inner.backward(masked);
+  }
+  void set_training(bool mode) {
+    training = mode;
+    inner.training = mode;
+  }
+  template <class F>
+  void visit_parameters(F&& f) {
+    inner.visit_parameters([&](std::string_view leaf, auto& value, auto& grad) {
+      std::string key = "0.";
+      key += leaf;
+      f(std::string_view{key}, value, grad);
+    });
   }
   template <class F>
   void visit_state(F&& f) {
@@ -9758,6 +9785,16 @@ struct WithReLU : ctq::detail::rejects_quantized {
     });
   }
   M inner;
+  bool training = false;
+
+ private:
+  template <int R>
+  Tensor<float, R> relu_(Tensor<float, R> y) const {
+    y.array() = y.array().max(0.0f);
+    if (training) out_.assign(y);
+    return y;
+  }
+  mutable DynTensor out_;  // the ReLU's output of the last training-mode forward
 };
 inline constexpr std::string_view conv_relu_name = "ConvReLU";
 inline constexpr std::string_view linear_relu_name = "LinearReLU";
