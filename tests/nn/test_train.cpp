@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../support/close.hpp"
+#include "../support/finite_differences.hpp"
 #include "../support/reference.hpp"
 
 using namespace ctq;
@@ -44,21 +45,8 @@ float dot(std::span<const float> a, std::span<const float> b) {
 template <class Model, int R, int YR>
 void check_finite_differences(Model& m, const Tensor<float, R>& x, const Tensor<float, YR>& w, std::span<float> v,
                               std::span<const float> analytic, const std::string& what) {
-  REQUIRE(v.size() == analytic.size());
-  float max_abs = 0.0f;
-  for (float a : analytic) max_abs = std::max(max_abs, std::abs(a));
-  const float h = 1e-2f;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    const float saved = v[i];
-    v[i] = saved + h;
-    const float up = dot(m(x).values(), w.values());
-    v[i] = saved - h;
-    const float down = dot(m(x).values(), w.values());
-    v[i] = saved;
-    const float numeric = (up - down) / (2 * h);
-    INFO(what << "[" << i << "]: analytic " << analytic[i] << ", numeric " << numeric);
-    CHECK(std::abs(numeric - analytic[i]) <= 2e-3f * std::max(max_abs, 1.0f));
-  }
+  ctq_test::check_central_differences(
+      v, analytic, [&] { return static_cast<double>(dot(m(x).values(), w.values())); }, 1e-2f, 2e-3, what);
 }
 
 }  // namespace

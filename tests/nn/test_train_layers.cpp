@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "../support/check_error.hpp"
+#include "../support/finite_differences.hpp"
 #include "../support/reference.hpp"
 
 using namespace ctq;
@@ -62,19 +63,6 @@ double loss(M& m, const Tensor<float, R>& x, const std::vector<float>& g) {
   double s = 0.0;
   for (index_t i = 0; i < y.size(); ++i) s += static_cast<double>(g[static_cast<std::size_t>(i)]) * y[i];
   return s;
-}
-
-// Central difference of the loss in one float value v (x or a parameter). The step actually
-// taken ((float)(v + h) - (float)(v - h)) is the denominator, so v's rounding adds no error.
-template <class F>
-double central_difference(float& v, float h, F&& f) {
-  const float v0 = v;
-  v = v0 + h;
-  const double up = f(), step_up = v;
-  v = v0 - h;
-  const double down = f(), step_down = v;
-  v = v0;
-  return (up - down) / (step_up - step_down);
 }
 
 // Step and tolerance of the finite-difference checks. The loss is computed from a float32
@@ -118,7 +106,7 @@ void check_gradients(M& m, const Tensor<float, R>& x0, std::mt19937& rng) {
 
   FdResult r;
   for (index_t i = 0; i < x.size(); ++i) {
-    const double fd = central_difference(x[i], fd_step, [&] { return loss(m, x, g); });
+    const double fd = ctq_test::central_difference(x[i], fd_step, [&] { return loss(m, x, g); });
     record(r, fd, gx.data()[i], "dx", i);
   }
   if constexpr (requires { m.visit_parameters([](std::string_view, auto&, auto&) {}); }) {
@@ -133,7 +121,7 @@ void check_gradients(M& m, const Tensor<float, R>& x0, std::mt19937& rng) {
       const auto& [name, an] = grads[k++];
       REQUIRE(an.size() == static_cast<std::size_t>(value.size()));
       for (index_t j = 0; j < value.size(); ++j) {
-        const double fd = central_difference(value[j], fd_step, [&] { return loss(m, x, g); });
+        const double fd = ctq_test::central_difference(value[j], fd_step, [&] { return loss(m, x, g); });
         record(r, fd, an[static_cast<std::size_t>(j)], "d" + name, j);
       }
     });

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../support/close.hpp"
+#include "../support/finite_differences.hpp"
 #include "../support/reference.hpp"
 
 using namespace ctq;
@@ -194,20 +195,7 @@ void check_gradient(Layer& layer, const Tensor<float, R>& x, const Tensor<float,
     layer.bn.running_var = var;
     return s;
   };
-  float max_abs = 0.0f;
-  for (float a : analytic) max_abs = std::max(max_abs, std::abs(a));
-  const float h = 1e-2f;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    const float saved = v[i];
-    v[i] = saved + h;
-    const double up = eval();
-    v[i] = saved - h;
-    const double down = eval();
-    v[i] = saved;
-    const double numeric = (up - down) / (2.0 * h);
-    INFO(what << "[" << i << "]: analytic " << analytic[i] << ", numeric " << numeric);
-    CHECK(std::abs(numeric - analytic[i]) <= 3e-3 * std::max(max_abs, 1.0f));
-  }
+  ctq_test::check_central_differences(v, analytic, eval, 1e-2f, 3e-3, what);
 }
 
 template <int R, class Layer>
