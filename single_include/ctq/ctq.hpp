@@ -7879,6 +7879,11 @@ inline void check_saved(const DynTensor& saved, std::string_view module) {
                                     "nn::train(model) before the forward pass)");
   }
 }
+/// A ReLU's backward on its saved output: g's values set to 0 where out is not above 0.
+inline void mask_by_relu_output(DynTensor& g, const DynTensor& out) {
+  for (index_t i = 0; i < g.size(); ++i)
+    if (!(out.data()[i] > 0.0f)) g.data()[i] = 0.0f;
+}
 /// Raises unless the gradient has the shape of the output the module produced.
 inline void check_grad_shape(const DynTensor& g, std::span<const index_t> expected, std::string_view module) {
   if (!std::ranges::equal(g.shape(), expected)) {
@@ -9737,6 +9742,17 @@ struct Identity {
 namespace ctq::nn::intrinsic {
 
 namespace detail {
+/// visit(m, g) with g calling f(prefix + leaf, tensors...): m's state or parameters under a
+/// dotted prefix ("0.", "1.").
+template <class M, class F, class Visit>
+void visit_prefixed(std::string_view prefix, M& m, F& f, Visit visit) {
+  visit(m, [&](std::string_view leaf, auto&... t) {
+    std::string key(prefix);
+    key += leaf;
+    f(std::string_view{key}, t...);
+  });
+}
+
 /// Module M followed by a ReLU; state and parameters under "0.". Trainable as the two in a row:
 /// training mode reaches M, and backward masks the gradient where the output is 0, then runs M's.
 template <class M, std::string_view const& Name>
@@ -9755,13 +9771,9 @@ struct WithReLU : ctq::detail::rejects_quantized {
   /// g: the gradient of the last training-mode output; returns the input's gradient.
   DynTensor backward(const DynTensor& g) {
     ctq::nn::detail::check_saved(out_, name);
-    if (g.size() != out_.size()) {
-      raise(ctq::detail::message() << "ctq: nn::intrinsic::" << name
-                                   << "::backward: the gradient's shape differs from the forward output's");
-    }
+    ctq::nn::detail::check_grad_shape(g, out_.shape(), name);
     DynTensor masked = g;
-    for (index_t i = 0; i < masked.size(); ++i)
-      if (!(out_.data()[i] > 0.0f)) masked.data()[i] = 0.0f;
+    ctq::nn::detail::mask_by_relu_output(masked, out_);
     return inner.backward(masked);
   }
   void set_training(bool mode) {
@@ -9770,19 +9782,11 @@ struct WithReLU : ctq::detail::rejects_quantized {
   }
   template <class F>
   void visit_parameters(F&& f) {
-    inner.visit_parameters([&](std::string_view leaf, auto& value, auto& grad) {
-      std::string key = "0.";
-      key += leaf;
-      f(std::string_view{key}, value, grad);
-    });
+    visit_prefixed("0.", inner, f, [](auto& m, auto&& g) { m.visit_parameters(g); });
   }
   template <class F>
   void visit_state(F&& f) {
-    inner.visit_state([&](std::string_view leaf, auto& t) {
-      std::string key = "0.";
-      key += leaf;
-      f(std::string_view{key}, t);
-    });
+    visit_prefixed("0.", inner, f, [](auto& m, auto&& g) { m.visit_state(g); });
   }
   M inner;
   bool training = false;
@@ -9842,8 +9846,7 @@ struct ConvBnAct : ctq::detail::rejects_quantized {
     if constexpr (Relu) {
       ctq::nn::detail::check_saved(out_, name);
       DynTensor gr = g;
-      for (index_t i = 0; i < gr.size(); ++i)
-        if (!(out_.data()[i] > 0.0f)) gr.data()[i] = 0.0f;
+      ctq::nn::detail::mask_by_relu_output(gr, out_);
       return conv.backward(bn.backward(gr));
     } else {
       return conv.backward(bn.backward(g));
@@ -9851,13 +9854,13 @@ struct ConvBnAct : ctq::detail::rejects_quantized {
   }
   template <class F>
   void visit_parameters(F&& f) {
-    prefixed("0.", conv, f, [](auto& m, auto&& g) { m.visit_parameters(g); });
-    prefixed("1.", bn, f, [](auto& m, auto&& g) { m.visit_parameters(g); });
+    visit_prefixed("0.", conv, f, [](auto& m, auto&& g) { m.visit_parameters(g); });
+    visit_prefixed("1.", bn, f, [](auto& m, auto&& g) { m.visit_parameters(g); });
   }
   template <class F>
   void visit_state(F&& f) {
-    prefixed("0.", conv, f, [](auto& m, auto&& g) { m.visit_state(g); });
-    prefixed("1.", bn, f, [](auto& m, auto&& g) { m.visit_state(g); });
+    visit_prefixed("0.", conv, f, [](auto& m, auto&& g) { m.visit_state(g); });
+    visit_prefixed("1.", bn, f, [](auto& m, auto&& g) { m.visit_state(g); });
   }
 
   Conv conv;
@@ -9865,14 +9868,6 @@ struct ConvBnAct : ctq::detail::rejects_quantized {
   bool training = false;
 
  private:
-  template <class M, class F, class Visit>
-  static void prefixed(std::string_view prefix, M& m, F& f, Visit visit) {
-    visit(m, [&](std::string_view leaf, auto&... t) {
-      std::string key(prefix);
-      key += leaf;
-      f(std::string_view{key}, t...);
-    });
-  }
   DynTensor out_;  // the ReLU's output of the last training-mode forward
 };
 }  // namespace detail
@@ -11111,8 +11106,7 @@ class WeightedLayer : public ctq::detail::rejects_quantized {
     DynTensor g = g_out;
     if constexpr (Relu) {
       ctq::nn::detail::check_grad_shape(g, out_.shape(), name);
-      for (index_t i = 0; i < g.size(); ++i)
-        if (!(out_.data()[i] > 0.0f)) g.data()[i] = 0.0f;
+      ctq::nn::detail::mask_by_relu_output(g, out_);
     }
     ctq::nn::detail::ensure_grad(layer.weight_grad, layer.weight);
     if constexpr (L::has_bias) ctq::nn::detail::ensure_grad(layer.bias_grad, layer.bias);

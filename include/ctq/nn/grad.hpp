@@ -107,6 +107,11 @@ inline void check_saved(const DynTensor& saved, std::string_view module) {
                                     "nn::train(model) before the forward pass)");
   }
 }
+/// A ReLU's backward on its saved output: g's values set to 0 where out is not above 0.
+inline void mask_by_relu_output(DynTensor& g, const DynTensor& out) {
+  for (index_t i = 0; i < g.size(); ++i)
+    if (!(out.data()[i] > 0.0f)) g.data()[i] = 0.0f;
+}
 /// Raises unless the gradient has the shape of the output the module produced.
 inline void check_grad_shape(const DynTensor& g, std::span<const index_t> expected, std::string_view module) {
   if (!std::ranges::equal(g.shape(), expected)) {

@@ -17,6 +17,17 @@
 namespace ctq::nn::intrinsic {
 
 namespace detail {
+/// visit(m, g) with g calling f(prefix + leaf, tensors...): m's state or parameters under a
+/// dotted prefix ("0.", "1.").
+template <class M, class F, class Visit>
+void visit_prefixed(std::string_view prefix, M& m, F& f, Visit visit) {
+  visit(m, [&](std::string_view leaf, auto&... t) {
+    std::string key(prefix);
+    key += leaf;
+    f(std::string_view{key}, t...);
+  });
+}
+
 /// Module M followed by a ReLU; state and parameters under "0.". Trainable as the two in a row:
 /// training mode reaches M, and backward masks the gradient where the output is 0, then runs M's.
 template <class M, std::string_view const& Name>
@@ -35,13 +46,9 @@ struct WithReLU : ctq::detail::rejects_quantized {
   /// g: the gradient of the last training-mode output; returns the input's gradient.
   DynTensor backward(const DynTensor& g) {
     ctq::nn::detail::check_saved(out_, name);
-    if (g.size() != out_.size()) {
-      raise(ctq::detail::message() << "ctq: nn::intrinsic::" << name
-                                   << "::backward: the gradient's shape differs from the forward output's");
-    }
+    ctq::nn::detail::check_grad_shape(g, out_.shape(), name);
     DynTensor masked = g;
-    for (index_t i = 0; i < masked.size(); ++i)
-      if (!(out_.data()[i] > 0.0f)) masked.data()[i] = 0.0f;
+    ctq::nn::detail::mask_by_relu_output(masked, out_);
     return inner.backward(masked);
   }
   void set_training(bool mode) {
@@ -50,19 +57,11 @@ struct WithReLU : ctq::detail::rejects_quantized {
   }
   template <class F>
   void visit_parameters(F&& f) {
-    inner.visit_parameters([&](std::string_view leaf, auto& value, auto& grad) {
-      std::string key = "0.";
-      key += leaf;
-      f(std::string_view{key}, value, grad);
-    });
+    visit_prefixed("0.", inner, f, [](auto& m, auto&& g) { m.visit_parameters(g); });
   }
   template <class F>
   void visit_state(F&& f) {
-    inner.visit_state([&](std::string_view leaf, auto& t) {
-      std::string key = "0.";
-      key += leaf;
-      f(std::string_view{key}, t);
-    });
+    visit_prefixed("0.", inner, f, [](auto& m, auto&& g) { m.visit_state(g); });
   }
   M inner;
   bool training = false;
@@ -122,8 +121,7 @@ struct ConvBnAct : ctq::detail::rejects_quantized {
     if constexpr (Relu) {
       ctq::nn::detail::check_saved(out_, name);
       DynTensor gr = g;
-      for (index_t i = 0; i < gr.size(); ++i)
-        if (!(out_.data()[i] > 0.0f)) gr.data()[i] = 0.0f;
+      ctq::nn::detail::mask_by_relu_output(gr, out_);
       return conv.backward(bn.backward(gr));
     } else {
       return conv.backward(bn.backward(g));
@@ -131,13 +129,13 @@ struct ConvBnAct : ctq::detail::rejects_quantized {
   }
   template <class F>
   void visit_parameters(F&& f) {
-    prefixed("0.", conv, f, [](auto& m, auto&& g) { m.visit_parameters(g); });
-    prefixed("1.", bn, f, [](auto& m, auto&& g) { m.visit_parameters(g); });
+    visit_prefixed("0.", conv, f, [](auto& m, auto&& g) { m.visit_parameters(g); });
+    visit_prefixed("1.", bn, f, [](auto& m, auto&& g) { m.visit_parameters(g); });
   }
   template <class F>
   void visit_state(F&& f) {
-    prefixed("0.", conv, f, [](auto& m, auto&& g) { m.visit_state(g); });
-    prefixed("1.", bn, f, [](auto& m, auto&& g) { m.visit_state(g); });
+    visit_prefixed("0.", conv, f, [](auto& m, auto&& g) { m.visit_state(g); });
+    visit_prefixed("1.", bn, f, [](auto& m, auto&& g) { m.visit_state(g); });
   }
 
   Conv conv;
@@ -145,14 +143,6 @@ struct ConvBnAct : ctq::detail::rejects_quantized {
   bool training = false;
 
  private:
-  template <class M, class F, class Visit>
-  static void prefixed(std::string_view prefix, M& m, F& f, Visit visit) {
-    visit(m, [&](std::string_view leaf, auto&... t) {
-      std::string key(prefix);
-      key += leaf;
-      f(std::string_view{key}, t...);
-    });
-  }
   DynTensor out_;  // the ReLU's output of the last training-mode forward
 };
 }  // namespace detail

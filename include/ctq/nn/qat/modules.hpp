@@ -179,8 +179,7 @@ class WeightedLayer : public ctq::detail::rejects_quantized {
     DynTensor g = g_out;
     if constexpr (Relu) {
       ctq::nn::detail::check_grad_shape(g, out_.shape(), name);
-      for (index_t i = 0; i < g.size(); ++i)
-        if (!(out_.data()[i] > 0.0f)) g.data()[i] = 0.0f;
+      ctq::nn::detail::mask_by_relu_output(g, out_);
     }
     ctq::nn::detail::ensure_grad(layer.weight_grad, layer.weight);
     if constexpr (L::has_bias) ctq::nn::detail::ensure_grad(layer.bias_grad, layer.bias);
