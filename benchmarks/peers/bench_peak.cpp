@@ -190,15 +190,20 @@ bool amx_permitted() {
   return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, kXfeatureXtileData) == 0;
 }
 
+// Times loop(trips) per benchmark iteration and reports GOPS (ops_per_trip operations per trip).
+void time_loop(benchmark::State& state, void (*loop)(int64_t), int64_t trips, double ops_per_trip) {
+  for (auto _ : state) loop(trips);
+  state.counters["GOPS"] = benchmark::Counter(1e-9 * ops_per_trip * static_cast<double>(trips),
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void peak_vnni512(benchmark::State& state) {
   if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
       !__builtin_cpu_supports("avx512vnni")) {
     state.SkipWithError("skipped: this CPU has no AVX-512 VNNI");
     return;
   }
-  for (auto _ : state) vnni512_loop(kLoopTrips);
-  state.counters["GOPS"] =
-      benchmark::Counter(1e-9 * kVnni512OpsPerTrip * kLoopTrips, benchmark::Counter::kIsIterationInvariantRate);
+  time_loop(state, vnni512_loop, kLoopTrips, kVnni512OpsPerTrip);
 }
 
 void peak_avx2(benchmark::State& state) {
@@ -206,9 +211,7 @@ void peak_avx2(benchmark::State& state) {
     state.SkipWithError("skipped: this CPU has no AVX2");
     return;
   }
-  for (auto _ : state) avx2_loop(kLoopTrips);
-  state.counters["GOPS"] =
-      benchmark::Counter(1e-9 * kAvx2OpsPerTrip * kLoopTrips, benchmark::Counter::kIsIterationInvariantRate);
+  time_loop(state, avx2_loop, kLoopTrips, kAvx2OpsPerTrip);
 }
 
 void peak_avx2_pairs(benchmark::State& state) {
@@ -216,9 +219,7 @@ void peak_avx2_pairs(benchmark::State& state) {
     state.SkipWithError("skipped: this CPU has no AVX2");
     return;
   }
-  for (auto _ : state) avx2_pairs_loop(kLoopTrips);
-  state.counters["GOPS"] =
-      benchmark::Counter(1e-9 * kAvx2PairsOpsPerTrip * kLoopTrips, benchmark::Counter::kIsIterationInvariantRate);
+  time_loop(state, avx2_pairs_loop, kLoopTrips, kAvx2PairsOpsPerTrip);
 }
 
 void peak_fma_f32(benchmark::State& state) {
@@ -226,9 +227,7 @@ void peak_fma_f32(benchmark::State& state) {
     state.SkipWithError("skipped: this CPU has no AVX2 and FMA");
     return;
   }
-  for (auto _ : state) fma_loop(kLoopTrips);
-  state.counters["GOPS"] =
-      benchmark::Counter(1e-9 * kFmaOpsPerTrip * kLoopTrips, benchmark::Counter::kIsIterationInvariantRate);
+  time_loop(state, fma_loop, kLoopTrips, kFmaOpsPerTrip);
 }
 
 void peak_amx_int8(benchmark::State& state) {
@@ -240,9 +239,7 @@ void peak_amx_int8(benchmark::State& state) {
     state.SkipWithError("skipped: the kernel refused the AMX tile state (arch_prctl ARCH_REQ_XCOMP_PERM)");
     return;
   }
-  for (auto _ : state) amx_loop(kLoopTrips / 16);  // a tdpbusd takes ~16 cycles: keep the iteration short
-  state.counters["GOPS"] =
-      benchmark::Counter(1e-9 * kAmxOpsPerTrip * (kLoopTrips / 16), benchmark::Counter::kIsIterationInvariantRate);
+  time_loop(state, amx_loop, kLoopTrips / 16, kAmxOpsPerTrip);  // a tdpbusd takes ~16 cycles: keep the iteration short
 }
 
 #else  // not x86-64: nothing to measure
